@@ -1,0 +1,1 @@
+"""Reusable ComponentResources for Aidbox on AKS with externally stored secrets."""

@@ -1,0 +1,119 @@
+"""Pure renderers for Aidbox: vault config, init Bundle, container env. No Pulumi here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..settings import SecretSpec
+
+CONFIG_DIR = "/etc/aidbox"
+VAULT_CONFIG_FILE = "vault-config.json"
+INIT_BUNDLE_FILE = "init-bundle.json"
+WEB_PORT = 8080
+METRICS_PORT = 8765
+
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+SECRET_REFERENCE = "http://health-samurai.io/fhir/secret-reference"
+CLIENT_GRANT_TYPES = ("client_credentials", "basic")
+
+
+def secret_file(mount_dir: str, name: str) -> str:
+    return f"{mount_dir.rstrip('/')}/{name}"
+
+
+def vault_config(secrets: Iterable[SecretSpec], mount_dir: str) -> dict[str, Any]:
+    """Aidbox's BOX_VAULT_CONFIG document: each secret's file and the resources that may use it."""
+    entries = {}
+    for spec in secrets:
+        scope: dict[str, str] = {"resource_type": spec.scope.resource_type}
+        if spec.scope.id:
+            scope["id"] = spec.scope.id
+        entries[spec.name] = {"path": secret_file(mount_dir, spec.name), "scope": scope}
+    return {"secret": entries}
+
+
+def secret_reference(name: str) -> dict[str, Any]:
+    """The `_<field>` element that stands for a secret: masked, and naming the secret."""
+    return {
+        "extension": [
+            {"url": DATA_ABSENT_REASON, "valueCode": "masked"},
+            {"url": SECRET_REFERENCE, "valueString": name},
+        ]
+    }
+
+
+def init_bundle(secrets: Iterable[SecretSpec]) -> dict[str, Any] | None:
+    """A transaction Bundle that PUTs each Client a secret is scoped to by id (idempotent)."""
+    entries = []
+    for spec in secrets:
+        if spec.scope.resource_type != "Client" or not spec.scope.id:
+            continue
+        client = {
+            "resourceType": "Client",
+            "id": spec.scope.id,
+            "grant_types": list(CLIENT_GRANT_TYPES),
+            "_secret": secret_reference(spec.name),
+        }
+        entries.append(
+            {"request": {"method": "PUT", "url": f"Client/{spec.scope.id}"}, "resource": client}
+        )
+    if not entries:
+        return None
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def to_json(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def checksum(*texts: str) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode())
+    return digest.hexdigest()
+
+
+def secret_env(name: str, secret_name: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+
+
+def aidbox_env(
+    *,
+    box_id: str,
+    base_url: str,
+    db_host: str,
+    db_name: str,
+    db_user: str,
+    db_secret: tuple[str, str],
+    credentials_secret: str,
+    has_license: bool,
+    has_init_bundle: bool,
+    legacy_secret_dir: str | None,
+) -> list[dict[str, Any]]:
+    """The container env: plain settings as values, every credential from a Secret."""
+    env: list[dict[str, Any]] = [
+        {"name": "BOX_ID", "value": box_id},
+        {"name": "BOX_WEB_PORT", "value": str(WEB_PORT)},
+        {"name": "BOX_METRICS_PORT", "value": str(METRICS_PORT)},
+        {"name": "BOX_WEB_BASE_URL", "value": base_url},
+        {"name": "BOX_DB_HOST", "value": db_host},
+        {"name": "BOX_DB_PORT", "value": "5432"},
+        {"name": "BOX_DB_DATABASE", "value": db_name},
+        {"name": "BOX_DB_USER", "value": db_user},
+        secret_env("BOX_DB_PASSWORD", *db_secret),
+        secret_env("BOX_ADMIN_PASSWORD", credentials_secret, "admin-password"),
+        secret_env("BOX_ROOT_CLIENT_SECRET", credentials_secret, "root-client-secret"),
+        {"name": "BOX_VAULT_CONFIG", "value": f"{CONFIG_DIR}/{VAULT_CONFIG_FILE}"},
+    ]
+    if has_license:
+        env.append(secret_env("BOX_LICENSE", credentials_secret, "license"))
+    if has_init_bundle:
+        env.append({"name": "BOX_INIT_BUNDLE", "value": f"file://{CONFIG_DIR}/{INIT_BUNDLE_FILE}"})
+    if legacy_secret_dir:
+        # Builds before BOX_VAULT_CONFIG read every file under these directories instead.
+        env.append({"name": "AIDBOX_SECRET_FILES_ENABLED", "value": "true"})
+        env.append({"name": "AIDBOX_SECRET_FILES_DIRS", "value": legacy_secret_dir})
+    return env

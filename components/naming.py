@@ -1,0 +1,70 @@
+"""Derived names and the rules names must follow. Pure: plain values in, plain values out."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+KEY_VAULT_NAME_RULE = (
+    "3-24 characters: letters, digits and hyphens, starting with a letter, "
+    "ending with a letter or digit, no '--'"
+)
+_KEY_VAULT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
+
+# Valid as a Key Vault secret name, a file name, a Vault KV key and a Kubernetes Secret key;
+# lower case only, so two names never collide on Key Vault's case-insensitive names.
+SECRET_NAME_RULE = (
+    "1-127 characters: lower-case letters, digits and hyphens, "
+    "starting and ending with a letter or digit"
+)
+_SECRET_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,125}[a-z0-9])?$")
+
+K8S_NAME_RULE = "a DNS-1123 label: 1-63 of a-z, 0-9 and '-', alphanumeric at both ends"
+_K8S_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+# Stable namespace for role-assignment GUIDs, so the same grant always gets the same name.
+_ROLE_ASSIGNMENT_NS = uuid.UUID("5b6a3d0e-7c1f-4f5e-9a63-2d8e4c1b9f10")
+
+
+def is_valid_key_vault_name(name: str) -> bool:
+    return bool(_KEY_VAULT_NAME.match(name)) and "--" not in name
+
+
+def is_valid_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.match(name))
+
+
+def is_valid_k8s_name(name: str) -> bool:
+    return bool(_K8S_NAME.match(name))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9]", "-", text.lower())).strip("-")
+
+
+def key_vault_name(project: str, stack: str, organization: str) -> str:
+    """`kv-<project>-<stack>` shortened to fit, plus a stable 5-character suffix.
+
+    Key Vault names are global, so the suffix hashes organization, project and stack;
+    when it still collides, set `keyVault.name`.
+    """
+    suffix = hashlib.sha256(f"{organization}/{project}/{stack}".encode()).hexdigest()[:5]
+    room = 24 - len("kv-") - len(suffix) - 1  # what is left for "<project>-<stack>"
+    stack_part = _slug(stack)[:8].strip("-")
+    project_part = _slug(project)[: max(room - len(stack_part) - 1, 0)].strip("-")
+    body = "-".join(p for p in (project_part, stack_part) if p)
+    return f"kv-{body}-{suffix}" if body else f"kv-{suffix}"
+
+
+def resource_group_name(project: str, stack: str) -> str:
+    return f"rg-{_slug(project)}-{_slug(stack)}"[:90]
+
+
+def cluster_name(project: str, stack: str) -> str:
+    return f"aks-{_slug(project)}-{_slug(stack)}"[:63].rstrip("-")
+
+
+def role_assignment_name(*parts: str) -> str:
+    """A GUID derived from what the grant is (scope, role, grantee), stable across runs."""
+    return str(uuid.uuid5(_ROLE_ASSIGNMENT_NS, "/".join(parts)))

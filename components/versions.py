@@ -1,0 +1,61 @@
+"""Pinned charts and images, in one place. Bump a version here and check its values keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    version: str
+    repo: str
+    # Values key paths this program sets; each must exist in the chart's own values.yaml
+    # at this version (tests check the list against ../shared/reference/).
+    values_keys: tuple[str, ...]
+
+
+CSI_DRIVER = Chart(
+    name="secrets-store-csi-driver",
+    version="1.6.0",
+    repo="https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
+    values_keys=(
+        "syncSecret.enabled",
+        "enableSecretRotation",
+        "rotationPollInterval",
+        "tokenRequests",
+        "linux.crds.enabled",
+        "linux.podAnnotations",
+    ),
+)
+
+AZURE_PROVIDER = Chart(
+    name="csi-secrets-store-provider-azure",
+    version="1.8.2",
+    repo="https://azure.github.io/secrets-store-csi-driver-provider-azure/charts",
+    values_keys=(
+        "secrets-store-csi-driver.install",
+        "linux.podAnnotations",
+    ),
+)
+
+VAULT = Chart(
+    name="vault",
+    version="0.34.1",
+    repo="https://helm.releases.hashicorp.com",
+    values_keys=(
+        "global.externalVaultAddr",
+        "injector.enabled",
+        "server.enabled",
+        "server.dev.enabled",
+        "server.dev.devRootToken",
+        "csi.enabled",
+    ),
+)
+
+CHARTS = (CSI_DRIVER, AZURE_PROVIDER, VAULT)
+
+CSI_DRIVER_NAME = "secrets-store.csi.k8s.io"
+SPC_API_VERSION = "secrets-store.csi.x-k8s.io/v1"
+DRIVER_METRICS_PORT = 8095
+AZURE_PROVIDER_METRICS_PORT = 8898
