@@ -124,6 +124,7 @@ class AzureSettings:
     identity: str = "kubelet"
     client_id: Sensitive | None = None
     client_secret: Sensitive | None = None
+    object_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class Settings:
     project: str
     stack: str
     organization: str
+    location: str
     secret_store: str
     namespace: str
     secrets: tuple[SecretSpec, ...]
@@ -331,25 +333,40 @@ def _postgres(top: Section) -> PostgresSettings:
     )
 
 
-def _azure(top: Section, project: str, stack: str, organization: str) -> AzureSettings:
+def _azure(
+    top: Section, project: str, stack: str, organization: str, install: str
+) -> AzureSettings:
     kv = top.section("keyVault")
     kv.reject_unknown(("name", "purgeProtection", "retentionDays", "grantDeployerOfficer"))
     name = kv.string("name") or naming.key_vault_name(project, stack, organization)
     if not naming.is_valid_key_vault_name(name):
         fail(kv.key("name"), name, f"Key Vault names are {naming.KEY_VAULT_NAME_RULE}")
     az = top.section("azure")
-    az.reject_unknown(("identity", "clientId", "clientSecret"))
+    az.reject_unknown(("identity", "clientId", "clientSecret", "objectId"))
     identity = az.string("identity", "kubelet", choices=AZURE_IDENTITIES) or "kubelet"
     client_id, client_secret = az.sensitive("clientId"), az.sensitive("clientSecret")
-    if identity == "servicePrincipal" and not (client_id and client_secret):
+    object_id = az.string("objectId")
+    if identity == "servicePrincipal" and not (client_id and client_secret and object_id):
         fail(
             az.key("identity"),
             identity,
-            "servicePrincipal needs azure.clientId and azure.clientSecret "
-            "(pulumi config set --secret --path azure.clientSecret ...)",
+            "servicePrincipal needs azure.clientId and azure.clientSecret (set with "
+            "`pulumi config set --secret --path azure.clientSecret ...`) and azure.objectId "
+            "(the service principal's object id, granted read on the vault)",
         )
-    if identity != "servicePrincipal" and (client_id or client_secret):
-        fail(az.key("identity"), identity, "azure.clientId/clientSecret need servicePrincipal")
+    if identity != "servicePrincipal" and (client_id or client_secret or object_id):
+        fail(
+            az.key("identity"),
+            identity,
+            "azure.clientId/clientSecret/objectId need servicePrincipal",
+        )
+    if install == "aksAddon" and identity != "kubelet":
+        fail(
+            az.key("identity"),
+            identity,
+            "with csi.install aksAddon the add-on's own managed identity reads the vault: "
+            "leave azure.identity at kubelet, or install the driver with helm",
+        )
     return AzureSettings(
         key_vault=KeyVaultSettings(
             name=name,
@@ -360,6 +377,7 @@ def _azure(top: Section, project: str, stack: str, organization: str) -> AzureSe
         identity=identity,
         client_id=client_id,
         client_secret=client_secret,
+        object_id=object_id,
     )
 
 
@@ -500,9 +518,15 @@ def parse_settings(
     project: str,
     stack: str,
     organization: str = "organization",
+    location: str | None = "westeurope",
     secret_keys: frozenset[str] = frozenset(),
 ) -> Settings:
     """`raw` maps config keys (without the `aidbox-secrets:` prefix) to JSON-decoded values."""
+    if not location or not re.match(r"^[a-z0-9]+$", location):
+        raise SettingsError(
+            f"azure-native:location = {location!r} is not valid: an Azure region name such as "
+            "westeurope (pulumi config set azure-native:location westeurope)"
+        )
     top = Section("", raw)
     top.reject_unknown(TOP_LEVEL_KEYS)
     store = top.string("secretStore", choices=SECRET_STORES)
@@ -520,19 +544,21 @@ def parse_settings(
         return secret_top if key in secret_keys else top
 
     aidbox = _aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
+    csi = _csi(top, store)
     settings = Settings(
         project=project,
         stack=stack,
         organization=organization,
+        location=location,
         secret_store=store,
         namespace=namespace,
         secrets=_secrets(section_of("secrets")),
         production=top.boolean("production", False),
         cluster=_cluster(top),
-        csi=_csi(top, store),
+        csi=csi,
         aidbox=aidbox,
         postgres=_postgres(top),
-        azure=_azure(section_of("azure"), project, stack, organization)
+        azure=_azure(section_of("azure"), project, stack, organization, csi.install)
         if store == "azure"
         else None,
         vault=_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
@@ -565,6 +591,7 @@ def load_settings() -> Settings:
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         organization=pulumi.get_organization(),
+        location=runtime_config.get_config("azure-native:location"),
         secret_keys=frozenset(secret_keys),
     )
     if settings.aidbox.license is None:

@@ -61,9 +61,7 @@ def azure_parameters(
 
 def vault_objects(names: Iterable[str], secret_api_path: str) -> str:
     """`objects` for the Vault provider: a plain YAML list (no `array:` wrapper)."""
-    return _dump(
-        [{"objectName": n, "secretPath": secret_api_path, "secretKey": n} for n in names]
-    )
+    return _dump([{"objectName": n, "secretPath": secret_api_path, "secretKey": n} for n in names])
 
 
 def vault_parameters(

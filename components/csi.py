@@ -1,0 +1,45 @@
+"""The Secrets Store CSI Driver, installed by its Helm chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .helm import helm_release
+from .helm_values import csi_driver_values
+from .versions import CSI_DRIVER
+
+
+@dataclass(frozen=True)
+class CsiDriverArgs:
+    provider: k8s.Provider
+    rotation_poll_interval: str
+    workload_identity: bool = False
+    scrape_annotations: bool = True
+    namespace: str = "kube-system"
+
+
+class CsiDriver(pulumi.ComponentResource):
+    release: k8s.helm.v3.Release
+    namespace: str
+
+    def __init__(
+        self, name: str, args: CsiDriverArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aidbox-secrets:csi:CsiDriver", name, None, opts)
+        self.namespace = args.namespace
+        self.release = helm_release(
+            f"{name}-driver",
+            CSI_DRIVER,
+            release_name="csi-secrets-store",
+            namespace=args.namespace,
+            values=csi_driver_values(
+                rotation_poll_interval=args.rotation_poll_interval,
+                workload_identity=args.workload_identity,
+                scrape_annotations=args.scrape_annotations,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+        )
+        self.register_outputs({"releaseStatus": self.release.status})

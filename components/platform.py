@@ -1,0 +1,47 @@
+"""Subscription-level pieces: the resource group and who is deploying."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, resources
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    resource_group_name: str
+    location: str
+    tags: Mapping[str, str]
+
+
+class Platform(pulumi.ComponentResource):
+    resource_group_name: pulumi.Output[str]
+    location: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
+    deployer_object_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aidbox-secrets:azure:Platform", name, None, opts)
+        group = resources.ResourceGroup(
+            f"{name}-rg",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        client = authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.resource_group_name = group.name
+        self.location = group.location
+        self.tenant_id = client.tenant_id
+        self.subscription_id = client.subscription_id
+        self.deployer_object_id = client.object_id
+        self.register_outputs(
+            {"resourceGroupName": self.resource_group_name, "tenantId": self.tenant_id}
+        )

@@ -1,0 +1,53 @@
+"""The SecretProviderClass that tells the CSI driver what to mount, built from a store binding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .stores.binding import StoreBinding
+from .versions import SPC_API_VERSION
+
+
+@dataclass(frozen=True)
+class SecretProviderClassArgs:
+    provider: k8s.Provider
+    namespace: pulumi.Input[str]
+    binding: StoreBinding
+    secret_objects: Sequence[dict[str, Any]] = ()
+    # The CSI driver (Helm release or AKS add-on) whose CRD this kind needs.
+    depends_on: Sequence[pulumi.Resource] = ()
+    spc_name: str = "aidbox-secrets"
+
+
+class SecretProviderClass(pulumi.ComponentResource):
+    spc_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: SecretProviderClassArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aidbox-secrets:csi:SecretProviderClass", name, None, opts)
+        spec: dict[str, Any] = {
+            "provider": args.binding.provider,
+            "parameters": args.binding.parameters,
+        }
+        if args.secret_objects:
+            spec["secretObjects"] = list(args.secret_objects)
+        resource = k8s.apiextensions.CustomResource(
+            f"{name}-spc",
+            api_version=SPC_API_VERSION,
+            kind="SecretProviderClass",
+            metadata={"name": args.spc_name, "namespace": args.namespace},
+            spec=spec,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=args.provider,
+                depends_on=[*args.depends_on, *args.binding.ready],
+            ),
+        )
+        self.spc_name = resource.metadata.apply(lambda m: m["name"])
+        self.register_outputs({"name": self.spc_name})

@@ -1,0 +1,1 @@
+"""Secret stores: each builds its backend and returns a StoreBinding."""

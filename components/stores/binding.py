@@ -1,0 +1,24 @@
+"""What every secret store hands to the SecretProviderClass and the Aidbox pod."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class StoreBinding:
+    provider: str  # SecretProviderClass spec.provider
+    mount_dir: str  # where the pod mounts the CSI volume, and the vault config points
+    parameters: pulumi.Output[dict[str, str]]  # SecretProviderClass spec.parameters
+    # What the pod needs: ServiceAccount annotations, pod labels, and the Secret named by
+    # the CSI volume's nodePublishSecretRef (service-principal mode only).
+    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    node_publish_secret: str | None = None
+    # Resources the SecretProviderClass and the pod must wait for (provider, role, grants).
+    ready: Sequence[pulumi.Resource] = ()
+    # Stack outputs that describe the store.
+    exports: Mapping[str, pulumi.Input[object]] = field(default_factory=dict)

@@ -1,0 +1,255 @@
+"""Run __main__.py under Pulumi mocks and collect what it registered, as plain data.
+
+Each run sets fresh mocks and config and re-runs the program (runpy), as Pulumi recommends.
+Secret values stay wrapped ({SECRET_SIG: ..., "value": ...}) in recorded inputs, so tests can
+assert that they are secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import runpy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "__main__.py"
+PROJECT = "aidbox-secrets"
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
+TENANT = "00000000-0000-0000-0000-0000000000aa"
+DEPLOYER = "00000000-0000-0000-0000-0000000000de"
+KUBELET_CLIENT, KUBELET_OBJECT = "kubelet-client-id", "kubelet-object-id"
+ADDON_CLIENT, ADDON_OBJECT = "addon-client-id", "addon-object-id"
+UAMI_CLIENT, UAMI_PRINCIPAL = "uami-client-id", "uami-principal-id"
+OIDC_ISSUER = "https://oidc.example/issuer/"
+LB_IP = "203.0.113.50"
+CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+KUBECONFIG = yaml.safe_dump(
+    {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "aks",
+                "cluster": {
+                    "server": "https://aks.example:443",
+                    "certificate-authority-data": base64.b64encode(CA_PEM.encode()).decode(),
+                },
+            }
+        ],
+    }
+)
+SA_TOKEN = "reviewer-jwt"
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def unwrap(value: Any) -> Any:
+    """Strip secret wrappers, recursively, to compare values."""
+    if is_secret(value):
+        return unwrap(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    parent: str  # parent URN, "" for the stack
+    custom: bool
+    provider: str
+
+    @property
+    def props(self) -> dict[str, Any]:
+        return unwrap(self.inputs)
+
+
+@dataclass
+class Captured:
+    value: Any
+    secret: bool
+
+
+@dataclass
+class StackRun:
+    resources: list[Registered]
+    outputs: dict[str, Captured] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registered:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, got {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Registered:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, got {len(found)}"
+        return found[0]
+
+    def types(self) -> set[str]:
+        return {r.type for r in self.resources}
+
+    def k8s(self, kind: str, name: str) -> Registered:
+        """A Kubernetes object by kind (e.g. 'apps/v1:Deployment') and metadata.name."""
+        found = [
+            r
+            for r in self.of_type(f"kubernetes:{kind}")
+            if (r.props.get("metadata") or {}).get("name") == name
+        ]
+        assert len(found) == 1, f"expected one {kind} named {name}, got {len(found)}"
+        return found[0]
+
+    def output(self, name: str) -> Any:
+        return unwrap(self.outputs[name].value)
+
+
+def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """What the cloud would add to a resource's inputs: ids, names, identities, addresses."""
+    out = dict(inputs)
+    rid = f"{name}-id"
+    rg = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{inputs.get('resourceGroupName')}"
+    if typ == "azure-native:resources:ResourceGroup":
+        out["name"] = inputs["resourceGroupName"]
+        rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{out['name']}"
+    elif typ == "azure-native:keyvault:Vault":
+        out["name"] = inputs["vaultName"]
+        out["properties"] = {
+            **unwrap(inputs["properties"]),
+            "vaultUri": f"https://{out['name']}.vault.azure.net/",
+        }
+        rid = f"{rg}/providers/Microsoft.KeyVault/vaults/{out['name']}"
+    elif typ == "azure-native:containerservice:ManagedCluster":
+        out["name"] = inputs["resourceName"]
+        out["identityProfile"] = {
+            "kubeletidentity": {
+                "clientId": KUBELET_CLIENT,
+                "objectId": KUBELET_OBJECT,
+                "resourceId": "/kubelet",
+            }
+        }
+        out["oidcIssuerProfile"] = {"enabled": True, "issuerURL": OIDC_ISSUER}
+        out["fqdn"] = "aks.example"
+        addons = inputs.get("addonProfiles") or {}
+        if "azureKeyvaultSecretsProvider" in addons:
+            profile = dict(addons["azureKeyvaultSecretsProvider"])
+            profile["identity"] = {"clientId": ADDON_CLIENT, "objectId": ADDON_OBJECT}
+            out["addonProfiles"] = {**addons, "azureKeyvaultSecretsProvider": profile}
+        rid = f"{rg}/providers/Microsoft.ContainerService/managedClusters/{out['name']}"
+    elif typ == "azure-native:managedidentity:UserAssignedIdentity":
+        out |= {"name": f"{name}-uami", "clientId": UAMI_CLIENT, "principalId": UAMI_PRINCIPAL}
+    elif typ == "kubernetes:core/v1:Service" and inputs.get("spec", {}).get("type") == (
+        "LoadBalancer"
+    ):
+        out["status"] = {"loadBalancer": {"ingress": [{"ip": LB_IP}]}}
+    elif typ == "kubernetes:core/v1:Secret" and inputs.get("type") == (
+        "kubernetes.io/service-account-token"
+    ):
+        out["data"] = {"token": base64.b64encode(SA_TOKEN.encode()).decode()}
+    elif typ == "random:index/randomPassword:RandomPassword":
+        out["result"] = rpc.wrap_rpc_secret(f"generated-{name}")
+    return rid, out
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[Registered] = []
+        self.parents: dict[str, str] = {}
+        self.calls: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.resources.append(
+            Registered(
+                type=args.typ,
+                name=args.name,
+                inputs=args.inputs,
+                parent=self.parents.get(args.name, ""),
+                custom=bool(args.custom),
+                provider=args.provider or "",
+            )
+        )
+        return _fake_outputs(args.typ, args.name, args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+        self.calls.append(args.token)
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": "deployer-client",
+                "objectId": DEPLOYER,
+                "subscriptionId": SUBSCRIPTION,
+                "tenantId": TENANT,
+            }, []
+        if args.token.startswith("azure-native:containerservice:listManagedCluster"):
+            value = base64.b64encode(KUBECONFIG.encode()).decode()
+            return {"kubeconfigs": [{"name": "clusterAdmin", "value": value}]}, []
+        raise AssertionError(f"unexpected call {args.token}")
+
+
+class _Monitor(pulumi.runtime.mocks.MockMonitor):
+    """Notes each registration's parent, which MockResourceArgs does not carry."""
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.mocks.parents[request.name] = request.parent  # type: ignore[attr-defined]
+        return super().RegisterResource(request)
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def stack_config(path: Path) -> dict[str, Any]:
+    """The `config:` of a committed stack file, as `key -> value` (keys keep namespaces)."""
+    document = yaml.safe_load(path.read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def run_stack(
+    config: Mapping[str, Any],
+    *,
+    secret_keys: Iterable[str] = (),
+    stack: str = "dev",
+) -> StackRun:
+    """Run the program with `config` (keys with or without the project prefix).
+
+    `secret_keys` names keys Pulumi holds as secrets (as `--secret` would)."""
+    full = {(k if ":" in k else f"{PROJECT}:{k}"): _encode(v) for k, v in config.items()}
+    secrets = [k if ":" in k else f"{PROJECT}:{k}" for k in secret_keys]
+    pulumi.runtime.set_all_config(full, secrets)
+    mocks = Mocks()
+    settings.ROOT.set(None)  # a fresh Stack per run: exports do not leak between tests
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, monitor=_Monitor(mocks)
+    )
+    run = StackRun(mocks.resources)
+
+    async def collect() -> None:
+        root = settings.get_root_resource()
+        for key, value in root.outputs.items():  # type: ignore[union-attr]
+            output = pulumi.Output.from_input(value)
+            run.outputs[key] = Captured(await output.future(), await output.is_secret())
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        runpy.run_path(str(MAIN), run_name="__main__")
+        return asyncio.ensure_future(collect())
+
+    program()
+    return run
