@@ -52,7 +52,9 @@ ROLE_NAMES = {
     ROLE_CONTRIBUTOR: "Contributor",
 }
 KEY_VAULT_DATA_ROLES = (ROLE_KV_SECRETS_USER, ROLE_KV_SECRETS_OFFICER)
-DEPLOYER_DESCRIPTION_PREFIX = "deployer:"
+# The deployer's own grant (so they can rotate with `az keyvault secret set`) is recognised by
+# its description: "deployer: ..." or the program's "aidbox-secrets: deployer".
+DEPLOYER_DESCRIPTION = re.compile(r"^(?:deployer:|aidbox-secrets: deployer$)")
 # One vault, nothing above it (subscription, resource group) and nothing below it (a secret).
 SINGLE_VAULT_SCOPE = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+$",
@@ -303,13 +305,12 @@ def validate_role_assignment(
     elif principal_type != "ServicePrincipal" and guid == ROLE_KV_SECRETS_OFFICER:
         if is_unknown(description):
             check.undecided(description)
-        elif not (
-            isinstance(description, str) and description.startswith(DEPLOYER_DESCRIPTION_PREFIX)
-        ):
+        elif not (isinstance(description, str) and DEPLOYER_DESCRIPTION.match(description)):
             check.violation(
-                f"grants {_role_label(guid)} to principalType {_show(principal_type)} without a "
-                f"description starting '{DEPLOYER_DESCRIPTION_PREFIX}'; only the deployer's "
-                "rotation grant may use Secrets Officer"
+                f"grants {_role_label(guid)} to principalType {_show(principal_type)} with "
+                f"description {_show(description or None)}; only the deployer's rotation grant "
+                "(description 'deployer: ...' or 'aidbox-secrets: deployer') may use Secrets "
+                "Officer"
             )
 
     if guid in KEY_VAULT_DATA_ROLES:
@@ -785,10 +786,11 @@ POLICIES: list[ResourceValidationPolicy] = [
         description=(
             "Role assignments: a workload assignment (principalType ServicePrincipal, which "
             "includes managed identities) grants only 'Key Vault Secrets User'; 'Key Vault "
-            "Secrets Officer' is only for the deployer's grant (description starting "
-            "'deployer:', not a ServicePrincipal); and every Secrets User or Officer assignment "
-            "is scoped to exactly one vault (/subscriptions/*/resourceGroups/*/providers/"
-            "Microsoft.KeyVault/vaults/<name>, nothing broader, no sub-path)."
+            "Secrets Officer' is only for the deployer's grant (not a ServicePrincipal, "
+            "description 'deployer: ...' or 'aidbox-secrets: deployer'); and every Secrets "
+            "User or Officer assignment is scoped to exactly one vault "
+            "(/subscriptions/*/resourceGroups/*/providers/Microsoft.KeyVault/vaults/<name>, "
+            "nothing broader, no sub-path)."
         ),
         enforcement_level=EnforcementLevel.MANDATORY,
         validate=validate_role_assignment,

@@ -355,11 +355,18 @@ def test_workload_secrets_user_on_one_vault_passes() -> None:
     )
 
 
-def test_deployer_secrets_officer_on_one_vault_passes() -> None:
+@pytest.mark.parametrize(
+    ("principal_type", "description"),
+    [
+        (None, "deployer: rotate secrets with az keyvault secret set"),
+        ("User", "aidbox-secrets: deployer"),  # what components/key_vault.py registers
+    ],
+)
+def test_deployer_secrets_officer_on_one_vault_passes(
+    principal_type: str | None, description: str
+) -> None:
     props = role_assignment(
-        rules.ROLE_KV_SECRETS_OFFICER,
-        principalType=None,
-        description="deployer: rotate secrets with az keyvault secret set",
+        rules.ROLE_KV_SECRETS_OFFICER, principalType=principal_type, description=description
     )
     assert run(rules.validate_role_assignment, ROLE_ASSIGNMENT, props) == []
 
@@ -391,11 +398,15 @@ def test_workload_with_a_broader_role_is_refused(role: str, label: str) -> None:
     assert label in message and "'Key Vault Secrets User'" in message
 
 
-def test_secrets_officer_for_a_non_deployer_is_refused() -> None:
-    props = role_assignment(rules.ROLE_KV_SECRETS_OFFICER, principalType="User")
+@pytest.mark.parametrize("description", [None, "aidbox-secrets: kubelet", "not deployer: x"])
+def test_secrets_officer_for_a_non_deployer_is_refused(description: str | None) -> None:
+    props = role_assignment(
+        rules.ROLE_KV_SECRETS_OFFICER, principalType="User", description=description
+    )
     message = only(run(rules.validate_role_assignment, ROLE_ASSIGNMENT, props, name="ra"))
     assert "RoleAssignment 'ra'" in message and "principalType 'User'" in message
-    assert "deployer:" in message
+    assert f"description {rules._show(description)}" in message
+    assert "only the deployer's rotation grant" in message
 
 
 @pytest.mark.parametrize(
