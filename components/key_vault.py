@@ -44,7 +44,7 @@ class KeyVault(pulumi.ComponentResource):
         self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aidbox-secrets:azure:KeyVault", name, None, opts)
-        self._args = args
+        self._name, self._args = name, args
         vault = keyvault.Vault(
             f"{name}-vault",
             resource_group_name=args.resource_group_name,
@@ -99,16 +99,15 @@ class KeyVault(pulumi.ComponentResource):
 
     def grant(
         self,
-        name: str,
         *,
         role: str,
         principal_id: pulumi.Input[str],
         grantee: str,
-        service_principal: bool = True,
+        principal_type: str = "ServicePrincipal",
     ) -> authorization.RoleAssignment:
         """Grant `role` on this vault only. `grantee` names the principal stably for the GUID."""
         return authorization.RoleAssignment(
-            name,
+            f"{self._name}-{grantee}",
             role_assignment_name=naming.role_assignment_name(
                 self._args.settings.name, role, grantee
             ),
@@ -117,9 +116,9 @@ class KeyVault(pulumi.ComponentResource):
                 lambda sub: role_definition_id(sub, role)
             ),
             principal_id=principal_id,
-            # A just-created managed identity may not have replicated yet: saying what it is
-            # avoids PrincipalNotFound.
-            principal_type="ServicePrincipal" if service_principal else None,
+            # Stated, not looked up: a just-created managed identity may not have replicated
+            # yet (PrincipalNotFound otherwise).
+            principal_type=principal_type,
             description=f"aidbox-secrets: {grantee}",
             # Same GUID for a new principal: the old assignment must go first.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),

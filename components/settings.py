@@ -24,6 +24,7 @@ SCOPE_RESOURCE_TYPES = ("Client", "IdentityProvider", "TokenIntrospector", "Aidb
 VAULT_MODES = ("dev", "external")
 AZURE_IDENTITIES = ("kubelet", "workload", "servicePrincipal")
 CSI_INSTALLS = ("helm", "aksAddon")
+DEPLOYER_OFFICER = ("none", "User", "ServicePrincipal")
 METRICS_MODES = ("none", "annotations", "serviceMonitor")
 UNPINNED_TAGS = ("latest", "edge", "stable")
 DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2602"
@@ -115,7 +116,9 @@ class KeyVaultSettings:
     name: str
     purge_protection: bool = True
     retention_days: int = 90
-    grant_deployer_officer: bool = True
+    # Give whoever runs `pulumi up` Key Vault Secrets Officer, to rotate by hand: the
+    # principal's type (User or ServicePrincipal) must be stated, Azure checks it.
+    deployer_officer: str = "none"
 
 
 @dataclass(frozen=True)
@@ -337,7 +340,7 @@ def _azure(
     top: Section, project: str, stack: str, organization: str, install: str
 ) -> AzureSettings:
     kv = top.section("keyVault")
-    kv.reject_unknown(("name", "purgeProtection", "retentionDays", "grantDeployerOfficer"))
+    kv.reject_unknown(("name", "purgeProtection", "retentionDays", "deployerOfficer"))
     name = kv.string("name") or naming.key_vault_name(project, stack, organization)
     if not naming.is_valid_key_vault_name(name):
         fail(kv.key("name"), name, f"Key Vault names are {naming.KEY_VAULT_NAME_RULE}")
@@ -372,7 +375,8 @@ def _azure(
             name=name,
             purge_protection=kv.boolean("purgeProtection", True),
             retention_days=kv.integer("retentionDays", 90, minimum=7, maximum=90),
-            grant_deployer_officer=kv.boolean("grantDeployerOfficer", True),
+            deployer_officer=kv.string("deployerOfficer", "none", choices=DEPLOYER_OFFICER)
+            or "none",
         ),
         identity=identity,
         client_id=client_id,

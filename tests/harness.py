@@ -73,6 +73,7 @@ class Registered:
     parent: str  # parent URN, "" for the stack
     custom: bool
     provider: str
+    opts: pulumi.ResourceOptions | None = None  # as the program passed them
 
     @property
     def props(self) -> dict[str, Any]:
@@ -171,7 +172,16 @@ class Mocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Registered] = []
         self.parents: dict[str, str] = {}
+        self.options: dict[str, pulumi.ResourceOptions] = {}
         self.calls: list[str] = []
+
+    def record_options(
+        self, args: pulumi.ResourceTransformationArgs
+    ) -> pulumi.ResourceTransformationResult | None:
+        """A (legacy, SDK-side) stack transformation: it runs under mocks, unlike transforms,
+        so tests can see options such as protect, ignore_changes and depends_on."""
+        self.options[args.name] = args.opts
+        return None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         self.resources.append(
@@ -182,6 +192,7 @@ class Mocks(pulumi.runtime.Mocks):
                 parent=self.parents.get(args.name, ""),
                 custom=bool(args.custom),
                 provider=args.provider or "",
+                opts=self.options.get(args.name),
             )
         )
         return _fake_outputs(args.typ, args.name, args.inputs)
@@ -226,6 +237,7 @@ def run_stack(
     *,
     secret_keys: Iterable[str] = (),
     stack: str = "dev",
+    mocks: Mocks | None = None,
 ) -> StackRun:
     """Run the program with `config` (keys with or without the project prefix).
 
@@ -233,10 +245,15 @@ def run_stack(
     full = {(k if ":" in k else f"{PROJECT}:{k}"): _encode(v) for k, v in config.items()}
     secrets = [k if ":" in k else f"{PROJECT}:{k}" for k in secret_keys]
     pulumi.runtime.set_all_config(full, secrets)
-    mocks = Mocks()
+    mocks = mocks or Mocks()
     settings.ROOT.set(None)  # a fresh Stack per run: exports do not leak between tests
     pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=stack, preview=False, monitor=_Monitor(mocks)
+        mocks,
+        project=PROJECT,
+        stack=stack,
+        preview=False,
+        monitor=_Monitor(mocks),
+        organization="organization",
     )
     run = StackRun(mocks.resources)
 
@@ -248,8 +265,41 @@ def run_stack(
 
     @pulumi.runtime.test
     def program() -> Any:
+        pulumi.runtime.register_stack_transformation(mocks.record_options)
         runpy.run_path(str(MAIN), run_name="__main__")
         return asyncio.ensure_future(collect())
 
     program()
     return run
+
+
+def depends_on(resource: Registered) -> set[str]:
+    """Logical names of the resources `resource` was told to wait for."""
+    deps = resource.opts.depends_on if resource.opts else None
+    return {d._name for d in (deps or [])}  # type: ignore[union-attr]
+
+
+def plain_strings(value: Any) -> list[str]:
+    """Every string in `value` that is not inside a secret."""
+    if is_secret(value):
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in plain_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in plain_strings(v)]
+    return []
+
+
+AZURE_DEV = {
+    "azure-native:location": "westeurope",
+    "secretStore": "azure",
+    "secrets": {"client-secret": {"scope": "Client/basic"}},
+}
+VAULT_DEV = {
+    "azure-native:location": "westeurope",
+    "secretStore": "vault",
+    "vault": {"mode": "dev", "deployerSourceRanges": ["203.0.113.7/32"]},
+    "secrets": {"client-secret": {"scope": "Client/basic"}},
+}

@@ -71,19 +71,17 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
         reader = self._reader(name, platform)
         ready: list[pulumi.Resource] = [
             self.key_vault.grant(
-                f"{name}-secrets-user",
                 role=SECRETS_USER_ROLE,
                 principal_id=reader.principal_id,
                 grantee=reader.grantee,
             )
         ]
-        if s.azure.key_vault.grant_deployer_officer:
+        if s.azure.key_vault.deployer_officer != "none":
             self.key_vault.grant(
-                f"{name}-deployer-officer",
                 role=SECRETS_OFFICER_ROLE,
                 principal_id=platform.deployer_object_id,
                 grantee="deployer",
-                service_principal=False,
+                principal_type=s.azure.key_vault.deployer_officer,
             )
         if s.csi.install == "helm":
             ready.append(

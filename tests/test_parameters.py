@@ -1,0 +1,129 @@
+"""SecretProviderClass parameters, Helm values and the Vault policy, without mocks."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from components import helm_values
+from components.settings import Scope, SecretSpec, SyncedSecret
+from components.stores import parameters
+from components.stores.vault_policy import render_policy
+
+
+def test_azure_objects_is_an_array_of_yaml_strings() -> None:
+    document = yaml.safe_load(parameters.azure_objects(["client-secret", "other"]))
+    assert list(document) == ["array"]
+    assert all(isinstance(entry, str) for entry in document["array"])
+    assert [yaml.safe_load(entry) for entry in document["array"]] == [
+        {"objectName": "client-secret", "objectType": "secret"},
+        {"objectName": "other", "objectType": "secret"},
+    ]
+
+
+def test_azure_parameters_kubelet_identity() -> None:
+    params = parameters.azure_parameters(
+        key_vault_name="kv-a",
+        tenant_id="t",
+        names=["client-secret"],
+        identity="vm",
+        identity_client_id="kubelet-client",
+    )
+    assert params == {
+        "keyvaultName": "kv-a",
+        "tenantId": "t",
+        "cloudName": "AzurePublicCloud",
+        "objects": parameters.azure_objects(["client-secret"]),
+        "useVMManagedIdentity": "true",
+        "userAssignedIdentityID": "kubelet-client",
+    }
+    assert all(isinstance(v, str) for v in params.values())
+
+
+def test_azure_parameters_workload_and_service_principal() -> None:
+    common = dict(key_vault_name="kv-a", tenant_id="t", names=["s"])
+    workload = parameters.azure_parameters(**common, identity="workload", identity_client_id="c")
+    assert workload["clientID"] == "c" and "useVMManagedIdentity" not in workload
+    sp = parameters.azure_parameters(**common, identity="servicePrincipal", identity_client_id=None)
+    assert not {"clientID", "useVMManagedIdentity", "userAssignedIdentityID"} & set(sp)
+    with pytest.raises(ValueError, match="needs a client id"):
+        parameters.azure_parameters(**common, identity="vm", identity_client_id=None)
+
+
+def test_vault_objects_is_a_plain_list() -> None:
+    objects = yaml.safe_load(
+        parameters.vault_objects(["client-secret"], "secret/data/aidbox/client")
+    )
+    assert objects == [
+        {
+            "objectName": "client-secret",
+            "secretPath": "secret/data/aidbox/client",
+            "secretKey": "client-secret",
+        }
+    ]
+
+
+def test_vault_parameters_default_and_custom_mount() -> None:
+    common = dict(
+        address="http://vault.vault:8200",
+        role_name="aidbox",
+        names=["client-secret"],
+        secret_api_path="secret/data/aidbox/client",
+    )
+    default = parameters.vault_parameters(**common)
+    assert set(default) == {"vaultAddress", "roleName", "objects"}
+    custom = parameters.vault_parameters(
+        **common, auth_mount_path="aks", namespace="team-a", audience="vault"
+    )
+    assert custom["vaultKubernetesMountPath"] == "aks"
+    assert custom["vaultNamespace"] == "team-a" and custom["audience"] == "vault"
+    assert all(isinstance(v, str) for v in custom.values())
+
+
+def test_secret_objects_group_by_kubernetes_secret() -> None:
+    specs = [
+        SecretSpec("license", Scope("Client"), kubernetes_secret=SyncedSecret("aidbox-env", "lic")),
+        SecretSpec("admin", Scope("Client"), kubernetes_secret=SyncedSecret("aidbox-env", "adm")),
+        SecretSpec("client-secret", Scope("Client", "basic")),
+    ]
+    assert parameters.secret_objects(specs) == [
+        {
+            "secretName": "aidbox-env",
+            "type": "Opaque",
+            "data": [
+                {"objectName": "license", "key": "lic"},
+                {"objectName": "admin", "key": "adm"},
+            ],
+        }
+    ]
+    assert parameters.secret_objects(specs[2:]) == []
+
+
+def test_driver_values() -> None:
+    values = helm_values.csi_driver_values(
+        rotation_poll_interval="30s", workload_identity=False, scrape_annotations=False
+    )
+    assert values["enableSecretRotation"] is True
+    assert values["rotationPollInterval"] == "30s"
+    assert values["syncSecret"] == {"enabled": True}
+    assert "tokenRequests" not in values
+    workload = helm_values.csi_driver_values(
+        rotation_poll_interval="2m", workload_identity=True, scrape_annotations=True
+    )
+    assert {"audience": "api://AzureADTokenExchange"} in workload["tokenRequests"]
+    assert workload["linux"]["podAnnotations"]["prometheus.io/port"] == "8095"
+
+
+def test_vault_chart_values() -> None:
+    dev = helm_values.vault_chart_values(dev=True, external_address=None)
+    assert dev["server"]["dev"]["enabled"] is True and dev["csi"]["enabled"] is True
+    assert dev["injector"]["enabled"] is False
+    external = helm_values.vault_chart_values(dev=False, external_address="https://v:8200")
+    assert external["global"]["externalVaultAddr"] == "https://v:8200"
+    assert external["server"]["enabled"] is False and external["csi"]["enabled"] is True
+
+
+def test_policy_is_read_only_on_one_path() -> None:
+    assert render_policy("secret/data/aidbox/*") == (
+        'path "secret/data/aidbox/*" {\n  capabilities = ["read"]\n}\n'
+    )

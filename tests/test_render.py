@@ -1,0 +1,113 @@
+"""Pure renderers: vault config, init Bundle, container env."""
+
+from __future__ import annotations
+
+import json
+
+from components.aidbox import render
+from components.settings import Scope, SecretSpec
+
+CLIENT = SecretSpec("client-secret", Scope("Client", "basic"))
+ANY_CLIENT = SecretSpec("shared", Scope("Client"))
+INTROSPECTOR = SecretSpec("jwt-key", Scope("TokenIntrospector", "ti-1"))
+
+
+def test_vault_config_maps_each_secret_to_its_file_and_scope() -> None:
+    config = render.vault_config([CLIENT, ANY_CLIENT, INTROSPECTOR], "/run/azure-secrets")
+    assert config == {
+        "secret": {
+            "client-secret": {
+                "path": "/run/azure-secrets/client-secret",
+                "scope": {"resource_type": "Client", "id": "basic"},
+            },
+            "shared": {"path": "/run/azure-secrets/shared", "scope": {"resource_type": "Client"}},
+            "jwt-key": {
+                "path": "/run/azure-secrets/jwt-key",
+                "scope": {"resource_type": "TokenIntrospector", "id": "ti-1"},
+            },
+        }
+    }
+
+
+def test_vault_config_follows_the_mount_dir() -> None:
+    config = render.vault_config([CLIENT], "/run/vault-secrets/")
+    assert config["secret"]["client-secret"]["path"] == "/run/vault-secrets/client-secret"
+
+
+def test_init_bundle_puts_each_client_scoped_by_id() -> None:
+    bundle = render.init_bundle([CLIENT, ANY_CLIENT, INTROSPECTOR])
+    assert bundle is not None
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "transaction"
+    assert len(bundle["entry"]) == 1  # only Client/basic names a Client to create
+    entry = bundle["entry"][0]
+    assert entry["request"] == {"method": "PUT", "url": "Client/basic"}
+    client = entry["resource"]
+    assert client["resourceType"] == "Client" and client["id"] == "basic"
+    assert client["grant_types"] == ["client_credentials", "basic"]
+    assert "secret" not in client  # the value never appears, only the reference
+    assert client["_secret"] == {
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                "valueCode": "masked",
+            },
+            {
+                "url": "http://health-samurai.io/fhir/secret-reference",
+                "valueString": "client-secret",
+            },
+        ]
+    }
+
+
+def test_no_bundle_without_a_client_id() -> None:
+    assert render.init_bundle([ANY_CLIENT, INTROSPECTOR]) is None
+
+
+def test_json_is_stable_and_checksum_changes_with_content() -> None:
+    doc = render.vault_config([CLIENT], "/run/azure-secrets")
+    text = render.to_json(doc)
+    assert json.loads(text) == doc and text == render.to_json(json.loads(text))
+    other = render.to_json(render.vault_config([CLIENT], "/run/vault-secrets"))
+    assert render.checksum(text) != render.checksum(other)
+    assert render.checksum(text) == render.checksum(text)
+
+
+def env(**overrides: object) -> dict[str, dict]:
+    args = dict(
+        box_id="aidbox-dev",
+        base_url="http://aidbox.default.svc.cluster.local:8080",
+        db_host="aidbox-db.default.svc.cluster.local",
+        db_name="aidbox",
+        db_user="aidbox",
+        db_secret=("aidbox-db", "password"),
+        credentials_secret="aidbox",
+        has_license=True,
+        has_init_bundle=True,
+        legacy_secret_dir=None,
+    )
+    args.update(overrides)
+    return {e["name"]: e for e in render.aidbox_env(**args)}  # type: ignore[arg-type]
+
+
+def test_env_takes_every_credential_from_a_secret() -> None:
+    by_name = env()
+    for name, (secret, key) in {
+        "BOX_DB_PASSWORD": ("aidbox-db", "password"),
+        "BOX_ADMIN_PASSWORD": ("aidbox", "admin-password"),
+        "BOX_ROOT_CLIENT_SECRET": ("aidbox", "root-client-secret"),
+        "BOX_LICENSE": ("aidbox", "license"),
+    }.items():
+        assert "value" not in by_name[name]
+        assert by_name[name]["valueFrom"] == {"secretKeyRef": {"name": secret, "key": key}}
+    assert by_name["BOX_VAULT_CONFIG"]["value"] == "/etc/aidbox/vault-config.json"
+    assert by_name["BOX_INIT_BUNDLE"]["value"] == "file:///etc/aidbox/init-bundle.json"
+    assert by_name["BOX_WEB_PORT"]["value"] == "8080"
+    assert by_name["BOX_DB_HOST"]["value"] == "aidbox-db.default.svc.cluster.local"
+    assert "AIDBOX_SECRET_FILES_ENABLED" not in by_name
+
+
+def test_env_without_license_bundle_and_with_legacy_switch() -> None:
+    by_name = env(has_license=False, has_init_bundle=False, legacy_secret_dir="/run/azure-secrets")
+    assert "BOX_LICENSE" not in by_name and "BOX_INIT_BUNDLE" not in by_name
+    assert by_name["AIDBOX_SECRET_FILES_ENABLED"]["value"] == "true"
+    assert by_name["AIDBOX_SECRET_FILES_DIRS"]["value"] == "/run/azure-secrets"

@@ -1,0 +1,334 @@
+"""The whole program with the Azure Key Vault store, under mocks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from harness import (
+    AZURE_DEV,
+    DEPLOYER,
+    KUBELET_CLIENT,
+    KUBELET_OBJECT,
+    SUBSCRIPTION,
+    TENANT,
+    StackRun,
+    depends_on,
+    is_secret,
+    plain_strings,
+    run_stack,
+)
+
+from components import naming
+from components.aidbox import render
+
+SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ROLE = "azure-native:authorization:RoleAssignment"
+
+
+@pytest.fixture(scope="module")
+def run() -> StackRun:
+    return run_stack(AZURE_DEV)
+
+
+def deployment(run: StackRun) -> dict:
+    return run.k8s("apps/v1:Deployment", "aidbox").props
+
+
+def test_registers_the_azure_path_and_nothing_of_vault(run: StackRun) -> None:
+    types = run.types()
+    for expected in (
+        "azure-native:resources:ResourceGroup",
+        "azure-native:keyvault:Vault",
+        "azure-native:keyvault:Secret",
+        "azure-native:containerservice:ManagedCluster",
+        ROLE,
+        RELEASE,
+        SPC,
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:apps/v1:StatefulSet",
+    ):
+        assert expected in types
+    assert not [t for t in types if t.startswith("vault:")]
+
+
+def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> None:
+    components = {r.name: r.type for r in run.resources if not r.custom}
+    assert components == {
+        "platform": "aidbox-secrets:azure:Platform",
+        "aks": "aidbox-secrets:azure:AksCluster",
+        "csi": "aidbox-secrets:csi:CsiDriver",
+        "store": "aidbox-secrets:stores:AzureKeyVaultStore",
+        "store-kv": "aidbox-secrets:azure:KeyVault",
+        "spc": "aidbox-secrets:csi:SecretProviderClass",
+        "postgres": "aidbox-secrets:aidbox:Postgres",
+        "aidbox": "aidbox-secrets:aidbox:Aidbox",
+    }
+    for resource in run.resources:
+        if resource.custom:
+            owner = resource.parent.rsplit("::", 1)[-1]
+            assert owner in components, f"{resource.name} is not inside a component"
+            assert resource.name.startswith(owner), f"{resource.name} not named from {owner}"
+    assert run.named("store-kv-vault").parent.endswith("aidbox-secrets:azure:KeyVault::store-kv")
+    assert run.named("aidbox-deployment").parent.endswith("aidbox-secrets:aidbox:Aidbox::aidbox")
+
+
+def test_key_vault_is_rbac_with_soft_delete_and_purge_protection(run: StackRun) -> None:
+    vault = run.one("azure-native:keyvault:Vault").props
+    expected_name = naming.key_vault_name("aidbox-secrets", "dev", "organization")
+    assert vault["vaultName"] == expected_name
+    props = vault["properties"]
+    assert props["enableRbacAuthorization"] is True
+    assert props["enableSoftDelete"] is True
+    assert props["enablePurgeProtection"] is True
+    assert props["tenantId"] == TENANT
+    assert vault["resourceGroupName"] == "rg-aidbox-secrets-dev"
+
+
+def test_purge_protection_can_be_turned_off_for_dev() -> None:
+    run = run_stack({**AZURE_DEV, "keyVault": {"purgeProtection": False}})
+    props = run.one("azure-native:keyvault:Vault").props["properties"]
+    assert "enablePurgeProtection" not in props  # Azure refuses false: it is omitted
+
+
+def test_vault_secret_is_generated_secret_and_survives_rotation(run: StackRun) -> None:
+    secret = run.one("azure-native:keyvault:Secret")
+    assert secret.props["secretName"] == "client-secret"
+    assert secret.props["vaultName"] == run.one("azure-native:keyvault:Vault").props["vaultName"]
+    assert is_secret(secret.inputs["properties"]["value"]) or is_secret(secret.inputs["properties"])
+    assert secret.props["properties"]["value"] == "generated-store-kv-client-secret-value"
+    # Rotation in the vault is not undone: Pulumi never updates the secret after creation.
+    assert secret.opts is not None and secret.opts.ignore_changes == ["properties"]
+
+
+def test_configured_secret_value_is_used_and_stays_secret() -> None:
+    run = run_stack(
+        {**AZURE_DEV, "secrets": {"client-secret": {"scope": "Client/basic", "value": "s3cr3t"}}},
+        secret_keys=["secrets"],
+    )
+    secret = run.one("azure-native:keyvault:Secret")
+    assert secret.props["properties"]["value"] == "s3cr3t"
+    assert "random:index/randomPassword:RandomPassword" not in {
+        r.type for r in run.resources if r.name.startswith("store")
+    }
+    for resource in run.resources:
+        assert not [s for s in plain_strings(resource.inputs) if "s3cr3t" in s], resource.name
+    for name, output in run.outputs.items():
+        assert "s3cr3t" not in json.dumps(output.value, default=str), name
+
+
+def test_cluster_has_oidc_and_the_configured_pool(run: StackRun) -> None:
+    cluster = run.one("azure-native:containerservice:ManagedCluster").props
+    assert cluster["oidcIssuerProfile"] == {"enabled": True}
+    assert cluster["identity"] == {"type": "SystemAssigned"}
+    assert cluster["resourceName"] == "aks-aidbox-secrets-dev"
+    pool = cluster["agentPoolProfiles"][0]
+    assert (pool["count"], pool["vmSize"], pool["mode"]) == (2, "Standard_D4s_v5", "System")
+    assert cluster["kubernetesVersion"] == "1.34"
+    assert "addonProfiles" not in cluster
+
+
+def test_kubelet_identity_reads_the_vault_only(run: StackRun) -> None:
+    grant = run.named("store-kv-kubelet").props
+    vault = run.one("azure-native:keyvault:Vault").props["vaultName"]
+    assert grant["principalId"] == KUBELET_OBJECT
+    assert grant["principalType"] == "ServicePrincipal"
+    assert grant["roleDefinitionId"] == (
+        f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
+        "4633458b-17de-408a-b874-0445c86b69e6"
+    )
+    assert grant["scope"] == (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-aidbox-secrets-dev"
+        f"/providers/Microsoft.KeyVault/vaults/{vault}"
+    )
+    assert grant["roleAssignmentName"] == naming.role_assignment_name(
+        vault, "4633458b-17de-408a-b874-0445c86b69e6", "kubelet"
+    )
+    assert run.named("store-kv-kubelet").opts.delete_before_replace is True
+
+
+def test_only_the_reader_is_granted_by_default(run: StackRun) -> None:
+    assert [r.name for r in run.of_type(ROLE)] == ["store-kv-kubelet"]
+
+
+@pytest.mark.parametrize("principal_type", ["User", "ServicePrincipal"])
+def test_deployer_may_be_made_secrets_officer(principal_type: str) -> None:
+    run = run_stack({**AZURE_DEV, "keyVault": {"deployerOfficer": principal_type}})
+    grant = run.named("store-kv-deployer").props
+    assert grant["principalId"] == DEPLOYER
+    assert grant["roleDefinitionId"].endswith("b86a8fe4-44ce-4948-aee5-eccb2c155cd7")
+    assert grant["principalType"] == principal_type
+    assert grant["scope"] == run.named("store-kv-kubelet").props["scope"]
+
+
+def test_csi_driver_and_azure_provider_releases(run: StackRun) -> None:
+    driver = run.named("csi-driver").props
+    assert driver["chart"] == "secrets-store-csi-driver" and driver["version"] == "1.6.0"
+    assert driver["repositoryOpts"] == {
+        "repo": "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts"
+    }
+    assert driver["namespace"] == "kube-system"
+    assert driver["values"]["syncSecret"] == {"enabled": True}
+    assert driver["values"]["enableSecretRotation"] is True
+    assert driver["values"]["rotationPollInterval"] == "30s"
+    provider = run.named("store-provider").props
+    assert provider["chart"] == "csi-secrets-store-provider-azure"
+    assert provider["version"] == "1.8.2"
+    assert provider["namespace"] == "kube-system"
+    assert provider["values"]["secrets-store-csi-driver"] == {"install": False}
+    k8s_provider = run.one("pulumi:providers:kubernetes")
+    for release in (run.named("csi-driver"), run.named("store-provider")):
+        assert release.provider.startswith(k8s_provider.parent.split("::")[0])
+        assert k8s_provider.name in release.provider
+
+
+def test_rotation_interval_comes_from_settings() -> None:
+    run = run_stack({**AZURE_DEV, "rotationPollInterval": "2m"})
+    assert run.named("csi-driver").props["values"]["rotationPollInterval"] == "2m"
+
+
+def test_secret_provider_class(run: StackRun) -> None:
+    spc = run.one(SPC)
+    props = spc.props
+    assert props["apiVersion"] == "secrets-store.csi.x-k8s.io/v1"
+    assert props["kind"] == "SecretProviderClass"
+    assert props["metadata"] == {"name": "aidbox-secrets", "namespace": "default"}
+    assert props["spec"]["provider"] == "azure"
+    params = props["spec"]["parameters"]
+    assert all(isinstance(v, str) for v in params.values())
+    vault = run.one("azure-native:keyvault:Vault").props["vaultName"]
+    assert params["keyvaultName"] == vault
+    assert params["tenantId"] == TENANT
+    assert params["cloudName"] == "AzurePublicCloud"
+    assert params["useVMManagedIdentity"] == "true"
+    assert params["userAssignedIdentityID"] == KUBELET_CLIENT
+    objects = yaml.safe_load(params["objects"])["array"]
+    assert [yaml.safe_load(o) for o in objects] == [
+        {"objectName": "client-secret", "objectType": "secret"}
+    ]
+    assert "secretObjects" not in props["spec"]
+    # Registered after the driver release that installs its CRD, and after the read grant.
+    assert {"csi-driver", "store-kv-kubelet", "store-provider"} <= depends_on(spc)
+
+
+def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) -> None:
+    spec = deployment(run)["spec"]
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == "healthsamurai/aidboxone:2602"
+    assert pod["serviceAccountName"] == "aidbox"
+    volume = next(v for v in pod["volumes"] if "csi" in v)
+    assert volume["csi"] == {
+        "driver": "secrets-store.csi.k8s.io",
+        "readOnly": True,
+        "volumeAttributes": {"secretProviderClass": "aidbox-secrets"},
+    }
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    assert mount == {"name": volume["name"], "mountPath": "/run/azure-secrets", "readOnly": True}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["BOX_VAULT_CONFIG"]["value"] == "/etc/aidbox/vault-config.json"
+    assert env["BOX_INIT_BUNDLE"]["value"] == "file:///etc/aidbox/init-bundle.json"
+    assert env["BOX_DB_HOST"]["value"] == "aidbox-db.default.svc.cluster.local"
+    assert env["BOX_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "aidbox-db",
+        "key": "password",
+    }
+    assert "BOX_LICENSE" not in env  # not configured here
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+    assert set(container["resources"]) == {"requests", "limits"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    config_mount = next(m for m in container["volumeMounts"] if m["name"] == "config")
+    assert config_mount["mountPath"] == "/etc/aidbox" and config_mount["readOnly"] is True
+    assert {"spc", "aidbox-config", "aidbox-credentials"} <= depends_on(
+        run.k8s("apps/v1:Deployment", "aidbox")
+    )
+
+
+def test_config_map_holds_the_vault_config_and_bundle(run: StackRun) -> None:
+    data = run.k8s("core/v1:ConfigMap", "aidbox-config").props["data"]
+    assert json.loads(data["vault-config.json"]) == {
+        "secret": {
+            "client-secret": {
+                "path": "/run/azure-secrets/client-secret",
+                "scope": {"resource_type": "Client", "id": "basic"},
+            }
+        }
+    }
+    bundle = json.loads(data["init-bundle.json"])
+    assert bundle["type"] == "transaction"
+    assert bundle["entry"][0]["request"] == {"method": "PUT", "url": "Client/basic"}
+    annotation = deployment(run)["spec"]["template"]["metadata"]["annotations"]
+    assert annotation["checksum/aidbox-config"] == render.checksum(*sorted(data.values()))
+
+
+def test_changed_vault_config_rolls_the_pods(run: StackRun) -> None:
+    other = run_stack({**AZURE_DEV, "secrets": {"client-secret": {"scope": "Client/other"}}})
+
+    def checksum(r: StackRun) -> str:
+        return deployment(r)["spec"]["template"]["metadata"]["annotations"][
+            "checksum/aidbox-config"
+        ]
+
+    assert checksum(run) != checksum(other)
+
+
+def test_credentials_are_generated_into_a_secret(run: StackRun) -> None:
+    credentials = run.k8s("core/v1:Secret", "aidbox")
+    assert set(credentials.props["stringData"]) == {"admin-password", "root-client-secret"}
+    assert is_secret(credentials.inputs["stringData"])
+
+
+def test_license_from_secret_config_reaches_the_pod_through_the_secret() -> None:
+    run = run_stack({**AZURE_DEV, "aidboxLicense": "lic-jwt"}, secret_keys=["aidboxLicense"])
+    credentials = run.k8s("core/v1:Secret", "aidbox")
+    assert credentials.props["stringData"]["license"] == "lic-jwt"
+    assert is_secret(credentials.inputs["stringData"])
+    env = {
+        e["name"]: e for e in deployment(run)["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["BOX_LICENSE"]["valueFrom"]["secretKeyRef"] == {"name": "aidbox", "key": "license"}
+
+
+def test_postgres_runs_in_cluster_with_a_volume(run: StackRun) -> None:
+    db = run.k8s("apps/v1:StatefulSet", "aidbox-db").props["spec"]
+    assert db["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    env = {e["name"]: e for e in db["template"]["spec"]["containers"][0]["env"]}
+    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "aidbox-db"
+    assert run.k8s("core/v1:Service", "aidbox-db").props["spec"]["ports"][0]["port"] == 5432
+
+
+def test_no_secret_value_in_plain_text(run: StackRun) -> None:
+    generated = [r.name for r in run.of_type("random:index/randomPassword:RandomPassword")]
+    assert len(generated) == 4  # client secret, db, admin, root client
+    for resource in run.resources:
+        leaked = [s for s in plain_strings(resource.inputs) if "generated-" in s]
+        assert not leaked, f"{resource.type} {resource.name} holds {leaked}"
+
+
+def test_stack_outputs(run: StackRun) -> None:
+    vault = run.one("azure-native:keyvault:Vault").props["vaultName"]
+    assert run.output("secretStore") == "azure"
+    assert run.output("resourceGroupName") == "rg-aidbox-secrets-dev"
+    assert run.output("keyVaultName") == vault
+    assert run.output("keyVaultUri") == f"https://{vault}.vault.azure.net/"
+    assert run.output("clusterName") == "aks-aidbox-secrets-dev"
+    assert run.output("namespace") == "default"
+    assert run.output("aidboxService") == "aidbox"
+    assert run.output("aidboxUrl") == "http://aidbox.default.svc.cluster.local:8080"
+    assert run.output("secrets") == {"client-secret": "/run/azure-secrets/client-secret"}
+    assert run.outputs["kubeconfig"].secret is True
+    assert "clusters" in run.output("kubeconfig")
+    public = {k for k, v in run.outputs.items() if not v.secret}
+    assert public == set(run.outputs) - {"kubeconfig"}
+
+
+def test_custom_namespace_is_created_and_used() -> None:
+    run = run_stack({**AZURE_DEV, "namespace": "aidbox"})
+    assert run.one("kubernetes:core/v1:Namespace").props["metadata"]["name"] == "aidbox"
+    assert run.one(SPC).props["metadata"]["namespace"] == "aidbox"
+    assert run.k8s("apps/v1:Deployment", "aidbox").props["metadata"]["namespace"] == "aidbox"
+    assert run.output("aidboxUrl") == "http://aidbox.aidbox.svc.cluster.local:8080"
