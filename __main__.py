@@ -7,6 +7,13 @@ from components import naming
 from components.aidbox.component import Aidbox, AidboxArgs
 from components.aks import AksCluster, AksClusterArgs, KeyVaultAddon
 from components.csi import CsiDriver, CsiDriverArgs
+from components.metrics import (
+    AZURE_PROVIDER_ADDON,
+    AZURE_PROVIDER_HELM,
+    DRIVER,
+    CsiMetrics,
+    CsiMetricsArgs,
+)
 from components.platform import Platform, PlatformArgs
 from components.postgres import Postgres, PostgresArgs
 from components.secret_provider_class import SecretProviderClass, SecretProviderClassArgs
@@ -63,6 +70,17 @@ if settings.secret_store == "azure":
     )
 else:
     store = HashiCorpVaultStore("store", HashiCorpVaultStoreArgs(settings, cluster=cluster))
+
+if settings.csi.metrics == "serviceMonitor":
+    azure_provider = AZURE_PROVIDER_ADDON if addon else AZURE_PROVIDER_HELM
+    CsiMetrics(
+        "metrics",
+        CsiMetricsArgs(
+            provider=cluster.provider,
+            targets=[DRIVER, azure_provider] if settings.azure else [DRIVER],
+            depends_on=[driver.release] if driver else [],
+        ),
+    )
 
 spc = SecretProviderClass(
     "spc",

@@ -27,6 +27,8 @@ CSI_INSTALLS = ("helm", "aksAddon")
 DEPLOYER_OFFICER = ("none", "User", "ServicePrincipal")
 METRICS_MODES = ("none", "annotations", "serviceMonitor")
 UNPINNED_TAGS = ("latest", "edge", "stable")
+# Aidbox settings read from env at start-up that may come from the store (a synced Secret).
+STORE_ENV = ("BOX_LICENSE", "BOX_ADMIN_PASSWORD", "BOX_ROOT_CLIENT_SECRET")
 DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2602"
 DEFAULT_POSTGRES_IMAGE = "postgres:17.6"
 MIN_KUBERNETES = (1, 30)  # the CSI driver chart 1.6.0 needs it
@@ -73,7 +75,7 @@ class SyncedSecret:
 @dataclass(frozen=True)
 class SecretSpec:
     name: str
-    scope: Scope
+    scope: Scope | None  # None: not for FHIR resources, only mirrored into a Kubernetes Secret
     value: Sensitive | None = None
     kubernetes_secret: SyncedSecret | None = None
 
@@ -99,10 +101,16 @@ class AidboxSettings:
     service_account: str = "aidbox"
     license: Sensitive | None = None
     legacy_secret_file_env: bool = False
+    # env var -> name of a configured secret with a kubernetesSecret, read via secretKeyRef
+    env_from_store: tuple[tuple[str, str], ...] = ()
     cpu_request: str = "500m"
     memory_request: str = "2Gi"
     cpu_limit: str = "2"
     memory_limit: str = "4Gi"
+
+    @property
+    def has_license(self) -> bool:
+        return self.license is not None or "BOX_LICENSE" in dict(self.env_from_store)
 
 
 @dataclass(frozen=True)
@@ -227,7 +235,9 @@ def _secrets(top: Section) -> tuple[SecretSpec, ...]:
             fail(f"secrets.{name}", name, f"secret names are {naming.SECRET_NAME_RULE}")
         entry = section.section(name)
         entry.reject_unknown(("scope", "value", "kubernetesSecret"))
-        scope = parse_scope(entry.data.get("scope"), entry.key("scope"))
+        scope = None
+        if entry.has("scope") or not entry.has("kubernetesSecret"):
+            scope = parse_scope(entry.data.get("scope"), entry.key("scope"))
         synced = None
         if entry.has("kubernetesSecret"):
             target = entry.section("kubernetesSecret")
@@ -307,6 +317,7 @@ def _aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
             "replicas",
             "serviceAccount",
             "legacySecretFileEnv",
+            "envFromStore",
             "cpuRequest",
             "memoryRequest",
             "cpuLimit",
@@ -320,11 +331,27 @@ def _aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
         service_account=_k8s_name(s, "serviceAccount", d.service_account),
         license=license,
         legacy_secret_file_env=s.boolean("legacySecretFileEnv", d.legacy_secret_file_env),
+        env_from_store=tuple(
+            (env, s.section("envFromStore").required_string(env, "a secret name"))
+            for env in s.section("envFromStore").data
+        ),
         cpu_request=_quantity(s, "cpuRequest", d.cpu_request),
         memory_request=_quantity(s, "memoryRequest", d.memory_request),
         cpu_limit=_quantity(s, "cpuLimit", d.cpu_limit),
         memory_limit=_quantity(s, "memoryLimit", d.memory_limit),
     )
+
+
+def _check_env_from_store(aidbox: AidboxSettings, secrets: tuple[SecretSpec, ...]) -> None:
+    synced = {spec.name for spec in secrets if spec.kubernetes_secret}
+    for env, name in aidbox.env_from_store:
+        key = f"aidbox.envFromStore.{env}"
+        if env not in STORE_ENV:
+            fail(f"aidbox.envFromStore.{env}", name, f"env var must be one of {list(STORE_ENV)}")
+        if name not in synced:
+            fail(key, name, "a secret in `secrets` with a kubernetesSecret (env needs a Secret)")
+        if env == "BOX_LICENSE" and aidbox.license is not None:
+            fail(key, name, "aidboxLicense is set too: keep the license in one place")
 
 
 def _postgres(top: Section) -> PostgresSettings:
@@ -510,7 +537,7 @@ def _production_checks(s: Settings, top: Section) -> None:
         problems.append(
             ("azure.identity", "servicePrincipal", "use kubelet or workload on production")
         )
-    if s.aidbox.license is None:
+    if not s.aidbox.has_license:
         problems.append(("aidboxLicense", None, "required on production (set it with --secret)"))
     for key, value, allowed in problems:
         fail(key, value, allowed)
@@ -549,6 +576,8 @@ def parse_settings(
 
     aidbox = _aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
     csi = _csi(top, store)
+    secrets = _secrets(section_of("secrets"))
+    _check_env_from_store(aidbox, secrets)
     settings = Settings(
         project=project,
         stack=stack,
@@ -556,7 +585,7 @@ def parse_settings(
         location=location,
         secret_store=store,
         namespace=namespace,
-        secrets=_secrets(section_of("secrets")),
+        secrets=secrets,
         production=top.boolean("production", False),
         cluster=_cluster(top),
         csi=csi,
@@ -598,7 +627,7 @@ def load_settings() -> Settings:
         location=runtime_config.get_config("azure-native:location"),
         secret_keys=frozenset(secret_keys),
     )
-    if settings.aidbox.license is None:
+    if not settings.aidbox.has_license:
         pulumi.log.warn(
             f"{NAMESPACE}:aidboxLicense is not set: Aidbox will not start without a license "
             f"(pulumi config set --secret aidboxLicense <license>)"

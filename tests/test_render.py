@@ -81,6 +81,7 @@ def env(**overrides: object) -> dict[str, dict]:
         db_user="aidbox",
         db_secret=("aidbox-db", "password"),
         credentials_secret="aidbox",
+        store_env={},
         has_license=True,
         has_init_bundle=True,
         legacy_secret_dir=None,
@@ -111,3 +112,23 @@ def test_env_without_license_bundle_and_with_legacy_switch() -> None:
     assert "BOX_LICENSE" not in by_name and "BOX_INIT_BUNDLE" not in by_name
     assert by_name["AIDBOX_SECRET_FILES_ENABLED"]["value"] == "true"
     assert by_name["AIDBOX_SECRET_FILES_DIRS"]["value"] == "/run/azure-secrets"
+
+
+def test_env_from_the_store_replaces_generated_credentials() -> None:
+    by_name = env(
+        has_license=False,
+        store_env={"BOX_LICENSE": ("aidbox-synced", "license"), "BOX_ADMIN_PASSWORD": ("s", "a")},
+    )
+    assert by_name["BOX_LICENSE"]["valueFrom"]["secretKeyRef"] == {
+        "name": "aidbox-synced",
+        "key": "license",
+    }
+    assert by_name["BOX_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "s", "key": "a"}
+    assert by_name["BOX_ROOT_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "aidbox"
+
+
+def test_env_only_secrets_stay_out_of_the_vault_config() -> None:
+    env_only = SecretSpec("license", None)
+    config = render.vault_config([CLIENT, env_only], "/run/azure-secrets")
+    assert list(config["secret"]) == ["client-secret"]
+    assert render.init_bundle([env_only]) is None

@@ -280,6 +280,18 @@ BAD_INPUT = {
         ),
         ["secrets.b.kubernetesSecret", "'aidbox-env/k'", "already used by secrets.a"],
     ),
+    "env from an unknown secret": (
+        azure(aidbox={"envFromStore": {"BOX_LICENSE": "nope"}}),
+        ["aidbox.envFromStore.BOX_LICENSE", "'nope'", "with a kubernetesSecret"],
+    ),
+    "env from a secret that is not synced": (
+        azure(aidbox={"envFromStore": {"BOX_LICENSE": "client-secret"}}),
+        ["aidbox.envFromStore.BOX_LICENSE", "'client-secret'", "with a kubernetesSecret"],
+    ),
+    "env var that cannot come from the store": (
+        azure(aidbox={"envFromStore": {"BOX_DB_HOST": "client-secret"}}),
+        ["aidbox.envFromStore.BOX_DB_HOST", "'BOX_LICENSE'"],
+    ),
     # Production rules
     "production with one replica": (
         azure(production=True),
@@ -340,3 +352,25 @@ def test_production_stack_that_follows_the_rules() -> None:
         secret_keys=("aidboxLicense",),
     )
     assert s.production and s.aidbox.replicas == 2
+
+
+def test_license_from_store_and_config_is_a_contradiction() -> None:
+    raw = azure(
+        secrets={"lic": {"kubernetesSecret": {"name": "aidbox-store"}}},
+        aidbox={"envFromStore": {"BOX_LICENSE": "lic"}},
+        aidboxLicense="jwt",
+    )
+    with pytest.raises(SettingsError, match="keep the license in one place"):
+        parse(raw, secret_keys=("aidboxLicense",))
+    s = parse({**raw, "aidboxLicense": None})
+    assert s.secrets[0].scope is None  # mirrored into a Secret only: no FHIR scope needed
+    assert s.aidbox.env_from_store == (("BOX_LICENSE", "lic"),)
+
+
+def test_production_accepts_a_license_from_the_store() -> None:
+    raw = azure(
+        production=True,
+        secrets={**SECRETS, "lic": {"kubernetesSecret": {"name": "aidbox-store"}}},
+        aidbox={"replicas": 2, "envFromStore": {"BOX_LICENSE": "lic"}},
+    )
+    assert parse(raw).aidbox.has_license

@@ -71,7 +71,12 @@ class Aidbox(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata={**meta, "name": CONFIG_MAP}, data=files, opts=child
         )
-        credentials = self._credentials(name, meta, s, child)
+        synced = {spec.name: spec.kubernetes_secret for spec in s.secrets}
+        store_env = {
+            env: (synced[secret].name, synced[secret].key)  # type: ignore[union-attr]
+            for env, secret in s.aidbox.env_from_store
+        }
+        credentials = self._credentials(name, meta, s, set(store_env), child)
 
         base_url = f"http://{NAME}.{s.namespace}.svc.cluster.local:{render.WEB_PORT}"
         env = render.aidbox_env(
@@ -82,6 +87,7 @@ class Aidbox(pulumi.ComponentResource):
             db_user=args.postgres.user,
             db_secret=args.postgres.password_secret,
             credentials_secret=CREDENTIALS_SECRET,
+            store_env=store_env,
             has_license=s.aidbox.license is not None,
             has_init_bundle=bundle is not None,
             legacy_secret_dir=binding.mount_dir if s.aidbox.legacy_secret_file_env else None,
@@ -134,14 +140,25 @@ class Aidbox(pulumi.ComponentResource):
         self.register_outputs({"serviceName": self.service_name, "url": self.url})
 
     def _credentials(
-        self, name: str, meta: dict[str, Any], s: Settings, opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        meta: dict[str, Any],
+        s: Settings,
+        from_store: set[str],
+        opts: pulumi.ResourceOptions,
     ) -> k8s.core.v1.Secret:
-        """Generated admin password and root client secret, and the license when set."""
+        """Generated admin password and root client secret (unless the store holds them),
+        and the license when set in config."""
+        keys = {
+            "BOX_ADMIN_PASSWORD": "admin-password",
+            "BOX_ROOT_CLIENT_SECRET": "root-client-secret",
+        }
         generated = {
             key: random.RandomPassword(
                 f"{name}-{key}", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
             ).result
-            for key in ("admin-password", "root-client-secret")
+            for env, key in keys.items()
+            if env not in from_store
         }
         if s.aidbox.license is not None:
             generated["license"] = s.aidbox.license.output()

@@ -28,6 +28,8 @@ def vault_config(secrets: Iterable[SecretSpec], mount_dir: str) -> dict[str, Any
     """Aidbox's BOX_VAULT_CONFIG document: each secret's file and the resources that may use it."""
     entries = {}
     for spec in secrets:
+        if spec.scope is None:
+            continue
         scope: dict[str, str] = {"resource_type": spec.scope.resource_type}
         if spec.scope.id:
             scope["id"] = spec.scope.id
@@ -49,7 +51,7 @@ def init_bundle(secrets: Iterable[SecretSpec]) -> dict[str, Any] | None:
     """A transaction Bundle that PUTs each Client a secret is scoped to by id (idempotent)."""
     entries = []
     for spec in secrets:
-        if spec.scope.resource_type != "Client" or not spec.scope.id:
+        if spec.scope is None or spec.scope.resource_type != "Client" or not spec.scope.id:
             continue
         client = {
             "resourceType": "Client",
@@ -89,11 +91,14 @@ def aidbox_env(
     db_user: str,
     db_secret: tuple[str, str],
     credentials_secret: str,
+    store_env: Mapping[str, tuple[str, str]],
     has_license: bool,
     has_init_bundle: bool,
     legacy_secret_dir: str | None,
 ) -> list[dict[str, Any]]:
-    """The container env: plain settings as values, every credential from a Secret."""
+    """The container env: plain settings as values, every credential from a Secret.
+    `store_env` maps env vars to (Secret, key) the CSI driver syncs from the store; the rest
+    come from the generated credentials Secret."""
     env: list[dict[str, Any]] = [
         {"name": "BOX_ID", "value": box_id},
         {"name": "BOX_WEB_PORT", "value": str(WEB_PORT)},
@@ -104,12 +109,19 @@ def aidbox_env(
         {"name": "BOX_DB_DATABASE", "value": db_name},
         {"name": "BOX_DB_USER", "value": db_user},
         secret_env("BOX_DB_PASSWORD", *db_secret),
-        secret_env("BOX_ADMIN_PASSWORD", credentials_secret, "admin-password"),
-        secret_env("BOX_ROOT_CLIENT_SECRET", credentials_secret, "root-client-secret"),
-        {"name": "BOX_VAULT_CONFIG", "value": f"{CONFIG_DIR}/{VAULT_CONFIG_FILE}"},
     ]
+    generated = {
+        "BOX_ADMIN_PASSWORD": "admin-password",
+        "BOX_ROOT_CLIENT_SECRET": "root-client-secret",
+    }
     if has_license:
-        env.append(secret_env("BOX_LICENSE", credentials_secret, "license"))
+        generated["BOX_LICENSE"] = "license"
+    for name in ("BOX_ADMIN_PASSWORD", "BOX_ROOT_CLIENT_SECRET", "BOX_LICENSE"):
+        if name in store_env:
+            env.append(secret_env(name, *store_env[name]))
+        elif name in generated:
+            env.append(secret_env(name, credentials_secret, generated[name]))
+    env.append({"name": "BOX_VAULT_CONFIG", "value": f"{CONFIG_DIR}/{VAULT_CONFIG_FILE}"})
     if has_init_bundle:
         env.append({"name": "BOX_INIT_BUNDLE", "value": f"file://{CONFIG_DIR}/{INIT_BUNDLE_FILE}"})
     if legacy_secret_dir:

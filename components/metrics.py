@@ -1,0 +1,77 @@
+"""Prometheus Operator scraping for the CSI driver and the Azure provider (csi.metrics
+serviceMonitor): a metrics Service and a ServiceMonitor per target. Needs the operator's CRDs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .versions import AZURE_PROVIDER_METRICS_PORT, DRIVER_METRICS_PORT
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    name: str
+    selector: Mapping[str, str]  # the pods' labels, as the chart or add-on sets them
+    port: int
+
+
+DRIVER = ScrapeTarget(
+    "secrets-store-csi-driver", {"app": "secrets-store-csi-driver"}, DRIVER_METRICS_PORT
+)
+AZURE_PROVIDER_HELM = ScrapeTarget(
+    "csi-secrets-store-provider-azure",
+    {"app": "csi-secrets-store-provider-azure"},
+    AZURE_PROVIDER_METRICS_PORT,
+)
+AZURE_PROVIDER_ADDON = ScrapeTarget(
+    "secrets-store-provider-azure",
+    {"app": "secrets-store-provider-azure"},
+    AZURE_PROVIDER_METRICS_PORT,
+)
+
+
+@dataclass(frozen=True)
+class CsiMetricsArgs:
+    provider: k8s.Provider
+    targets: Sequence[ScrapeTarget]
+    namespace: str = "kube-system"
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class CsiMetrics(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: CsiMetricsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aidbox-secrets:csi:CsiMetrics", name, None, opts)
+        child = pulumi.ResourceOptions(
+            parent=self, provider=args.provider, depends_on=list(args.depends_on)
+        )
+        for target in args.targets:
+            labels = {"app.kubernetes.io/name": f"{target.name}-metrics"}
+            meta = {"name": f"{target.name}-metrics", "namespace": args.namespace, "labels": labels}
+            k8s.core.v1.Service(
+                f"{name}-{target.name}",
+                metadata=meta,
+                spec={
+                    "clusterIP": "None",
+                    "selector": dict(target.selector),
+                    "ports": [{"name": "metrics", "port": target.port, "targetPort": target.port}],
+                },
+                opts=child,
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-{target.name}-monitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata=meta,
+                spec={
+                    "selector": {"matchLabels": labels},
+                    "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+                },
+                opts=child,
+            )
+        self.register_outputs({})
