@@ -1,0 +1,131 @@
+"""Break the program in known ways, one at a time, and check that the test suite notices.
+
+Run from the repository root with the virtualenv active: `python scripts/mutation_check.py`.
+Each mutation runs the suite on a temporary copy; nothing in the working tree changes.
+Exit status 1 if any mutation survived (a test that cannot fail).
+"""
+
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SRC = pathlib.Path(__file__).resolve().parent.parent
+MUTS = [
+    ("components/key_vault.py", 'ignore_changes=["properties"]', "ignore_changes=[]"),
+    (
+        "components/key_vault.py",
+        '"enable_rbac_authorization": True',
+        '"enable_rbac_authorization": False',
+    ),
+    ("components/key_vault.py", "delete_before_replace=True", "delete_before_replace=False"),
+    (
+        "components/aks.py",
+        'oidc_issuer_profile={"enabled": True}',
+        'oidc_issuer_profile={"enabled": False}',
+    ),
+    (
+        "components/aks.py",
+        "self.kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(decode_kubeconfig))",
+        "self.kubeconfig = credentials.kubeconfigs.apply(decode_kubeconfig)",
+    ),
+    (
+        "components/stores/azure.py",
+        'return _Reader("vm", "kubelet", cluster.kubelet_object_id',
+        'return _Reader("vm", "kubelet", cluster.kubelet_client_id',
+    ),
+    (
+        "components/stores/parameters.py",
+        '"useVMManagedIdentity": "true"',
+        '"useVMManagedIdentity": "false"',
+    ),
+    (
+        "components/aidbox/component.py",
+        '"readOnly": True,\n            "volumeAttributes"',
+        '"readOnly": False,\n            "volumeAttributes"',
+    ),
+    (
+        "components/stores/vault.py",
+        "bound_service_account_names=[v.bound_service_account]",
+        'bound_service_account_names=["default"]',
+    ),
+    ("components/stores/vault.py", "disable_read=True", "disable_read=False"),
+    ("components/stores/vault.py", 'ignore_changes=["dataJson"]', "ignore_changes=[]"),
+    ("components/aidbox/render.py", '"valueCode": "masked"', '"valueCode": "unknown"'),
+    ("components/settings.py", 'if capabilities != ("read",):', "if False:"),
+    ("components/helm_values.py", '"enableSecretRotation": True', '"enableSecretRotation": False'),
+    ("components/postgres.py", "protect=args.protect", "protect=False"),
+    ("components/aidbox/component.py", "if s.aidbox.replicas > 1:", "if s.aidbox.replicas > 5:"),
+    (
+        "components/secret_provider_class.py",
+        "depends_on=[*args.depends_on, *args.binding.ready]",
+        "depends_on=[*args.binding.ready]",
+    ),
+    (
+        "components/stores/vault.py",
+        '"loadBalancerSourceRanges": list(self._v.deployer_source_ranges)',
+        '"loadBalancerSourceRanges": ["0.0.0.0/0"]',
+    ),
+    (
+        "components/aidbox/component.py",
+        '"checksum/aidbox-config": render.checksum(*sorted(files.values()))',
+        '"checksum/aidbox-config": "static"',
+    ),
+    (
+        "components/settings.py",
+        "if seconds is None or not 10 <= seconds <= 86400:",
+        "if seconds is None:",
+    ),
+    (
+        "components/stores/azure.py",
+        "WORKLOAD_CLIENT_ID_ANNOTATION: reader.client_id",
+        '"x": reader.client_id',
+    ),
+    (
+        "components/helm_values.py",
+        'values["tokenRequests"] = [{"audience": AZURE_TOKEN_AUDIENCE}]',
+        "pass",
+    ),
+]
+
+
+def run_suite(mutation: tuple[str, str, str] | None) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = pathlib.Path(tmp) / "repo"
+        shutil.copytree(SRC, dst, ignore=shutil.ignore_patterns("venv", ".git", "*.pyc"))
+        shared = SRC.parent / "shared"
+        if shared.exists():  # the schema tests read ../shared/reference
+            (pathlib.Path(tmp) / "shared").symlink_to(shared)
+        if mutation:
+            path, before, after = mutation
+            target = dst / path
+            text = target.read_text()
+            assert before in text, f"{path}: mutation no longer applies: {before!r}"
+            target.write_text(text.replace(before, after, 1))
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"],
+            cwd=dst,
+            capture_output=True,
+            text=True,
+        )
+
+
+def main() -> int:
+    if run_suite(None).returncode:
+        print("the unmutated suite fails: fix that first")
+        return 2
+    survived = 0
+    for path, before, after in MUTS:
+        result = run_suite((path, before, after))
+        failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+        if result.returncode:
+            print(f"caught   {path}: {after[:60]!r}\n         {failed[:1]}")
+        else:
+            survived += 1
+            print(f"SURVIVED {path}: {after[:60]!r}")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
