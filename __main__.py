@@ -52,7 +52,8 @@ cluster = AksCluster(
         protect=settings.production,
     ),
 )
-driver = None
+# The driver installs the SecretProviderClass CRD: with the add-on, AKS installs it.
+driver_ready = []
 if not addon:
     driver = CsiDriver(
         "csi",
@@ -63,6 +64,7 @@ if not addon:
             scrape_annotations=settings.csi.metrics == "annotations",
         ),
     )
+    driver_ready = [driver.release]
 
 if settings.secret_store == "azure":
     store = AzureKeyVaultStore(
@@ -78,7 +80,7 @@ if settings.csi.metrics == "serviceMonitor":
         CsiMetricsArgs(
             provider=cluster.provider,
             targets=[DRIVER, azure_provider] if settings.azure else [DRIVER],
-            depends_on=[driver.release] if driver else [],
+            depends_on=driver_ready,
         ),
     )
 
@@ -89,7 +91,7 @@ spc = SecretProviderClass(
         namespace=cluster.namespace,
         binding=store.binding,
         secret_objects=secret_objects(settings.secrets),
-        depends_on=[driver.release] if driver else [],
+        depends_on=driver_ready,
     ),
 )
 postgres = Postgres(
