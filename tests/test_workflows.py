@@ -8,6 +8,7 @@ environment after dev, OIDC login without client secrets, and the test suite fir
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -200,6 +201,31 @@ def test_previews_comment_on_the_pull_request() -> None:
 def test_every_preview_and_up_runs_the_policy_pack() -> None:
     for step in all_pulumi_steps():
         assert step.inputs.get("policyPacks") == "policy", (step.workflow, step.job_id)
+
+
+def test_production_policies_get_the_production_config_on_prod_only() -> None:
+    production = json.loads((REPO_ROOT / "policy" / "production.json").read_text())
+    assert production and all(config == {"production": True} for config in production.values())
+    assert json.loads((REPO_ROOT / "policy" / "default.json").read_text()) == {}
+    for step in all_pulumi_steps():
+        config = str(step.inputs.get("policyPackConfigs", ""))
+        where = (step.workflow, step.job_id, config)
+        if len(step.stacks) == 1:
+            expected = "production" if step.stacks[0] == "prod" else "default"
+            assert config == f"policy/{expected}.json", where
+        elif "prod" in step.stacks:
+            assert "matrix.stack == 'prod' && 'policy/production.json'" in config, where
+            assert "|| 'policy/default.json'" in config, where
+        else:
+            assert config == "policy/default.json", where
+
+
+def test_the_license_comes_from_a_repository_secret_as_secret_config() -> None:
+    for step in all_pulumi_steps():
+        text = str(step.inputs.get("config-map", ""))
+        assert "${{ secrets.AIDBOX_LICENSE }}" in text, (step.workflow, step.job_id)
+        config = yaml.safe_load(re.sub(r"\$\{\{[^}]*\}\}", "x", text))
+        assert config["aidbox-secrets:aidboxLicense"]["secret"] is True, step.job_id
 
 
 def test_policy_pack_dependencies_go_to_its_virtualenv() -> None:
