@@ -43,10 +43,10 @@ CI_IDENTITY_TYPE="${CI_IDENTITY_TYPE:-managed-identity}"
 CI_IDENTITY_NAME="${CI_IDENTITY_NAME:-id-aidbox-secrets-github}"
 PROD_ENVIRONMENT="${PROD_ENVIRONMENT:-prod}"
 DEPLOY_SCOPE="${DEPLOY_SCOPE:-}"
-# The program grants Key Vault Secrets User to the CSI reader identity and, where
-# aidbox-secrets:keyVault.grantDeployerOfficer is true (the default; prod sets false),
-# Key Vault Secrets Officer to the deployer.
-ASSIGNABLE_ROLE_IDS="${ASSIGNABLE_ROLE_IDS:-$ROLE_KEY_VAULT_SECRETS_USER,$ROLE_KEY_VAULT_SECRETS_OFFICER}"
+# The program grants Key Vault Secrets User to the CSI reader identity, and Key Vault
+# Secrets Officer to the deployer only where a stack sets aidbox-secrets:keyVault.deployerOfficer
+# (off by default): add $ROLE_KEY_VAULT_SECRETS_OFFICER here for such stacks.
+ASSIGNABLE_ROLE_IDS="${ASSIGNABLE_ROLE_IDS:-$ROLE_KEY_VAULT_SECRETS_USER}"
 
 usage() {
   cat <<EOF
@@ -77,7 +77,9 @@ Usage: $0 --github-repo ORG/REPO [options]
                              [DEPLOY_SCOPE] (default: /subscriptions/<subscription>)
   --assignable-roles GUIDS   comma-separated role definition GUIDs the CI identity may assign
                              within the deploy scope  [ASSIGNABLE_ROLE_IDS]
-                             (default: Key Vault Secrets User and Key Vault Secrets Officer)
+                             (default: Key Vault Secrets User; add Key Vault Secrets Officer,
+                             $ROLE_KEY_VAULT_SECRETS_OFFICER, for stacks that set
+                             keyVault.deployerOfficer)
   -h, --help                 this help
 EOF
 }
