@@ -15,7 +15,7 @@ import pulumi_vault as vault
 from ..aks import AksCluster
 from ..helm import helm_release
 from ..helm_values import vault_chart_values
-from ..settings import Settings, VaultSettings
+from ..settings import Settings
 from ..versions import VAULT
 from .binding import StoreBinding
 from .parameters import vault_parameters
@@ -260,6 +260,3 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
 def _with_root_token(values: dict, token: str) -> dict:
     values["server"]["dev"]["devRootToken"] = token
     return values
-
-
-__all__ = ["MOUNT_DIR", "HashiCorpVaultStore", "HashiCorpVaultStoreArgs", "VaultSettings"]
