@@ -294,8 +294,13 @@ def validate_role_assignment(
         return
     guid = role_guid(role_id)
 
+    # The deployer may be a user or, in CI, a service principal: its grant is known by its
+    # description, and only Secrets Officer is allowed for it.
+    deployer = isinstance(description, str) and bool(DEPLOYER_DESCRIPTION.match(description))
     if is_unknown(principal_type):
         check.undecided(principal_type)
+    elif deployer and guid == ROLE_KV_SECRETS_OFFICER:
+        pass
     elif principal_type == "ServicePrincipal" and guid != ROLE_KV_SECRETS_USER:
         check.violation(
             f"workload role assignment (principalType ServicePrincipal) grants "
@@ -305,7 +310,7 @@ def validate_role_assignment(
     elif principal_type != "ServicePrincipal" and guid == ROLE_KV_SECRETS_OFFICER:
         if is_unknown(description):
             check.undecided(description)
-        elif not (isinstance(description, str) and DEPLOYER_DESCRIPTION.match(description)):
+        else:
             check.violation(
                 f"grants {_role_label(guid)} to principalType {_show(principal_type)} with "
                 f"description {_show(description or None)}; only the deployer's rotation grant "
@@ -786,8 +791,9 @@ POLICIES: list[ResourceValidationPolicy] = [
         description=(
             "Role assignments: a workload assignment (principalType ServicePrincipal, which "
             "includes managed identities) grants only 'Key Vault Secrets User'; 'Key Vault "
-            "Secrets Officer' is only for the deployer's grant (not a ServicePrincipal, "
-            "description 'deployer: ...' or 'aidbox-secrets: deployer'); and every Secrets "
+            "Secrets Officer' is only for the deployer's grant (a user, or in CI a service "
+            "principal, with description 'deployer: ...' or 'aidbox-secrets: deployer'); and "
+            "every Secrets "
             "User or Officer assignment is scoped to exactly one vault "
             "(/subscriptions/*/resourceGroups/*/providers/Microsoft.KeyVault/vaults/<name>, "
             "nothing broader, no sub-path)."

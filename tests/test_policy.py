@@ -360,6 +360,7 @@ def test_workload_secrets_user_on_one_vault_passes() -> None:
     [
         (None, "deployer: rotate secrets with az keyvault secret set"),
         ("User", "aidbox-secrets: deployer"),  # what components/key_vault.py registers
+        ("ServicePrincipal", "aidbox-secrets: deployer"),  # a CI deployer
     ],
 )
 def test_deployer_secrets_officer_on_one_vault_passes(
