@@ -1,0 +1,64 @@
+"""The program passes its own policy pack, for every stack file and mode: a change that breaks
+a policy turns the suite red here, before `pulumi preview --policy-pack policy` would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harness import AZURE_DEV, ROOT, VAULT_DEV, StackRun, run_stack, stack_config
+from test_policy import make_args, rules
+
+LICENSE = "aidbox-secrets:aidboxLicense"
+CASES: dict[str, tuple[dict, list[str], str]] = {
+    path.name: (stack_config(path), [], path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
+    for path in sorted(Path(ROOT).glob("Pulumi.*.yaml"))
+}
+CASES["Pulumi.prod.yaml"][0][LICENSE] = "test-license"
+CASES["Pulumi.prod.yaml"][1].append(LICENSE)
+CASES |= {
+    "azure-workload": ({**AZURE_DEV, "azure": {"identity": "workload"}}, [], "dev"),
+    "azure-addon": ({**AZURE_DEV, "csi": {"install": "aksAddon"}}, [], "dev"),
+    "azure-deployer-ci": (
+        {**AZURE_DEV, "keyVault": {"deployerOfficer": "ServicePrincipal"}},
+        [],
+        "dev",
+    ),
+    "azure-legacy-env": ({**AZURE_DEV, "aidbox": {"legacySecretFileEnv": True}}, [], "dev"),
+    "vault-external": (
+        {**VAULT_DEV, "vault": {"mode": "external", "address": "https://v:8200", "token": "t"}},
+        ["vault"],
+        "dev",
+    ),
+}
+
+
+def violations(run: StackRun, production: bool) -> list[str]:
+    found: list[str] = []
+    for resource in run.resources:
+        if not resource.custom:
+            continue
+        for policy in rules.POLICIES:
+            config = {"production": True} if production else None
+            args = make_args(resource.type, resource.props, name=resource.name, config=config)
+            policy.validate(
+                args, lambda message, urn=None, p=policy: found.append(f"{p.name}: {message}")
+            )
+    return found
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_program_meets_every_policy(case: str) -> None:
+    config, secret_keys, stack = CASES[case]
+    run = run_stack(config, secret_keys=secret_keys, stack=stack)
+    assert violations(run, production=stack == "prod") == []
+
+
+def test_a_broken_rule_is_reported() -> None:
+    run = run_stack(AZURE_DEV)
+    deployment = run.k8s("apps/v1:Deployment", "aidbox")
+    props = deployment.props
+    props["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["subPath"] = "x"
+    deployment.inputs = props
+    run.resources = [deployment]
+    assert any("subPath" in v for v in violations(run, production=False))
