@@ -376,6 +376,13 @@ def _containers(check: _Check, pod: Any, pod_path: str) -> Iterator[Container]:
             )
 
 
+def _workload_containers(check: _Check) -> Iterator[Container]:
+    """Every container of the resource's pod spec; none when it has no pod spec."""
+    found = _pod_spec(check)
+    if found is not None:
+        yield from _containers(check, *found)
+
+
 def validate_non_root(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     check = _Check(args, report_violation)
     found = _pod_spec(check)
@@ -435,19 +442,16 @@ REQUIRED_RESOURCES = (
 
 def validate_resources(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     check = _Check(args, report_violation)
-    found = _pod_spec(check)
-    if found is not None:
-        pod, pod_path = found
-        for container in _containers(check, pod, pod_path):
-            missing = []
-            for section, resource in REQUIRED_RESOURCES:
-                value = check.get(container.value, "resources", section, resource)
-                if is_unknown(value):
-                    check.undecided(value)
-                elif value in (None, ""):
-                    missing.append(f"resources.{section}.{resource}")
-            if missing:
-                check.violation(f"{container.label} has no {', '.join(missing)}")
+    for container in _workload_containers(check):
+        missing = []
+        for section, resource in REQUIRED_RESOURCES:
+            value = check.get(container.value, "resources", section, resource)
+            if is_unknown(value):
+                check.undecided(value)
+            elif value in (None, ""):
+                missing.append(f"resources.{section}.{resource}")
+        if missing:
+            check.violation(f"{container.label} has no {', '.join(missing)}")
     check.finish()
 
 
@@ -471,20 +475,17 @@ def image_pin_problem(image: str) -> str | None:
 
 def validate_image_pinned(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     check = _Check(args, report_violation)
-    found = _pod_spec(check)
-    if found is not None:
-        pod, pod_path = found
-        for container in _containers(check, pod, pod_path):
-            image = check.get(container.value, "image", default="")
-            if is_unknown(image):
-                check.undecided(image)
-                continue
-            problem = image_pin_problem(image if isinstance(image, str) else "")
-            if problem:
-                check.violation(
-                    f"{container.label} image {_show(image)} {problem}; pin a version tag "
-                    f"(not {', '.join(sorted(FLOATING_TAGS))}) or a digest"
-                )
+    for container in _workload_containers(check):
+        image = check.get(container.value, "image", default="")
+        if is_unknown(image):
+            check.undecided(image)
+            continue
+        problem = image_pin_problem(image if isinstance(image, str) else "")
+        if problem:
+            check.violation(
+                f"{container.label} image {_show(image)} {problem}; pin a version tag "
+                f"(not {', '.join(sorted(FLOATING_TAGS))}) or a digest"
+            )
     check.finish()
 
 
@@ -563,12 +564,9 @@ def validate_no_literal_secret_env(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
     check = _Check(args, report_violation)
-    found = _pod_spec(check)
-    if found is not None:
-        pod, pod_path = found
-        for container in _containers(check, pod, pod_path):
-            for index, env in check.elements(container.value, "env"):
-                _check_env(check, container, index, env)
+    for container in _workload_containers(check):
+        for index, env in check.elements(container.value, "env"):
+            _check_env(check, container, index, env)
     check.finish()
 
 
