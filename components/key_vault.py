@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_random as random
 from pulumi_azure_native import authorization, keyvault
 
 from . import naming
+from .passwords import seed_value
 from .settings import KeyVaultSettings, SecretSpec
 
 SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"  # Key Vault Secrets User
@@ -72,15 +72,7 @@ class KeyVault(pulumi.ComponentResource):
         )
 
     def _secret(self, name: str, vault: keyvault.Vault, spec: SecretSpec) -> keyvault.Secret:
-        if spec.value is not None:
-            value = spec.value.output()
-        else:
-            value = random.RandomPassword(
-                f"{name}-{spec.name}-value",
-                length=40,
-                special=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            ).result
+        value = seed_value(name, spec, self)
         return keyvault.Secret(
             f"{name}-{spec.name}",
             resource_group_name=self._args.resource_group_name,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from .passwords import generated_password
 from .settings import PostgresSettings
 
 PORT = 5432
@@ -42,14 +42,12 @@ class Postgres(pulumi.ComponentResource):
         svc = args.service_name
         labels = {**args.labels, "app.kubernetes.io/name": svc}
         selector = {"app.kubernetes.io/name": svc}
-        password = random.RandomPassword(
-            f"{name}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
+        password = generated_password(f"{name}-password", self)
         secret = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata={"name": svc, "namespace": args.namespace, "labels": labels},
             type="Opaque",
-            string_data={PASSWORD_KEY: password.result},
+            string_data={PASSWORD_KEY: password},
             opts=child,
         )
         service = k8s.core.v1.Service(

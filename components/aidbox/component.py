@@ -8,8 +8,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from ..passwords import generated_password
 from ..postgres import Postgres
 from ..secret_provider_class import SecretProviderClass
 from ..settings import Settings
@@ -154,9 +154,7 @@ class Aidbox(pulumi.ComponentResource):
             "BOX_ROOT_CLIENT_SECRET": "root-client-secret",
         }
         generated = {
-            key: random.RandomPassword(
-                f"{name}-{key}", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
-            ).result
+            key: generated_password(f"{name}-{key}", self)
             for env, key in keys.items()
             if env not in from_store
         }

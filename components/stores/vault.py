@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 import pulumi_vault as vault
 
 from ..aks import AksCluster
 from ..helm import helm_release
 from ..helm_values import vault_chart_values
+from ..passwords import generated_password, seed_value
 from ..settings import Settings
 from ..versions import VAULT
 from .binding import StoreBinding
@@ -66,9 +66,7 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.cluster.provider)
 
         if v.mode == "dev":
-            root_token = random.RandomPassword(
-                f"{name}-root-token", length=32, special=False, opts=k8s_opts
-            ).result
+            root_token = generated_password(f"{name}-root-token", self)
             values = pulumi.Output.secret(root_token).apply(
                 lambda token: _with_root_token(
                     vault_chart_values(dev=True, external_address=None), token
@@ -201,14 +199,7 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
         )
 
     def _kv_secret(self, opts: pulumi.ResourceOptions) -> vault.kv.SecretV2:
-        values = {}
-        for spec in self._settings.secrets:
-            if spec.value is not None:
-                values[spec.name] = spec.value.output()
-            else:
-                values[spec.name] = random.RandomPassword(
-                    f"{self._name}-{spec.name}-value", length=40, special=False, opts=opts
-                ).result
+        values = {spec.name: seed_value(self._name, spec, self) for spec in self._settings.secrets}
         data = pulumi.Output.all(**values).apply(lambda d: json.dumps(d, sort_keys=True))
         return vault.kv.SecretV2(
             f"{self._name}-kv-secret",
