@@ -5,18 +5,18 @@ import pulumi
 
 from components import naming
 from components.aidbox.component import Aidbox, AidboxArgs
-from components.aks import AksCluster, AksClusterArgs, KeyVaultAddon
-from components.csi import CsiDriver, CsiDriverArgs
-from components.metrics import (
+from components.aidbox.postgres import Postgres, PostgresArgs
+from components.azure.aks import AksCluster, AksClusterArgs, KeyVaultAddon
+from components.azure.platform import Platform, PlatformArgs
+from components.kubernetes.csi import CsiDriver, CsiDriverArgs
+from components.kubernetes.metrics import (
     AZURE_PROVIDER_ADDON,
     AZURE_PROVIDER_HELM,
     DRIVER,
     CsiMetrics,
     CsiMetricsArgs,
 )
-from components.platform import Platform, PlatformArgs
-from components.postgres import Postgres, PostgresArgs
-from components.secret_provider_class import SecretProviderClass, SecretProviderClassArgs
+from components.kubernetes.secret_provider_class import SecretProviderClass, SecretProviderClassArgs
 from components.settings import load_settings
 from components.stores.azure import AzureKeyVaultStore, AzureKeyVaultStoreArgs
 from components.stores.parameters import secret_objects

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components import helm_values
+from components.kubernetes import helm_values
 from components.settings import Scope, SecretSpec, SyncedSecret
 from components.stores import parameters
 from components.stores.vault_policy import render_policy

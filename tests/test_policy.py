@@ -359,7 +359,7 @@ def test_workload_secrets_user_on_one_vault_passes() -> None:
     ("principal_type", "description"),
     [
         (None, "deployer: rotate secrets with az keyvault secret set"),
-        ("User", "aidbox-secrets: deployer"),  # what components/key_vault.py registers
+        ("User", "aidbox-secrets: deployer"),  # what components/azure/key_vault.py registers
         ("ServicePrincipal", "aidbox-secrets: deployer"),  # a CI deployer
     ],
 )

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.config_reader import SettingsError
-from components.settings import Scope, parse_settings
+from components.settings import Scope, SettingsError, parse_settings
 
 SECRETS = {"client-secret": {"scope": "Client/basic"}}
 VAULT_DEV = {"mode": "dev", "deployerSourceRanges": ["203.0.113.7/32"]}

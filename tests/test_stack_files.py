@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from harness import AZURE_DEV, ROOT, Mocks, StackRun, run_stack, stack_config
 
-from components.config_reader import SettingsError
+from components.settings import SettingsError
 
 LICENSE = {"aidbox-secrets:aidboxLicense": "test-license"}
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))

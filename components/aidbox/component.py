@@ -9,13 +9,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..passwords import generated_password
-from ..postgres import Postgres
-from ..secret_provider_class import SecretProviderClass
 from ..settings import Settings
 from ..stores.binding import StoreBinding
 from ..versions import CSI_DRIVER_NAME
 from . import render
+from .postgres import Postgres
 
 NAME = "aidbox"
 CONFIG_MAP = "aidbox-config"

@@ -9,11 +9,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import managedidentity
 
-from ..aks import AksCluster
-from ..helm import helm_release
-from ..helm_values import AZURE_TOKEN_AUDIENCE, azure_provider_values
-from ..key_vault import SECRETS_OFFICER_ROLE, SECRETS_USER_ROLE, KeyVault, KeyVaultArgs
-from ..platform import Platform
+from ..azure.aks import AksCluster
+from ..azure.key_vault import SECRETS_OFFICER_ROLE, SECRETS_USER_ROLE, KeyVault, KeyVaultArgs
+from ..azure.platform import Platform
+from ..kubernetes.helm import helm_release
+from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE, azure_provider_values
 from ..settings import Settings
 from ..versions import AZURE_PROVIDER
 from .binding import StoreBinding

@@ -11,9 +11,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
-from ..aks import AksCluster
-from ..helm import helm_release
-from ..helm_values import vault_chart_values
+from ..azure.aks import AksCluster
+from ..kubernetes.helm import helm_release
+from ..kubernetes.helm_values import vault_chart_values
 from ..passwords import generated_password, seed_value
 from ..settings import Settings
 from ..versions import VAULT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .versions import AZURE_PROVIDER_METRICS_PORT, DRIVER_METRICS_PORT
+from ..versions import AZURE_PROVIDER_METRICS_PORT, DRIVER_METRICS_PORT
 
 AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 

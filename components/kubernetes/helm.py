@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .versions import Chart
+from ..versions import Chart
 
 
 def helm_release(

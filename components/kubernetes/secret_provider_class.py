@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .stores.binding import StoreBinding
-from .versions import SPC_API_VERSION
+from ..stores.binding import StoreBinding
+from ..versions import SPC_API_VERSION
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .versions import AZURE_PROVIDER_METRICS_PORT, DRIVER_METRICS_PORT
+from ..versions import AZURE_PROVIDER_METRICS_PORT, DRIVER_METRICS_PORT
 
 
 @dataclass(frozen=True)

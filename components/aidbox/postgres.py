@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .passwords import generated_password
-from .settings import PostgresSettings
+from ..passwords import generated_password
+from ..settings import PostgresSettings
 
 PORT = 5432
 PASSWORD_KEY = "password"

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, keyvault
 
-from . import naming
-from .passwords import seed_value
-from .settings import KeyVaultSettings, SecretSpec
+from .. import naming
+from ..passwords import seed_value
+from ..settings import KeyVaultSettings, SecretSpec
 
 SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"  # Key Vault Secrets User
 SECRETS_OFFICER_ROLE = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"  # Key Vault Secrets Officer

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..versions import CSI_DRIVER
 from .helm import helm_release
 from .helm_values import csi_driver_values
-from .versions import CSI_DRIVER
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Azure resources: the resource group, the AKS cluster, Key Vault."""

@@ -1,0 +1,1 @@
+"""In-cluster plumbing: Helm releases, the CSI driver, SecretProviderClass, scraping."""

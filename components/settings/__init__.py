@@ -1,0 +1,31 @@
+"""Stack config -> one frozen, typed Settings object, one module per config section.
+All validation and defaults live here; a bad value stops the run before any resource exists."""
+
+from .aidbox import AidboxSettings
+from .azure import AzureSettings, KeyVaultSettings
+from .cluster import ClusterSettings
+from .csi import CsiSettings
+from .load import load_settings
+from .postgres import PostgresSettings
+from .reader import Sensitive, SettingsError
+from .secrets import Scope, SecretSpec, SyncedSecret
+from .stack import Settings, parse_settings
+from .vault import VaultSettings
+
+__all__ = [
+    "AidboxSettings",
+    "AzureSettings",
+    "ClusterSettings",
+    "CsiSettings",
+    "KeyVaultSettings",
+    "PostgresSettings",
+    "Scope",
+    "SecretSpec",
+    "Sensitive",
+    "Settings",
+    "SettingsError",
+    "SyncedSecret",
+    "VaultSettings",
+    "load_settings",
+    "parse_settings",
+]

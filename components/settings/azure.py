@@ -1,0 +1,79 @@
+"""`keyVault` and `azure`: the Key Vault store and the identity that reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import naming
+from .reader import Section, Sensitive, fail
+
+AZURE_IDENTITIES = ("kubelet", "workload", "servicePrincipal")
+DEPLOYER_OFFICER = ("none", "User", "ServicePrincipal")
+
+
+@dataclass(frozen=True)
+class KeyVaultSettings:
+    name: str
+    purge_protection: bool = True
+    retention_days: int = 90
+    # Give whoever runs `pulumi up` Key Vault Secrets Officer, to rotate by hand: the
+    # principal's type (User or ServicePrincipal) must be stated, Azure checks it.
+    deployer_officer: str = "none"
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    key_vault: KeyVaultSettings
+    identity: str = "kubelet"
+    client_id: Sensitive | None = None
+    client_secret: Sensitive | None = None
+    object_id: str | None = None
+
+
+def parse_azure(
+    top: Section, project: str, stack: str, organization: str, install: str
+) -> AzureSettings:
+    kv = top.section("keyVault")
+    kv.reject_unknown(("name", "purgeProtection", "retentionDays", "deployerOfficer"))
+    name = kv.string("name") or naming.key_vault_name(project, stack, organization)
+    if not naming.is_valid_key_vault_name(name):
+        fail(kv.key("name"), name, f"Key Vault names are {naming.KEY_VAULT_NAME_RULE}")
+    az = top.section("azure")
+    az.reject_unknown(("identity", "clientId", "clientSecret", "objectId"))
+    identity = az.string("identity", "kubelet", choices=AZURE_IDENTITIES) or "kubelet"
+    client_id, client_secret = az.sensitive("clientId"), az.sensitive("clientSecret")
+    object_id = az.string("objectId")
+    if identity == "servicePrincipal" and not (client_id and client_secret and object_id):
+        fail(
+            az.key("identity"),
+            identity,
+            "servicePrincipal needs azure.clientId and azure.clientSecret (set with "
+            "`pulumi config set --secret --path azure.clientSecret ...`) and azure.objectId "
+            "(the service principal's object id, granted read on the vault)",
+        )
+    if identity != "servicePrincipal" and (client_id or client_secret or object_id):
+        fail(
+            az.key("identity"),
+            identity,
+            "azure.clientId/clientSecret/objectId need servicePrincipal",
+        )
+    if install == "aksAddon" and identity != "kubelet":
+        fail(
+            az.key("identity"),
+            identity,
+            "with csi.install aksAddon the add-on's own managed identity reads the vault: "
+            "leave azure.identity at kubelet, or install the driver with helm",
+        )
+    return AzureSettings(
+        key_vault=KeyVaultSettings(
+            name=name,
+            purge_protection=kv.boolean("purgeProtection", True),
+            retention_days=kv.integer("retentionDays", 90, minimum=7, maximum=90),
+            deployer_officer=kv.string("deployerOfficer", "none", choices=DEPLOYER_OFFICER)
+            or "none",
+        ),
+        identity=identity,
+        client_id=client_id,
+        client_secret=client_secret,
+        object_id=object_id,
+    )

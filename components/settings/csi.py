@@ -1,0 +1,41 @@
+"""`csi` and `rotationPollInterval`: how the driver is installed, polls and is scraped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .reader import Section, fail
+from .values import duration_seconds
+
+CSI_INSTALLS = ("helm", "aksAddon")
+METRICS_MODES = ("none", "annotations", "serviceMonitor")
+
+
+@dataclass(frozen=True)
+class CsiSettings:
+    install: str = "helm"
+    rotation_poll_interval: str = "30s"
+    metrics: str = "annotations"
+
+
+def parse_csi(top: Section, store: str) -> CsiSettings:
+    s = top.section("csi")
+    s.reject_unknown(("install", "metrics"))
+    interval = top.string("rotationPollInterval", CsiSettings.rotation_poll_interval)
+    assert interval is not None
+    seconds = duration_seconds(interval)
+    if seconds is None or not 10 <= seconds <= 86400:
+        fail(
+            "rotationPollInterval",
+            interval,
+            "a duration such as 30s, 2m or 1h30m (h, m, s parts), from 10s to 24h",
+        )
+    install = s.string("install", CsiSettings.install, choices=CSI_INSTALLS)
+    if install == "aksAddon" and store != "azure":
+        fail(s.key("install"), install, "the AKS add-on carries only the Azure provider: use helm")
+    return CsiSettings(
+        install=install or CsiSettings.install,
+        rotation_poll_interval=interval,
+        metrics=s.string("metrics", CsiSettings.metrics, choices=METRICS_MODES)
+        or CsiSettings.metrics,
+    )

@@ -1,0 +1,45 @@
+"""Gathers this stack's raw config from Pulumi and parses it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+
+from .reader import NAMESPACE
+from .stack import Settings, parse_settings
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        return json.loads(value)
+    return value
+
+
+def load_settings() -> Settings:
+    """Read this stack's config. Raises SettingsError (a clean RunError) on bad input."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{NAMESPACE}:"
+    names = {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
+    raw, secret_keys = {}, set()
+    for full in sorted(n for n in names if n.startswith(prefix)):
+        key = full[len(prefix) :]
+        raw[key] = _decode(runtime_config.get_config(full))
+        if runtime_config.is_config_secret(full):
+            secret_keys.add(key)
+    settings = parse_settings(
+        raw,
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        organization=pulumi.get_organization(),
+        location=runtime_config.get_config("azure-native:location"),
+        secret_keys=frozenset(secret_keys),
+    )
+    if not settings.aidbox.has_license:
+        pulumi.log.warn(
+            f"{NAMESPACE}:aidboxLicense is not set: Aidbox will not start without a license "
+            f"(pulumi config set --secret aidboxLicense <license>)"
+        )
+    return settings

@@ -1,0 +1,134 @@
+"""The whole stack's settings: every section parsed, cross-checked, production rules applied.
+
+`parse_settings` is pure (a mapping in, Settings out) and raises SettingsError before any
+resource exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .aidbox import AidboxSettings, check_env_from_store, parse_aidbox
+from .azure import AzureSettings, parse_azure
+from .cluster import ClusterSettings, parse_cluster
+from .csi import CsiSettings, parse_csi
+from .postgres import PostgresSettings, parse_postgres
+from .reader import Section, SettingsError, fail
+from .secrets import SecretSpec, parse_secrets
+from .values import k8s_name
+from .vault import VaultSettings, parse_vault
+
+SECRET_STORES = ("azure", "vault")
+AZURE_KEYS = ("keyVault", "azure")
+VAULT_KEYS = ("vault",)
+TOP_LEVEL_KEYS = (
+    "secretStore",
+    "secrets",
+    "namespace",
+    "production",
+    "rotationPollInterval",
+    "aidboxLicense",
+    "aidbox",
+    "cluster",
+    "csi",
+    "postgres",
+    *AZURE_KEYS,
+    *VAULT_KEYS,
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    organization: str
+    location: str
+    secret_store: str
+    namespace: str
+    secrets: tuple[SecretSpec, ...]
+    production: bool = False
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    csi: CsiSettings = field(default_factory=CsiSettings)
+    aidbox: AidboxSettings = field(default_factory=AidboxSettings)
+    postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    azure: AzureSettings | None = None
+    vault: VaultSettings | None = None
+
+
+def production_checks(s: Settings, top: Section) -> None:
+    problems = []
+    if s.aidbox.replicas < 2:
+        problems.append(("aidbox.replicas", s.aidbox.replicas, "at least 2 on production"))
+    if s.azure and not s.azure.key_vault.purge_protection:
+        problems.append(("keyVault.purgeProtection", False, "must stay on for production"))
+    if s.vault and s.vault.mode == "dev":
+        problems.append(("vault.mode", "dev", "dev mode keeps data in memory: use external"))
+    if s.azure and s.azure.identity == "servicePrincipal":
+        problems.append(
+            ("azure.identity", "servicePrincipal", "use kubelet or workload on production")
+        )
+    if not s.aidbox.has_license:
+        problems.append(("aidboxLicense", None, "required on production (set it with --secret)"))
+    for key, value, allowed in problems:
+        fail(key, value, allowed)
+
+
+def parse_settings(
+    raw: Mapping[str, Any],
+    *,
+    project: str,
+    stack: str,
+    organization: str = "organization",
+    location: str | None = "westeurope",
+    secret_keys: frozenset[str] = frozenset(),
+) -> Settings:
+    """`raw` maps config keys (without the `aidbox-secrets:` prefix) to JSON-decoded values."""
+    if not location or not re.match(r"^[a-z0-9]+$", location):
+        raise SettingsError(
+            f"azure-native:location = {location!r} is not valid: an Azure region name such as "
+            "westeurope (pulumi config set azure-native:location westeurope)"
+        )
+    top = Section("", raw)
+    top.reject_unknown(TOP_LEVEL_KEYS)
+    store = top.string("secretStore", choices=SECRET_STORES)
+    if store is None:
+        fail("secretStore", None, f"required: one of {list(SECRET_STORES)}")
+    other = VAULT_KEYS if store == "azure" else AZURE_KEYS
+    for key in other:
+        if top.has(key):
+            fail(key, "(set)", f"belongs to the other secret store; secretStore is {store!r}")
+    namespace = k8s_name(top, "namespace", "default")
+    # Sensitive leaves are allowed only under keys Pulumi holds as secrets.
+    secret_top = Section("", raw, secret=True)
+
+    def section_of(key: str) -> Section:
+        return secret_top if key in secret_keys else top
+
+    aidbox = parse_aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
+    csi = parse_csi(top, store)
+    secrets = parse_secrets(section_of("secrets"))
+    check_env_from_store(aidbox, secrets)
+    settings = Settings(
+        project=project,
+        stack=stack,
+        organization=organization,
+        location=location,
+        secret_store=store,
+        namespace=namespace,
+        secrets=secrets,
+        production=top.boolean("production", False),
+        cluster=parse_cluster(top),
+        csi=csi,
+        aidbox=aidbox,
+        postgres=parse_postgres(top),
+        azure=parse_azure(section_of("azure"), project, stack, organization, csi.install)
+        if store == "azure"
+        else None,
+        vault=parse_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
+    )
+    if settings.production:
+        production_checks(settings, top)
+    return settings
