@@ -62,6 +62,7 @@ if not addon:
             rotation_poll_interval=settings.csi.rotation_poll_interval,
             workload_identity=settings.azure is not None and settings.azure.identity == "workload",
             scrape_annotations=settings.csi.metrics == "annotations",
+            sync_secrets=bool(secret_objects(settings.secrets)),
         ),
     )
     driver_ready = [driver.release]

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CHARTS_DIR = "charts"  # vendored archives, relative to the project root (see charts/lock.yaml)
+
 
 @dataclass(frozen=True)
 class Chart:
     name: str
     version: str
-    repo: str
+    repo: str  # where scripts/update_chart.py fetches new versions from
     # Values key paths this program sets; each must exist in the chart's own values.yaml
-    # at this version (tests check the list against ../shared/reference/).
+    # at this version (the tests check the list against the vendored archive).
     values_keys: tuple[str, ...]
+
+    @property
+    def archive(self) -> str:
+        """The vendored archive, relative to the project root, where Pulumi runs."""
+        return f"./{CHARTS_DIR}/{self.name}-{self.version}.tgz"
 
 
 CSI_DRIVER = Chart(
@@ -44,9 +51,9 @@ VAULT = Chart(
     version="0.34.1",
     repo="https://helm.releases.hashicorp.com",
     values_keys=(
+        "global.enabled",
         "global.externalVaultAddr",
         "injector.enabled",
-        "server.enabled",
         "server.dev.enabled",
         "server.dev.devRootToken",
         "csi.enabled",

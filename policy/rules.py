@@ -603,9 +603,15 @@ def _check_env(check: _Check, container: Container, index: int, env: Any) -> Non
 # ---------------------------------------------------------------------------------------------
 
 
+_ARCHIVE = re.compile(r"^(?P<name>.+?)-v?\d+\.\d+\.\d+[^/]*\.tgz$")
+
+
 def chart_name(chart: str) -> str:
-    """'hashicorp/vault', 'oci://host/charts/vault' and 'vault' are all 'vault'."""
-    return chart.rstrip("/").rsplit("/", 1)[-1]
+    """'hashicorp/vault', 'oci://host/charts/vault', 'vault' and a local archive such as
+    './charts/vault-0.34.1.tgz' are all 'vault'."""
+    base = chart.rstrip("/").rsplit("/", 1)[-1]
+    archive = _ARCHIVE.match(base)
+    return archive["name"] if archive else base
 
 
 def _helm_chart(check: _Check) -> str | None:

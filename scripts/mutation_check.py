@@ -111,6 +111,24 @@ MUTS = [
         'values["tokenRequests"] = [{"audience": AZURE_TOKEN_AUDIENCE}]',
         "pass",
     ),
+    # Chart values that real Helm renders (tests/test_helm_render.py).
+    (
+        "components/kubernetes/helm_values.py",
+        '{"enabled": False, "externalVaultAddr": external_address}',
+        '{"externalVaultAddr": external_address}',
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        'values["linux"] = {"podAnnotations"',
+        'values["windows"] = {"podAnnotations"',
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '"secrets-store-csi-driver": {"install": False}',
+        '"secrets-store-csi-driver": {"install": True}',
+    ),
+    ("__main__.py", "sync_secrets=bool(secret_objects(settings.secrets))", "sync_secrets=True"),
+    ("components/kubernetes/helm.py", "atomic=True", "atomic=False"),
 ]
 
 
@@ -118,9 +136,6 @@ def run_suite(mutation: tuple[str, str, str] | None) -> subprocess.CompletedProc
     with tempfile.TemporaryDirectory() as tmp:
         dst = pathlib.Path(tmp) / "repo"
         shutil.copytree(SRC, dst, ignore=shutil.ignore_patterns("venv", ".git", "*.pyc"))
-        shared = SRC.parent / "shared"
-        if shared.exists():  # the schema tests read ../shared/reference
-            (pathlib.Path(tmp) / "shared").symlink_to(shared)
         if mutation:
             path, before, after = mutation
             target = dst / path

@@ -101,15 +101,22 @@ def test_secret_objects_group_by_kubernetes_secret() -> None:
 
 def test_driver_values() -> None:
     values = helm_values.csi_driver_values(
-        rotation_poll_interval="30s", workload_identity=False, scrape_annotations=False
+        rotation_poll_interval="30s",
+        workload_identity=False,
+        scrape_annotations=False,
+        sync_secrets=False,
     )
     assert values["enableSecretRotation"] is True
     assert values["rotationPollInterval"] == "30s"
-    assert values["syncSecret"] == {"enabled": True}
+    assert values["syncSecret"] == {"enabled": False}
     assert "tokenRequests" not in values
     workload = helm_values.csi_driver_values(
-        rotation_poll_interval="2m", workload_identity=True, scrape_annotations=True
+        rotation_poll_interval="2m",
+        workload_identity=True,
+        scrape_annotations=True,
+        sync_secrets=True,
     )
+    assert workload["syncSecret"] == {"enabled": True}
     assert {"audience": "api://AzureADTokenExchange"} in workload["tokenRequests"]
     assert workload["linux"]["podAnnotations"]["prometheus.io/port"] == "8095"
 
@@ -120,7 +127,8 @@ def test_vault_chart_values() -> None:
     assert dev["injector"]["enabled"] is False
     external = helm_values.vault_chart_values(dev=False, external_address="https://v:8200")
     assert external["global"]["externalVaultAddr"] == "https://v:8200"
-    assert external["server"]["enabled"] is False and external["csi"]["enabled"] is True
+    assert external["global"]["enabled"] is False and external["csi"]["enabled"] is True
+    assert "server" not in external
 
 
 def test_policy_is_read_only_on_one_path() -> None:

@@ -529,7 +529,10 @@ def test_literal_env_value_unknown_at_preview_is_still_refused() -> None:
 
 def vault_release(dev: bool) -> dict[str, Any]:
     values: dict[str, Any] = {"injector": {"enabled": False}, "csi": {"enabled": True}}
-    values["server"] = {"dev": {"enabled": True}} if dev else {"enabled": False}
+    if dev:
+        values["server"] = {"dev": {"enabled": True}}
+    else:
+        values["global"] = {"enabled": False, "externalVaultAddr": "https://vault.example:8200"}
     return helm_release("vault", values)
 
 
@@ -571,6 +574,15 @@ def test_vault_dev_mode_in_production_is_refused(kwargs: dict[str, Any], reason:
     )
     assert "kubernetes:helm.sh/v3:Release 'vault'" in message
     assert "values.server.dev.enabled is true" in message and reason in message
+
+
+@pytest.mark.parametrize(
+    "chart", ["./charts/vault-0.34.1.tgz", "charts/vault-1.0.0-rc.1.tgz", "oci://r.example/vault"]
+)
+def test_vault_dev_mode_from_a_vendored_archive_or_oci_chart_is_refused(chart: str) -> None:
+    props = vault_release(True)
+    props["chart"] = chart
+    assert run(rules.validate_vault_dev_mode, RELEASE, props, config={"production": True})
 
 
 def test_vault_dev_mode_from_a_repo_qualified_chart_name_is_refused() -> None:

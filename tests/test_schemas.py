@@ -5,11 +5,11 @@ mocks (cached) and:
 
 - core Kubernetes objects validate, strictly (unknown fields are errors), against the
   kubernetes-validate schemas of the Kubernetes version the stack's AKS cluster runs;
-- SecretProviderClasses validate against the pinned CRD (made strict), their provider's
-  required parameters and the format of its `objects` document;
+- SecretProviderClasses validate against the vendored driver chart's CRD (made strict),
+  their provider's required parameters and the format of its `objects` document;
 - Helm values: each key path the program sets is listed in versions.py's `values_keys`, each
-  listed key exists in the pinned chart's own values.yaml, and the Vault chart's values meet
-  its values.schema.json;
+  listed key exists in the vendored chart's own values.yaml, and the Vault chart's values meet
+  its values.schema.json (tests/test_helm_render.py renders the charts with real Helm);
 - the Vault policy parses as HCL and grants only `read` on the configured path;
 - Aidbox's vault config and init Bundle meet the project's JSON schemas in schemas/.
 
@@ -32,26 +32,27 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from harness import AZURE_DEV, ROOT, VAULT_DEV, Registered, StackRun, run_stack, stack_config
+from cases import CASES, VAULT_CASES, ints
+from cases import run as _run
+from cases import settings as _settings
+from cases import target_version as _target_version
+from harness import ROOT, Registered, StackRun
 from hcl2.utils import SerializationOptions
-from kubernetes_validate.utils import all_versions, major_minor
 
+import charts
 from components import versions
 from components.aidbox.render import SECRET_REFERENCE
-from components.settings import Settings, parse_settings
 
-P = "aidbox-secrets"
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 SCHEMAS = ROOT / "schemas"
 SPC_TYPE = f"kubernetes:{versions.SPC_API_VERSION}:SecretProviderClass"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONFIG_MAP_NAME = "aidbox-config"
-# Custom-resource kinds with no schema in kubernetes-validate or ../shared/reference: only their
+# Custom-resource kinds with no schema in kubernetes-validate or the vendored charts: only their
 # metadata is validated (as ObjectMeta). Any other kind without a schema fails.
 METADATA_ONLY_KINDS = {
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": (
-        "prometheus-operator CRD, not pinned in ../shared/reference"
+        "prometheus-operator CRD, not vendored (the operator is the cluster's, not this program's)"
     ),
 }
 REQUIRED_PARAMETERS = {
@@ -61,107 +62,6 @@ REQUIRED_PARAMETERS = {
 AZURE_OBJECT_TYPES = ("secret", "key", "cert")
 VAULT_OBJECT_KEYS = ("objectName", "secretPath", "secretKey")
 HCL = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
-
-
-# -- cases ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    config: Mapping[str, Any]
-    secret_keys: tuple[str, ...] = ()
-    stack: str = "dev"
-
-    @property
-    def store(self) -> str:
-        return str(self.config.get(f"{P}:secretStore", ""))
-
-
-def _full(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {(k if ":" in k else f"{P}:{k}"): v for k, v in config.items()}
-
-
-def _stack_file_case(path: Path) -> Case:
-    config = _full(stack_config(path))
-    secret_keys: tuple[str, ...] = ()
-    license_key = f"{P}:aidboxLicense"
-    if str(config.get(f"{P}:production", "")).lower() == "true" and license_key not in config:
-        config[license_key] = "test-license"  # production requires one, set with --secret
-        secret_keys = (license_key,)
-    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return Case(path.name, config, secret_keys, stack)
-
-
-def _mode(id_: str, base: Mapping[str, Any], extra: Mapping[str, Any], *secret: str) -> Case:
-    return Case(id_, {**_full(base), **_full(extra)}, tuple(_full(dict.fromkeys(secret))))
-
-
-SYNCED = {
-    "scope": "Client/basic",
-    "kubernetesSecret": {"name": "aidbox-synced", "key": "client-secret"},
-}
-CASES: dict[str, Case] = {
-    c.id: c
-    for c in [
-        *(_stack_file_case(p) for p in sorted(ROOT.glob("Pulumi.*.yaml"))),
-        _mode(
-            "vault-external",
-            VAULT_DEV,
-            {"vault": {"mode": "external", "address": "https://vault.example:8200", "token": "t"}},
-            "vault",
-        ),
-        _mode(
-            "vault-scopes-synced",
-            VAULT_DEV,
-            {
-                "secrets": {
-                    "client-secret": SYNCED,
-                    "idp-secret": {"scope": "IdentityProvider"},
-                    "topic-secret": {"scope": "AidboxTopicDestination/kafka-1"},
-                    "introspector-secret": {"scope": "TokenIntrospector/jwt"},
-                }
-            },
-        ),
-        _mode("azure-workload", AZURE_DEV, {"azure": {"identity": "workload"}}),
-        _mode("azure-aksAddon", AZURE_DEV, {"csi": {"install": "aksAddon"}}),
-        _mode(
-            "azure-servicePrincipal",
-            AZURE_DEV,
-            {
-                "azure": {
-                    "identity": "servicePrincipal",
-                    "clientId": "c",
-                    "clientSecret": "s",
-                    "objectId": "o",
-                }
-            },
-            "azure",
-        ),
-        _mode("azure-synced", AZURE_DEV, {"secrets": {"client-secret": SYNCED}}),
-        _mode("azure-serviceMonitor", AZURE_DEV, {"csi": {"metrics": "serviceMonitor"}}),
-    ]
-}
-VAULT_CASES = [c for c in CASES if CASES[c].store == "vault"]
-
-
-@functools.cache
-def _run(case_id: str) -> StackRun:
-    case = CASES[case_id]
-    return run_stack(case.config, secret_keys=case.secret_keys, stack=case.stack)
-
-
-@functools.cache
-def _settings(case_id: str) -> Settings:
-    case = CASES[case_id]
-    raw = {k.removeprefix(f"{P}:"): v for k, v in case.config.items() if k.startswith(f"{P}:")}
-    return parse_settings(
-        raw,
-        project=P,
-        stack=case.stack,
-        location=case.config.get("azure-native:location"),
-        secret_keys=frozenset(k.removeprefix(f"{P}:") for k in case.secret_keys),
-    )
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -204,17 +104,6 @@ def _schema_errors(
     yield _path(path), error.message
 
 
-def _ints(value: Any) -> Any:
-    """Mocked inputs carry every number as a float (protobuf); JSON would carry 5432, not 5432.0."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ints(v) for v in value]
-    return value
-
-
 def _type_parts(type_token: str) -> tuple[str, str]:
     """`kubernetes:apps/v1:Deployment` -> ("apps/v1", "Deployment"); core/v1 is plain v1."""
     _, group_version, kind = type_token.split(":")
@@ -224,7 +113,7 @@ def _type_parts(type_token: str) -> tuple[str, str]:
 def render(resource: Registered) -> dict[str, Any]:
     """The object as `kubectl apply` would send it: apiVersion/kind from the type token."""
     api_version, kind = _type_parts(resource.type)
-    return {"apiVersion": api_version, "kind": kind, **_ints(resource.props)}
+    return {"apiVersion": api_version, "kind": kind, **ints(resource.props)}
 
 
 def _is_k8s_object(resource: Registered) -> bool:
@@ -237,24 +126,6 @@ def _is_k8s_object(resource: Registered) -> bool:
 
 def _label(resource: Registered) -> str:
     return f"{resource.type} {resource.name}"
-
-
-def _target_version(case_id: str) -> str:
-    """The MAJOR.MINOR the stack's AKS cluster runs, with schemas in kubernetes-validate."""
-    clusters = _run(case_id).of_type("azure-native:containerservice:ManagedCluster")
-    if len(clusters) != 1 or not clusters[0].props.get("kubernetesVersion"):
-        pytest.fail(f"{case_id}: expected one AKS cluster with a kubernetesVersion", pytrace=False)
-    wanted = major_minor(str(clusters[0].props["kubernetesVersion"]))
-    shipped = [major_minor(v) for v in all_versions()]
-    if wanted not in shipped:
-        pytest.fail(
-            f"{case_id}: the cluster runs Kubernetes {wanted}, but kubernetes-validate "
-            f"{kubernetes_validate.__version__} ships schemas only for {shipped[0]}..{shipped[-1]} "
-            "(it would silently use an older one): pin a kubernetes-validate that ships "
-            f"{wanted} in requirements-dev.txt, or target a shipped version",
-            pytrace=False,
-        )
-    return wanted
 
 
 def _k8s_validate(obj: dict[str, Any], version: str, where: str, problems: Problems) -> None:
@@ -334,17 +205,6 @@ def test_kubernetes_objects_match_the_cluster_version_schemas(case: str) -> None
 # -- SecretProviderClass ----------------------------------------------------------------------
 
 
-def _reference(*parts: str) -> Path:
-    """A file under ../shared/reference (beside the clone, in CI as locally): fail if absent."""
-    if not REFERENCE.is_dir():
-        pytest.fail(
-            f"{REFERENCE} not found: these tests read the pinned charts' defaults and the "
-            "SecretProviderClass CRD from ../shared/reference beside the repository",
-            pytrace=False,
-        )
-    return REFERENCE.joinpath(*parts)
-
-
 def _strict(schema: dict[str, Any]) -> dict[str, Any]:
     """The CRD's OpenAPI schema, where every object that lists its properties (spec,
     secretObjects[] items, their data[] items) rejects any other field, as kubectl's
@@ -368,13 +228,10 @@ def _strict(schema: dict[str, Any]) -> dict[str, Any]:
 
 @functools.cache
 def _spc_schema() -> dict[str, Any]:
-    path = _reference("crds", "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml")
-    if not path.is_file():
-        pytest.fail(f"SecretProviderClass CRD not found at {path}", pytrace=False)
-    crd = yaml.safe_load(path.read_text())
+    crd = charts.spc_crd()
     version = versions.SPC_API_VERSION.split("/")[1]
     found = [v for v in crd["spec"]["versions"] if v["name"] == version]
-    assert found, f"{path.name} has no {version} version"
+    assert found, f"the driver chart's SecretProviderClass CRD has no {version} version"
     return _strict(found[0]["schema"]["openAPIV3Schema"])
 
 
@@ -500,23 +357,6 @@ def test_secret_provider_classes_match_the_crd_and_their_provider(case: str) -> 
 CHART_CONSTANTS = {c.name: n for n, c in vars(versions).items() if isinstance(c, versions.Chart)}
 
 
-def _chart_dir(chart: versions.Chart) -> Path:
-    path = _reference("charts", f"{chart.name}-{chart.version}")
-    if not (path / "values.yaml").is_file():
-        pytest.fail(
-            f"components/versions.py: {CHART_CONSTANTS[chart.name]} pins {chart.name} "
-            f"{chart.version}, but {path}/values.yaml is missing: add the upstream chart's "
-            "Chart.yaml and values.yaml (and values.schema.json if it has one) there",
-            pytrace=False,
-        )
-    return path
-
-
-@functools.cache
-def _chart_defaults(chart: versions.Chart) -> dict[str, Any]:
-    return yaml.safe_load((_chart_dir(chart) / "values.yaml").read_text()) or {}
-
-
 def _lookup(tree: Any, path: Sequence[str]) -> tuple[bool, Any]:
     """(found, value) of a key path; keys that only appear in comments do not exist."""
     for key in path:
@@ -544,16 +384,15 @@ def _releases(case: str) -> list[Registered]:
 
 @pytest.mark.parametrize("chart", versions.CHARTS, ids=lambda c: f"{c.name}-{c.version}")
 def test_values_keys_exist_in_the_pinned_charts_defaults(chart: versions.Chart) -> None:
-    directory = _chart_dir(chart)
     problems = Problems(f"components/versions.py: {CHART_CONSTANTS[chart.name]}")
-    meta = yaml.safe_load((directory / "Chart.yaml").read_text())
+    meta = yaml.safe_load(charts.chart_file(chart, "Chart.yaml") or "{}")
     if (meta.get("name"), str(meta.get("version"))) != (chart.name, chart.version):
-        problems.add(f"{directory}/Chart.yaml is {meta.get('name')} {meta.get('version')}")
-    defaults = _chart_defaults(chart)
+        problems.add(f"{chart.archive}: Chart.yaml is {meta.get('name')} {meta.get('version')}")
+    defaults = charts.chart_values(chart)
     for key in chart.values_keys:
         if not _lookup(defaults, key.split("."))[0]:
             problems.add(
-                f"not a key in {chart.name} {chart.version} values.yaml ({directory})",
+                f"not a key in {chart.name} {chart.version} values.yaml ({chart.archive})",
                 f"values_keys: {key!r}",
             )
     problems.check()
@@ -562,20 +401,21 @@ def test_values_keys_exist_in_the_pinned_charts_defaults(chart: versions.Chart) 
 @pytest.mark.parametrize("case", CASES)
 def test_helm_values_the_program_sets_are_listed_in_values_keys(case: str) -> None:
     problems = Problems(case)
-    pinned = {c.name: c for c in versions.CHARTS}
     for release in _releases(case):
         props = release.props
         where = _label(release)
-        chart = pinned.get(props.get("chart"))
+        chart = charts.by_archive(props.get("chart", ""))
         if chart is None:
-            problems.add(f"chart {props.get('chart')!r} is not pinned in versions.CHARTS", where)
+            problems.add(
+                f"chart {props.get('chart')!r} is not a vendored archive in versions.CHARTS", where
+            )
             continue
         if props.get("version") != chart.version:
             problems.add(
                 f"version {props.get('version')!r} is not the pinned {chart.version}", where
             )
         listed = [tuple(k.split(".")) for k in chart.values_keys]
-        defaults = _chart_defaults(chart)
+        defaults = charts.chart_values(chart)
         for path in _set_paths(props.get("values") or {}):
             dotted = ".".join(path)
             covering = [k for k in listed if path[: len(k)] == k]
@@ -611,21 +451,22 @@ def _schema_declares(schema: Mapping[str, Any], path: Sequence[str]) -> bool:
 
 @pytest.mark.parametrize("case", VAULT_CASES)
 def test_vault_chart_values_meet_its_values_schema(case: str) -> None:
-    schema_path = _chart_dir(versions.VAULT) / "values.schema.json"
-    if not schema_path.is_file():
+    text = charts.chart_file(versions.VAULT, "values.schema.json")
+    schema_path = Path(versions.VAULT.archive) / "values.schema.json"
+    if text is None:
         pytest.fail(f"{schema_path} is missing", pytrace=False)
-    schema = json.loads(schema_path.read_text())
+    schema = json.loads(text)
     # It names draft-07 as https://json-schema.org/draft-07/schema#, which jsonschema does not
     # recognise by that spelling.
     assert "draft-07" in schema.get("$schema", ""), f"{schema_path}: not draft-07"
     validator = jsonschema.Draft7Validator(schema)
     problems = Problems(case)
-    releases = [r for r in _releases(case) if r.props.get("chart") == versions.VAULT.name]
+    releases = [r for r in _releases(case) if charts.by_archive(r.props["chart"]) == versions.VAULT]
     if len(releases) != 1:
         problems.add(f"expected one {versions.VAULT.name} Helm release, got {len(releases)}")
     for release in releases:
         where = _label(release)
-        values = _ints(release.props.get("values") or {})
+        values = ints(release.props.get("values") or {})
         for error in validator.iter_errors(values):
             for at, message in _schema_errors(error, ["values"]):
                 problems.add(f"{message} ({schema_path.name})", f"{where}: {at}")
@@ -640,8 +481,8 @@ def test_vault_chart_values_meet_its_values_schema(case: str) -> None:
 
 
 def test_every_pinned_chart_is_rendered_by_some_case() -> None:
-    rendered = {r.props.get("chart") for case in CASES for r in _releases(case)}
-    missing = sorted({c.name for c in versions.CHARTS} - rendered)
+    rendered = {charts.by_archive(r.props["chart"]) for case in CASES for r in _releases(case)}
+    missing = sorted(c.name for c in set(versions.CHARTS) - rendered)
     assert not missing, f"no case installs {missing}: their values would go unchecked"
 
 

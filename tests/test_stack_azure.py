@@ -165,23 +165,29 @@ def test_deployer_may_be_made_secrets_officer(principal_type: str) -> None:
 
 def test_csi_driver_and_azure_provider_releases(run: StackRun) -> None:
     driver = run.named("csi-driver").props
-    assert driver["chart"] == "secrets-store-csi-driver" and driver["version"] == "1.6.0"
-    assert driver["repositoryOpts"] == {
-        "repo": "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts"
-    }
+    assert driver["chart"] == "./charts/secrets-store-csi-driver-1.6.0.tgz"
+    assert driver["version"] == "1.6.0" and "repositoryOpts" not in driver
     assert driver["namespace"] == "kube-system"
-    assert driver["values"]["syncSecret"] == {"enabled": True}
+    assert (driver["timeout"], driver["atomic"], driver["cleanupOnFail"]) == (600, True, True)
+    # No secret is mirrored into a Kubernetes Secret: no cluster-wide RBAC on Secrets.
+    assert driver["values"]["syncSecret"] == {"enabled": False}
     assert driver["values"]["enableSecretRotation"] is True
     assert driver["values"]["rotationPollInterval"] == "30s"
     provider = run.named("store-provider").props
-    assert provider["chart"] == "csi-secrets-store-provider-azure"
-    assert provider["version"] == "1.8.2"
+    assert provider["chart"] == "./charts/csi-secrets-store-provider-azure-1.8.2.tgz"
+    assert provider["version"] == "1.8.2" and "repositoryOpts" not in provider
     assert provider["namespace"] == "kube-system"
     assert provider["values"]["secrets-store-csi-driver"] == {"install": False}
     k8s_provider = run.one("pulumi:providers:kubernetes")
     for release in (run.named("csi-driver"), run.named("store-provider")):
         assert release.provider.startswith(k8s_provider.parent.split("::")[0])
         assert k8s_provider.name in release.provider
+
+
+def test_driver_syncs_secrets_only_when_a_secret_is_mirrored() -> None:
+    synced = {"scope": "Client/basic", "kubernetesSecret": {"name": "aidbox-synced"}}
+    run = run_stack({**AZURE_DEV, "secrets": {"client-secret": synced}})
+    assert run.named("csi-driver").props["values"]["syncSecret"] == {"enabled": True}
 
 
 def test_rotation_interval_comes_from_settings() -> None:

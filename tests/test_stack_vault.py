@@ -52,8 +52,8 @@ def test_no_key_vault_and_no_role_assignment(dev: StackRun, external: StackRun) 
 def test_dev_vault_chart(dev: StackRun) -> None:
     release = dev.named("store-chart")
     props = release.props
-    assert (props["chart"], props["version"]) == ("vault", "0.34.1")
-    assert props["repositoryOpts"] == {"repo": "https://helm.releases.hashicorp.com"}
+    assert (props["chart"], props["version"]) == ("./charts/vault-0.34.1.tgz", "0.34.1")
+    assert "repositoryOpts" not in props
     assert props["name"] == "vault" and props["namespace"] == "vault"
     values = props["values"]
     assert values["server"]["dev"]["enabled"] is True
@@ -169,7 +169,8 @@ def test_aidbox_mounts_vault_secrets(dev: StackRun) -> None:
 def test_external_vault(external: StackRun) -> None:
     values = external.named("store-chart").props["values"]
     assert values["global"]["externalVaultAddr"] == "https://vault.example:8200"
-    assert values["server"]["enabled"] is False and values["csi"]["enabled"] is True
+    assert values["global"]["enabled"] is False and values["csi"]["enabled"] is True
+    assert "server" not in values  # the chart renders the server ServiceAccount regardless
     assert "vault-deployer-api" not in {
         (r.props.get("metadata") or {}).get("name") for r in external.resources
     }

@@ -18,6 +18,7 @@ class CsiDriverArgs:
     rotation_poll_interval: str
     workload_identity: bool = False
     scrape_annotations: bool = True
+    sync_secrets: bool = False
     namespace: str = "kube-system"
 
 
@@ -39,6 +40,7 @@ class CsiDriver(pulumi.ComponentResource):
                 rotation_poll_interval=args.rotation_poll_interval,
                 workload_identity=args.workload_identity,
                 scrape_annotations=args.scrape_annotations,
+                sync_secrets=args.sync_secrets,
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )

@@ -1,4 +1,4 @@
-"""One way to declare a pinned Helm release."""
+"""One way to declare a pinned Helm release from a vendored chart archive."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..versions import Chart
+
+# Long enough for images to pull on new nodes; a first install that still times out is
+# uninstalled (atomic), so it never leaves a failed release that blocks the next `up`.
+TIMEOUT_SECONDS = 600
 
 
 def helm_release(
@@ -19,16 +23,19 @@ def helm_release(
     values: pulumi.Input[dict[str, Any]],
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
-    """A Helm v3 Release (real Helm in the provider: CRDs, hooks, readiness waits).
+    """A Helm v3 Release (real Helm in the provider: CRDs, hooks, readiness waits), installed
+    from the archive in charts/, so no chart repository is needed at deploy time.
     `release_name` is fixed so in-cluster names (services, fullnames) are predictable."""
     return k8s.helm.v3.Release(
         name,
         name=release_name,
-        chart=chart.name,
+        chart=chart.archive,
         version=chart.version,
-        repository_opts={"repo": chart.repo},
         namespace=namespace,
         create_namespace=namespace not in ("default", "kube-system"),
         values=values,
+        timeout=TIMEOUT_SECONDS,
+        atomic=True,
+        cleanup_on_fail=True,
         opts=opts,
     )

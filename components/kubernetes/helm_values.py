@@ -14,10 +14,16 @@ def prometheus_annotations(port: int) -> dict[str, str]:
 
 
 def csi_driver_values(
-    *, rotation_poll_interval: str, workload_identity: bool, scrape_annotations: bool
+    *,
+    rotation_poll_interval: str,
+    workload_identity: bool,
+    scrape_annotations: bool,
+    sync_secrets: bool,
 ) -> dict[str, Any]:
+    """`sync_secrets` grants the driver cluster-wide RBAC on Secrets: only when some secret is
+    mirrored into a Kubernetes Secret (`secretObjects`)."""
     values: dict[str, Any] = {
-        "syncSecret": {"enabled": True},
+        "syncSecret": {"enabled": sync_secrets},
         "enableSecretRotation": True,
         "rotationPollInterval": rotation_poll_interval,
         "linux": {"crds": {"enabled": True}},
@@ -38,12 +44,13 @@ def azure_provider_values(*, scrape_annotations: bool) -> dict[str, Any]:
 
 
 def vault_chart_values(*, dev: bool, external_address: str | None) -> dict[str, Any]:
-    """Dev: a dev-mode server plus the CSI provider. External: the CSI provider only.
-    The dev root token is added by the component, as a secret."""
+    """Dev: a dev-mode server plus the CSI provider. External: the CSI provider only (with
+    `global.enabled` false, since `server.enabled: false` alone still renders the server's
+    ServiceAccount and its auth-delegator binding). The dev root token is added by the
+    component, as a secret."""
     values: dict[str, Any] = {"injector": {"enabled": False}, "csi": {"enabled": True}}
     if dev:
         values["server"] = {"dev": {"enabled": True}}
     else:
-        values["global"] = {"externalVaultAddr": external_address}
-        values["server"] = {"enabled": False}
+        values["global"] = {"enabled": False, "externalVaultAddr": external_address}
     return values

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the pinned tools the tests run for real, once, into a cache outside the repository:
+#   ${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}
+# Helm: v3.20.2, the Helm that pulumi-kubernetes 4.x embeds (helm.sh/helm/v3), built from the
+# Go module proxy with `go install` (about 3 minutes cold on 2 cores, nothing when cached).
+# Prints the path of each tool. Needs Go 1.24+ unless the tool is already cached.
+set -euo pipefail
+HELM_VERSION=v3.20.2
+tools="${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}"
+helm_dir="$tools/helm-$HELM_VERSION"
+if [ ! -x "$helm_dir/helm" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    echo "scripts/tools.sh: Go is needed to build Helm $HELM_VERSION (or put helm ${HELM_VERSION%.*}.x on PATH)" >&2
+    exit 1
+  fi
+  echo "building helm $HELM_VERSION into $helm_dir (go install, a few minutes the first time)" >&2
+  GOBIN="$helm_dir" GOFLAGS=-trimpath go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+fi
+echo "helm: $helm_dir/helm"

@@ -1,0 +1,146 @@
+"""The stack files and modes the schema and Helm render tests run the program for: each runs
+once under mocks (cached), with settings parsed the same way."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from harness import AZURE_DEV, ROOT, VAULT_DEV, StackRun, run_stack, stack_config
+from kubernetes_validate.utils import all_versions, major_minor
+
+from components.settings import Settings, parse_settings
+
+P = "aidbox-secrets"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    config: Mapping[str, Any]
+    secret_keys: tuple[str, ...] = ()
+    stack: str = "dev"
+
+    @property
+    def store(self) -> str:
+        return str(self.config.get(f"{P}:secretStore", ""))
+
+
+def _full(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {(k if ":" in k else f"{P}:{k}"): v for k, v in config.items()}
+
+
+def _stack_file_case(path: Path) -> Case:
+    config = _full(stack_config(path))
+    secret_keys: tuple[str, ...] = ()
+    license_key = f"{P}:aidboxLicense"
+    if str(config.get(f"{P}:production", "")).lower() == "true" and license_key not in config:
+        config[license_key] = "test-license"  # production requires one, set with --secret
+        secret_keys = (license_key,)
+    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    return Case(path.name, config, secret_keys, stack)
+
+
+def _mode(id_: str, base: Mapping[str, Any], extra: Mapping[str, Any], *secret: str) -> Case:
+    return Case(id_, {**_full(base), **_full(extra)}, tuple(_full(dict.fromkeys(secret))))
+
+
+SYNCED = {
+    "scope": "Client/basic",
+    "kubernetesSecret": {"name": "aidbox-synced", "key": "client-secret"},
+}
+CASES: dict[str, Case] = {
+    c.id: c
+    for c in [
+        *(_stack_file_case(p) for p in sorted(ROOT.glob("Pulumi.*.yaml"))),
+        _mode(
+            "vault-external",
+            VAULT_DEV,
+            {"vault": {"mode": "external", "address": "https://vault.example:8200", "token": "t"}},
+            "vault",
+        ),
+        _mode(
+            "vault-scopes-synced",
+            VAULT_DEV,
+            {
+                "secrets": {
+                    "client-secret": SYNCED,
+                    "idp-secret": {"scope": "IdentityProvider"},
+                    "topic-secret": {"scope": "AidboxTopicDestination/kafka-1"},
+                    "introspector-secret": {"scope": "TokenIntrospector/jwt"},
+                }
+            },
+        ),
+        _mode("azure-workload", AZURE_DEV, {"azure": {"identity": "workload"}}),
+        _mode("azure-aksAddon", AZURE_DEV, {"csi": {"install": "aksAddon"}}),
+        _mode(
+            "azure-servicePrincipal",
+            AZURE_DEV,
+            {
+                "azure": {
+                    "identity": "servicePrincipal",
+                    "clientId": "c",
+                    "clientSecret": "s",
+                    "objectId": "o",
+                }
+            },
+            "azure",
+        ),
+        _mode("azure-synced", AZURE_DEV, {"secrets": {"client-secret": SYNCED}}),
+        _mode("azure-serviceMonitor", AZURE_DEV, {"csi": {"metrics": "serviceMonitor"}}),
+    ]
+}
+VAULT_CASES = [c for c in CASES if CASES[c].store == "vault"]
+
+
+@functools.cache
+def run(case_id: str) -> StackRun:
+    case = CASES[case_id]
+    return run_stack(case.config, secret_keys=case.secret_keys, stack=case.stack)
+
+
+@functools.cache
+def settings(case_id: str) -> Settings:
+    case = CASES[case_id]
+    raw = {k.removeprefix(f"{P}:"): v for k, v in case.config.items() if k.startswith(f"{P}:")}
+    return parse_settings(
+        raw,
+        project=P,
+        stack=case.stack,
+        location=case.config.get("azure-native:location"),
+        secret_keys=frozenset(k.removeprefix(f"{P}:") for k in case.secret_keys),
+    )
+
+
+def target_version(case_id: str) -> str:
+    """The MAJOR.MINOR the stack's AKS cluster runs, with schemas in kubernetes-validate."""
+    clusters = run(case_id).of_type("azure-native:containerservice:ManagedCluster")
+    if len(clusters) != 1 or not clusters[0].props.get("kubernetesVersion"):
+        pytest.fail(f"{case_id}: expected one AKS cluster with a kubernetesVersion", pytrace=False)
+    wanted = major_minor(str(clusters[0].props["kubernetesVersion"]))
+    shipped = [major_minor(v) for v in all_versions()]
+    if wanted not in shipped:
+        pytest.fail(
+            f"{case_id}: the cluster runs Kubernetes {wanted}, but kubernetes-validate "
+            f"{kubernetes_validate.__version__} ships schemas only for {shipped[0]}..{shipped[-1]} "
+            "(it would silently use an older one): pin a kubernetes-validate that ships "
+            f"{wanted} in requirements-dev.txt, or target a shipped version",
+            pytrace=False,
+        )
+    return wanted
+
+
+def ints(value: Any) -> Any:
+    """Mocked inputs carry every number as a float (protobuf); JSON would carry 5432, not 5432.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [ints(v) for v in value]
+    return value
