@@ -129,6 +129,57 @@ MUTS = [
     ),
     ("__main__.py", "sync_secrets=bool(secret_objects(settings.secrets))", "sync_secrets=True"),
     ("components/kubernetes/helm.py", "atomic=True", "atomic=False"),
+    # Identifiers state depends on (tests/test_identity.py).
+    (
+        "components/naming.py",
+        '"5b6a3d0e-7c1f-4f5e-9a63-2d8e4c1b9f10"',
+        '"5b6a3d0e-7c1f-4f5e-9a63-2d8e4c1b9f11"',
+    ),
+    (
+        "components/kubernetes/csi.py",
+        'release_name="csi-secrets-store"',
+        'release_name="csi-driver"',
+    ),
+    ("__main__.py", 'pulumi.export("aidboxUrl"', 'pulumi.export("aidboxURL"'),
+    # Settings reaching where they land, in every mode and namespace (tests/test_reach.py).
+    (
+        "components/stores/azure.py",
+        'subject=f"system:serviceaccount:{s.namespace}:',
+        'subject=f"system:serviceaccount:default:',
+    ),
+    (
+        "components/azure/key_vault.py",
+        '"soft_delete_retention_in_days": args.settings.retention_days',
+        '"soft_delete_retention_in_days": 90',
+    ),
+    ("components/stores/vault.py", "                    namespace=v.namespace,\n", ""),
+    # The database's storage, the restart checksum, hardening.
+    (
+        "components/aidbox/postgres.py",
+        '"/var/lib/postgresql/data/db"',
+        '"/var/lib/postgresql/data"',
+    ),
+    ("components/aidbox/postgres.py", '"ReadWriteOnce"', '"ReadWriteMany"'),
+    (
+        "components/aidbox/component.py",
+        "render.checksum(*sorted(files.values()))",
+        "render.checksum(vault_config)",
+    ),
+    ("components/aidbox/postgres.py", '"automountServiceAccountToken": False,', ""),
+    # Each production rule on its own (tests/test_production_rules.py).
+    ("components/settings/stack.py", "if s.aidbox.replicas < 2:", "if False:"),
+    (
+        "components/settings/stack.py",
+        "if s.azure and not s.azure.key_vault.purge_protection:",
+        "if False:",
+    ),
+    ("components/settings/stack.py", 'if s.vault and s.vault.mode == "dev":', "if False:"),
+    (
+        "components/settings/stack.py",
+        'if s.azure and s.azure.identity == "servicePrincipal":',
+        "if False:",
+    ),
+    ("components/settings/stack.py", "if not s.aidbox.has_license:", "if False:"),
 ]
 
 
@@ -151,11 +202,16 @@ def run_suite(mutation: tuple[str, str, str] | None) -> subprocess.CompletedProc
 
 
 def main() -> int:
+    """`python scripts/mutation_check.py [TEXT]`: only the mutations whose file or replaced
+    text contains TEXT."""
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
     if run_suite(None).returncode:
         print("the unmutated suite fails: fix that first")
         return 2
     survived = 0
     for path, before, after in MUTS:
+        if only not in path and only not in before:
+            continue
         result = run_suite((path, before, after))
         failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
         if result.returncode:

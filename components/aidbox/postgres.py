@@ -66,6 +66,8 @@ class Postgres(pulumi.ComponentResource):
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {
+                        # PostgreSQL never calls the Kubernetes API.
+                        "automountServiceAccountToken": False,
                         "securityContext": {
                             "runAsNonRoot": True,
                             "runAsUser": 999,  # the postgres user of the official image

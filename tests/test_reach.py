@@ -1,0 +1,213 @@
+"""Each setting reaches the place it lands, in every mode and in a non-default namespace, and the
+details a small slip would break: the database's storage, the restart checksum, hardening."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+import yaml
+from harness import AZURE_DEV, VAULT_DEV, StackRun, run_stack
+
+SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+NAMESPACE, ACCOUNT = "clinic", "fhir"
+EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
+SP = {"identity": "servicePrincipal", "clientId": "c", "clientSecret": "s", "objectId": "o"}
+# (config, secret keys) for each way the program can run, all in namespace "clinic" with the
+# Aidbox ServiceAccount "fhir".
+MODES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "azure-kubelet": (AZURE_DEV, ()),
+    "azure-workload": ({**AZURE_DEV, "azure": {"identity": "workload"}}, ()),
+    "azure-servicePrincipal": ({**AZURE_DEV, "azure": SP}, ("azure",)),
+    "azure-aksAddon": ({**AZURE_DEV, "csi": {"install": "aksAddon"}}, ()),
+    "vault-dev": (VAULT_DEV, ()),
+    "vault-external": ({**VAULT_DEV, "vault": EXTERNAL}, ("vault",)),
+}
+# Namespaces the program installs cluster-wide parts into, apart from Aidbox's.
+SYSTEM_NAMESPACES = {"kube-system", "vault"}
+
+
+def _in_clinic(mode: str) -> StackRun:
+    config, secret_keys = MODES[mode]
+    custom = {**config, "namespace": NAMESPACE, "aidbox": {"serviceAccount": ACCOUNT}}
+    return run_stack(custom, secret_keys=secret_keys)
+
+
+RUNS: dict[str, StackRun] = {}
+
+
+@pytest.fixture(params=MODES, scope="module")
+def clinic(request: pytest.FixtureRequest) -> StackRun:
+    if request.param not in RUNS:
+        RUNS[request.param] = _in_clinic(request.param)
+    return RUNS[request.param]
+
+
+def _namespaced(run: StackRun) -> list[tuple[str, str]]:
+    """(object, namespace) of every namespaced Kubernetes object the program declares."""
+    found = []
+    for resource in run.resources:
+        if not resource.custom or not resource.type.startswith("kubernetes:"):
+            continue
+        namespace = resource.props.get("namespace") or (resource.props.get("metadata") or {}).get(
+            "namespace"
+        )
+        if namespace is not None:
+            found.append((f"{resource.type} {resource.name}", namespace))
+    return found
+
+
+def test_every_aidbox_object_lands_in_the_configured_namespace(clinic: StackRun) -> None:
+    misplaced = [
+        (what, ns) for what, ns in _namespaced(clinic) if ns not in {NAMESPACE, *SYSTEM_NAMESPACES}
+    ]
+    assert not misplaced
+    assert clinic.one("kubernetes:core/v1:Namespace").props["metadata"]["name"] == NAMESPACE
+    assert clinic.output("namespace") == NAMESPACE
+
+
+def test_the_pod_runs_as_the_configured_service_account_the_store_trusts(clinic: StackRun) -> None:
+    pod = clinic.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == ACCOUNT
+    assert clinic.k8s("core/v1:ServiceAccount", ACCOUNT).props["metadata"]["namespace"] == NAMESPACE
+    subject = f"system:serviceaccount:{NAMESPACE}:{ACCOUNT}"
+    for federation in clinic.of_type("azure-native:managedidentity:FederatedIdentityCredential"):
+        assert federation.props["subject"] == subject
+    for role in clinic.of_type("vault:kubernetes/authBackendRole:AuthBackendRole"):
+        assert role.props["boundServiceAccountNames"] == [ACCOUNT]
+        assert role.props["boundServiceAccountNamespaces"] == [NAMESPACE]
+
+
+def test_store_parameters_reach_the_secret_provider_class_in_the_namespace(
+    clinic: StackRun,
+) -> None:
+    spc = clinic.one(SPC).props
+    assert spc["metadata"]["namespace"] == NAMESPACE
+    volumes = clinic.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["spec"]
+    csi = next(v["csi"] for v in volumes["volumes"] if "csi" in v)
+    assert csi["volumeAttributes"]["secretProviderClass"] == spc["metadata"]["name"]
+
+
+def test_key_vault_settings_reach_the_vault() -> None:
+    run = run_stack(
+        {**AZURE_DEV, "keyVault": {"name": "kv-clinic-01", "retentionDays": 30}},
+    )
+    props = run.one("azure-native:keyvault:Vault").props
+    assert props["vaultName"] == "kv-clinic-01"
+    assert props["properties"]["softDeleteRetentionInDays"] == 30
+    assert props["properties"]["enablePurgeProtection"] is True
+    assert run.one(SPC).props["spec"]["parameters"]["keyvaultName"] == "kv-clinic-01"
+    assert run.one("azure-native:keyvault:Secret").props["vaultName"] == "kv-clinic-01"
+
+
+def test_external_vault_settings_reach_provider_auth_and_secret_provider_class() -> None:
+    vault = {
+        **EXTERNAL,
+        "namespace": "team-a",
+        "helmNamespace": "vault-csi",
+        "authMountPath": "aks-clinic",
+        "kvMount": "kv",
+        "secretPath": "clinic/aidbox",
+        "policyName": "clinic-read",
+        "roleName": "clinic-aidbox",
+        "audience": "vault-clinic",
+    }
+    run = run_stack({**VAULT_DEV, "vault": vault}, secret_keys=("vault",))
+    provider = run.one("pulumi:providers:vault").props
+    assert provider["namespace"] == "team-a" and provider["address"] == EXTERNAL["address"]
+    params = run.one(SPC).props["spec"]["parameters"]
+    assert params["vaultNamespace"] == "team-a"
+    assert params["vaultAddress"] == EXTERNAL["address"]
+    assert params["vaultKubernetesMountPath"] == "aks-clinic"
+    assert params["roleName"] == "clinic-aidbox" and params["audience"] == "vault-clinic"
+    assert yaml.safe_load(params["objects"])[0]["secretPath"] == "kv/data/clinic/aidbox"
+    assert run.one("vault:index/authBackend:AuthBackend").props["path"] == "aks-clinic"
+    role = run.one("vault:kubernetes/authBackendRole:AuthBackendRole").props
+    assert (role["roleName"], role["audience"]) == ("clinic-aidbox", "vault-clinic")
+    assert role["tokenPolicies"] == ["clinic-read"]
+    secret = run.one("vault:kv/secretV2:SecretV2").props
+    assert (secret["mount"], secret["name"]) == ("kv", "clinic/aidbox")
+    assert (
+        run.one("vault:index/policy:Policy").props["policy"].startswith('path "kv/data/clinic/*"')
+    )
+    assert run.named("store-chart").props["namespace"] == "vault-csi"
+    reviewer = run.k8s("core/v1:ServiceAccount", "vault-token-reviewer").props
+    assert reviewer["metadata"]["namespace"] == "vault-csi"
+
+
+def test_aidbox_and_database_settings_reach_their_workloads() -> None:
+    aidbox = {
+        "image": "registry.example/aidboxone:2602.1",
+        "replicas": 3,
+        "cpuRequest": "750m",
+        "memoryRequest": "3Gi",
+        "cpuLimit": "3",
+        "memoryLimit": "6Gi",
+    }
+    postgres = {"image": "registry.example/postgres:17.7", "storageSize": "64Gi"}
+    run = run_stack({**AZURE_DEV, "aidbox": aidbox, "postgres": postgres})
+    deployment = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]
+    container = deployment["template"]["spec"]["containers"][0]
+    assert deployment["replicas"] == 3 and container["image"] == aidbox["image"]
+    assert container["resources"] == {
+        "requests": {"cpu": "750m", "memory": "3Gi"},
+        "limits": {"cpu": "3", "memory": "6Gi"},
+    }
+    assert run.k8s("policy/v1:PodDisruptionBudget", "aidbox").props["spec"]["minAvailable"] == 2
+    db = run.k8s("apps/v1:StatefulSet", "aidbox-db").props["spec"]
+    assert db["template"]["spec"]["containers"][0]["image"] == postgres["image"]
+    claim = db["volumeClaimTemplates"][0]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "64Gi"
+
+
+def test_database_data_lives_on_its_volume() -> None:
+    """PGDATA inside the mounted claim (a subdirectory: the volume root holds lost+found), one
+    writer, and the claim template the mount names."""
+    db = run_stack(AZURE_DEV).k8s("apps/v1:StatefulSet", "aidbox-db").props["spec"]
+    container = db["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    claims = {c["metadata"]["name"]: c["spec"] for c in db["volumeClaimTemplates"]}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    data = [name for name in mounts if name in claims]
+    assert len(data) == 1, f"mounts {mounts} vs claims {list(claims)}"
+    mount = mounts[data[0]].rstrip("/")
+    assert env["PGDATA"].startswith(mount + "/") and env["PGDATA"] != mount + "/"
+    assert claims[data[0]]["accessModes"] == ["ReadWriteOnce"]
+    assert db["replicas"] == 1, "one writer per volume"
+
+
+@pytest.mark.parametrize("mode", ["azure-kubelet", "vault-dev"])
+def test_restart_checksum_covers_every_file_aidbox_reads_at_start(mode: str) -> None:
+    config, secret_keys = MODES[mode]
+    run = run_stack(config, secret_keys=secret_keys)
+    data = run.k8s("core/v1:ConfigMap", "aidbox-config").props["data"]
+    assert set(data) == {"vault-config.json", "init-bundle.json"}
+    digest = hashlib.sha256()
+    for text in sorted(data.values()):
+        digest.update(text.encode())
+    template = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]
+    assert template["metadata"]["annotations"]["checksum/aidbox-config"] == digest.hexdigest()
+    mounted = {v["configMap"]["name"] for v in template["spec"]["volumes"] if "configMap" in v}
+    assert mounted == {"aidbox-config"}, "a ConfigMap Aidbox reads is outside the checksum"
+
+
+@pytest.mark.parametrize("workload", ["Deployment aidbox", "StatefulSet aidbox-db"])
+def test_workloads_are_hardened(workload: str) -> None:
+    kind, name = workload.split()
+    run = run_stack(AZURE_DEV)
+    pod = run.k8s(f"apps/v1:{kind}", name).props["spec"]["template"]["spec"]
+    account = pod.get("serviceAccountName")
+    mounts_token = pod.get("automountServiceAccountToken")
+    if mounts_token is None and account:
+        mounts_token = run.k8s("core/v1:ServiceAccount", account).props.get(
+            "automountServiceAccountToken"
+        )
+    assert mounts_token is False, f"{workload}: the ServiceAccount token is mounted"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in pod["containers"]:
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert container["resources"]["limits"] and container["resources"]["requests"]
