@@ -20,8 +20,8 @@ MUTS = [
     ),
     (
         "components/kubernetes/helm_values.py",
-        '"syncSecret": {"enabled": True},',
-        '"syncSecret": {"enabled": True, "foo": 1},',
+        '"syncSecret": {"enabled": sync_secrets},',
+        '"syncSecret": {"enabled": sync_secrets, "foo": 1},',
     ),
     (
         "components/aidbox/component.py",
@@ -205,6 +205,10 @@ def main() -> int:
     """`python scripts/mutation_check.py [TEXT]`: only the mutations whose file or replaced
     text contains TEXT."""
     only = sys.argv[1] if len(sys.argv) > 1 else ""
+    stale = [(p, b) for p, b, _ in MUTS if b not in (SRC / p).read_text()]
+    if stale:
+        print("mutations that no longer apply (update them):", *stale, sep="\n  ")
+        return 2
     if run_suite(None).returncode:
         print("the unmutated suite fails: fix that first")
         return 2
