@@ -23,6 +23,29 @@ _SECRET_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,125}[a-z0-9])?$")
 K8S_NAME_RULE = "a DNS-1123 label: 1-63 of a-z, 0-9 and '-', alphanumeric at both ends"
 _K8S_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
+K8S_SUBDOMAIN_RULE = (
+    "a DNS-1123 subdomain: up to 253 of a-z, 0-9, '-' and '.', "
+    "each dot-separated part alphanumeric at both ends"
+)
+_K8S_LABEL_PART = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_K8S_SUBDOMAIN = re.compile(rf"^{_K8S_LABEL_PART}(?:\.{_K8S_LABEL_PART})*$")
+
+# Names of objects the program itself creates in Kubernetes. The components use these, and
+# the settings refuse user-given names that would collide with them.
+AIDBOX = "aidbox"  # Deployment, Service, PodDisruptionBudget
+AIDBOX_CONFIG_MAP = "aidbox-config"
+AIDBOX_CREDENTIALS_SECRET = "aidbox"
+POSTGRES = "aidbox-db"  # StatefulSet, Service and its password Secret
+SECRET_PROVIDER_CLASS = "aidbox-secrets"
+SP_CREDENTIALS_SECRET = "secrets-store-creds"  # Azure servicePrincipal mode
+VAULT_RELEASE = "vault"  # the chart's fullname, hence its ServiceAccount and Service names
+VAULT_TOKEN_REVIEWER = "vault-token-reviewer"  # external Vault: ServiceAccount, binding
+VAULT_TOKEN_REVIEWER_SECRET = f"{VAULT_TOKEN_REVIEWER}-token"
+VAULT_DEPLOYER_SERVICE = "vault-deployer-api"  # dev Vault: the deployer's LoadBalancer
+
+# Namespaces Kubernetes itself owns: the program neither creates them nor runs Aidbox there.
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+
 # Stable namespace for role-assignment GUIDs, so the same grant always gets the same name.
 _ROLE_ASSIGNMENT_NS = uuid.UUID("5b6a3d0e-7c1f-4f5e-9a63-2d8e4c1b9f10")
 
@@ -37,6 +60,10 @@ def is_valid_secret_name(name: str) -> bool:
 
 def is_valid_k8s_name(name: str) -> bool:
     return bool(_K8S_NAME.match(name))
+
+
+def is_valid_k8s_subdomain(name: str) -> bool:
+    return len(name) <= 253 and bool(_K8S_SUBDOMAIN.match(name))
 
 
 def _slug(text: str) -> str:

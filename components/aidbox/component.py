@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import naming
 from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..passwords import generated_password
 from ..settings import Settings
@@ -17,9 +18,9 @@ from ..versions import CSI_DRIVER_NAME
 from . import render
 from .postgres import Postgres
 
-NAME = "aidbox"
-CONFIG_MAP = "aidbox-config"
-CREDENTIALS_SECRET = "aidbox"
+NAME = naming.AIDBOX
+CONFIG_MAP = naming.AIDBOX_CONFIG_MAP
+CREDENTIALS_SECRET = naming.AIDBOX_CREDENTIALS_SECRET
 SECRETS_VOLUME = "secrets-store"
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import naming
 from ..passwords import generated_password
 from ..settings import PostgresSettings
 
@@ -23,7 +24,7 @@ class PostgresArgs:
     labels: Mapping[str, str]
     database: str = "aidbox"
     user: str = "aidbox"
-    service_name: str = "aidbox-db"
+    service_name: str = naming.POSTGRES
     protect: bool = False
 
 

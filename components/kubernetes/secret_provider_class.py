@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import naming
 from ..stores.binding import StoreBinding
 from ..versions import SPC_API_VERSION
 
@@ -21,7 +22,7 @@ class SecretProviderClassArgs:
     secret_objects: Sequence[dict[str, Any]] = ()
     # The CSI driver (Helm release or AKS add-on) whose CRD this kind needs.
     depends_on: Sequence[pulumi.Resource] = ()
-    spc_name: str = "aidbox-secrets"
+    spc_name: str = naming.SECRET_PROVIDER_CLASS
 
 
 class SecretProviderClass(pulumi.ComponentResource):

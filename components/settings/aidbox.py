@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .reader import Section, Sensitive, fail
 from .secrets import SecretSpec
-from .values import image, k8s_name, quantity
+from .values import image, k8s_object_name, quantity, quantity_value
 
 # Aidbox settings read from env at start-up that may come from the store (a synced Secret).
 STORE_ENV = ("BOX_LICENSE", "BOX_ADMIN_PASSWORD", "BOX_ROOT_CLIENT_SECRET")
@@ -48,21 +48,42 @@ def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
         )
     )
     d = AidboxSettings
-    return AidboxSettings(
+    service_account = k8s_object_name(s, "serviceAccount", d.service_account)
+    if service_account == "default":
+        s.fail(
+            "serviceAccount",
+            service_account,
+            "a ServiceAccount of Aidbox's own (the program creates it; 'default' is the "
+            "namespace's own account)",
+        )
+    settings = AidboxSettings(
         image=image(s, "image", d.image),
         replicas=s.integer("replicas", d.replicas, minimum=1, maximum=20),
-        service_account=k8s_name(s, "serviceAccount", d.service_account),
+        service_account=service_account,
         license=license,
         legacy_secret_file_env=s.boolean("legacySecretFileEnv", d.legacy_secret_file_env),
         env_from_store=tuple(
             (env, s.section("envFromStore").required_string(env, "a secret name"))
             for env in s.section("envFromStore").data
         ),
-        cpu_request=quantity(s, "cpuRequest", d.cpu_request),
-        memory_request=quantity(s, "memoryRequest", d.memory_request),
-        cpu_limit=quantity(s, "cpuLimit", d.cpu_limit),
-        memory_limit=quantity(s, "memoryLimit", d.memory_limit),
+        cpu_request=quantity(s, "cpuRequest", d.cpu_request, kind="cpu"),
+        memory_request=quantity(s, "memoryRequest", d.memory_request, kind="bytes"),
+        cpu_limit=quantity(s, "cpuLimit", d.cpu_limit, kind="cpu"),
+        memory_limit=quantity(s, "memoryLimit", d.memory_limit, kind="bytes"),
     )
+    pairs = (
+        ("cpuRequest", settings.cpu_request, "cpuLimit", settings.cpu_limit),
+        ("memoryRequest", settings.memory_request, "memoryLimit", settings.memory_limit),
+    )
+    for request_key, request, limit_key, limit in pairs:
+        if quantity_value(request) > quantity_value(limit):  # type: ignore[operator]
+            s.fail(
+                request_key,
+                request,
+                f"at most {s.key(limit_key)} ({limit!r}): Kubernetes refuses a request above "
+                "its limit",
+            )
+    return settings
 
 
 def check_env_from_store(aidbox: AidboxSettings, secrets: tuple[SecretSpec, ...]) -> None:

@@ -21,5 +21,5 @@ def parse_postgres(top: Section) -> PostgresSettings:
     s.reject_unknown(("image", "storageSize"))
     return PostgresSettings(
         image=image(s, "image", PostgresSettings.image),
-        storage_size=quantity(s, "storageSize", PostgresSettings.storage_size),
+        storage_size=quantity(s, "storageSize", PostgresSettings.storage_size, kind="bytes"),
     )

@@ -41,6 +41,13 @@ class Section:
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
+    def fail(self, name: str, value: Any, allowed: str) -> NoReturn:
+        """`fail` for a key of this section. Under a key Pulumi holds as secret every value is
+        shown as (secret): Pulumi marks the whole key, not which leaf holds the secret."""
+        if self.secret and value is not None and not isinstance(value, Sensitive):
+            value = Sensitive(str(value))
+        fail(self.key(name), value, allowed)
+
     def has(self, name: str) -> bool:
         return self.data.get(name) is not None
 
@@ -48,14 +55,14 @@ class Section:
         known = set(known)
         for name in self.data:
             if name not in known:
-                fail(self.key(name), self.data[name], f"unknown key; known keys: {sorted(known)}")
+                self.fail(name, self.data[name], f"unknown key; known keys: {sorted(known)}")
 
     def section(self, name: str) -> Section:
         value = self.data.get(name)
         if value is None:
             value = {}
         if not isinstance(value, Mapping):
-            fail(self.key(name), value, "expected an object")
+            self.fail(name, value, "expected an object")
         return Section(self.key(name), value, self.secret)
 
     def string(
@@ -65,15 +72,15 @@ class Section:
         if value is None:
             return default
         if not isinstance(value, str) or not value:
-            fail(self.key(name), value, "expected a non-empty string (quote numbers in YAML)")
+            self.fail(name, value, "expected a non-empty string (quote numbers in YAML)")
         if choices is not None and value not in choices:
-            fail(self.key(name), value, f"expected one of {list(choices)}")
+            self.fail(name, value, f"expected one of {list(choices)}")
         return value
 
     def required_string(self, name: str, why: str) -> str:
         value = self.string(name)
         if value is None:
-            fail(self.key(name), None, f"required {why}")
+            self.fail(name, None, f"required {why}")
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
@@ -84,7 +91,7 @@ class Section:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        return fail(self.key(name), value, "expected true or false")
+        self.fail(name, value, "expected true or false")
 
     def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
         value = self.data.get(name)
@@ -93,9 +100,9 @@ class Section:
         if isinstance(value, str) and value.isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            fail(self.key(name), value, f"expected a whole number from {minimum} to {maximum}")
+            self.fail(name, value, f"expected a whole number from {minimum} to {maximum}")
         if not minimum <= value <= maximum:
-            fail(self.key(name), value, f"expected a whole number from {minimum} to {maximum}")
+            self.fail(name, value, f"expected a whole number from {minimum} to {maximum}")
         return value
 
     def string_list(self, name: str) -> tuple[str, ...]:
@@ -105,7 +112,7 @@ class Section:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            fail(self.key(name), value, "expected a list of non-empty strings")
+            self.fail(name, value, "expected a list of non-empty strings")
         return tuple(value)
 
     def sensitive(self, name: str) -> Sensitive | None:
@@ -121,5 +128,5 @@ class Section:
                 f"(the stack file must show `secure:` under {NAMESPACE}:{top})"
             )
         if not isinstance(value, str) or not value:
-            fail(self.key(name), Sensitive(str(value)), "expected a non-empty string")
+            self.fail(name, Sensitive(str(value)), "expected a non-empty string")
         return Sensitive(value)

@@ -6,11 +6,11 @@ resource exists.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import naming
 from .aidbox import AidboxSettings, check_env_from_store, parse_aidbox
 from .azure import AzureSettings, parse_azure
 from .cluster import ClusterSettings, parse_cluster
@@ -18,7 +18,7 @@ from .csi import CsiSettings, parse_csi
 from .postgres import PostgresSettings, parse_postgres
 from .reader import Section, SettingsError, fail
 from .secrets import SecretSpec, parse_secrets
-from .values import k8s_name
+from .values import AZURE_LOCATION_RULE, azure_location, k8s_name
 from .vault import VaultSettings, parse_vault
 
 SECRET_STORES = ("azure", "vault")
@@ -86,10 +86,10 @@ def parse_settings(
     secret_keys: frozenset[str] = frozenset(),
 ) -> Settings:
     """`raw` maps config keys (without the `aidbox-secrets:` prefix) to JSON-decoded values."""
-    if not location or not re.match(r"^[a-z0-9]+$", location):
+    region = azure_location(location)
+    if region is None:
         raise SettingsError(
-            f"azure-native:location = {location!r} is not valid: an Azure region name such as "
-            "westeurope (pulumi config set azure-native:location westeurope)"
+            f"azure-native:location = {location!r} is not valid: {AZURE_LOCATION_RULE}"
         )
     top = Section("", raw)
     top.reject_unknown(TOP_LEVEL_KEYS)
@@ -101,6 +101,12 @@ def parse_settings(
         if top.has(key):
             fail(key, "(set)", f"belongs to the other secret store; secretStore is {store!r}")
     namespace = k8s_name(top, "namespace", "default")
+    if namespace in naming.SYSTEM_NAMESPACES:
+        top.fail(
+            "namespace",
+            namespace,
+            f"a namespace for Aidbox, not one Kubernetes owns {list(naming.SYSTEM_NAMESPACES)}",
+        )
     # Sensitive leaves are allowed only under keys Pulumi holds as secrets.
     secret_top = Section("", raw, secret=True)
 
@@ -115,7 +121,7 @@ def parse_settings(
         project=project,
         stack=stack,
         organization=organization,
-        location=location,
+        location=region,
         secret_store=store,
         namespace=namespace,
         secrets=secrets,

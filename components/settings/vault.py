@@ -6,11 +6,18 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 
+from .. import naming
 from .aidbox import AidboxSettings
-from .reader import Section, Sensitive, fail
-from .values import k8s_name
+from .reader import Section, Sensitive
+from .values import cidr_list, k8s_name, k8s_object_name, vault_name
 
 VAULT_MODES = ("dev", "external")
+# Mount paths Vault keeps for itself (system backend, token auth, per-token storage, identity).
+RESERVED_MOUNTS = {
+    "authMountPath": ("token",),
+    "kvMount": ("sys", "auth", "cubbyhole", "identity"),
+}
+DEV_KV_MOUNT = "secret"  # the KV v2 engine a dev-mode server mounts; the program mounts none
 
 
 @dataclass(frozen=True)
@@ -77,39 +84,42 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
     for key, default in path_names.items():
         value = s.string(key, default) or default
         if not re.match(r"^[A-Za-z0-9_-]+$", value):
-            fail(s.key(key), value, "a single path segment: letters, digits, '-', '_'")
+            s.fail(key, value, "a single path segment: letters, digits, '-', '_'")
+        if value in RESERVED_MOUNTS[key]:
+            s.fail(key, value, f"a path Vault does not reserve (not {list(RESERVED_MOUNTS[key])})")
         paths[key] = value
     secret_path = s.string("secretPath", d.secret_path) or d.secret_path
     if not re.match(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$", secret_path):
-        fail(s.key("secretPath"), secret_path, "a KV path such as aidbox/client (no mount)")
+        s.fail("secretPath", secret_path, "a KV path such as aidbox/client (no mount)")
     v = VaultSettings(
         mode=mode,
         address=s.string("address"),
         namespace=s.string("namespace"),
         ca_cert_file=s.string("caCertFile"),
         token=s.sensitive("token"),
-        deployer_source_ranges=s.string_list("deployerSourceRanges"),
+        deployer_source_ranges=cidr_list(s, "deployerSourceRanges"),
         helm_namespace=k8s_name(s, "helmNamespace", d.helm_namespace),
         auth_mount_path=paths["authMountPath"],
         kv_mount=paths["kvMount"],
         secret_path=secret_path,
-        policy_name=k8s_name(s, "policyName", d.policy_name),
-        role_name=k8s_name(s, "roleName", d.role_name),
-        bound_service_account=k8s_name(s, "boundServiceAccount", aidbox.service_account),
+        policy_name=vault_name(s, "policyName", d.policy_name, kind="policy"),
+        role_name=vault_name(s, "roleName", d.role_name, kind="role"),
+        bound_service_account=k8s_object_name(s, "boundServiceAccount", aidbox.service_account),
         audience=s.string("audience", d.audience) or d.audience,
     )
+    _namespace_checks(s, v, namespace)
     parent = secret_path.rpartition("/")[0]
     default_policy = f"{v.kv_mount}/data/{parent}/*" if parent else v.secret_api_path
     policy_path = s.string("policyPath") or default_policy
     problem = _policy_path_problem(policy_path, v)
     if problem:
-        fail(s.key("policyPath"), policy_path, f"read-only access needs {problem}")
+        s.fail("policyPath", policy_path, f"read-only access needs {problem}")
     capabilities = s.string_list("policyCapabilities") or ("read",)
     if capabilities != ("read",):
-        fail(s.key("policyCapabilities"), list(capabilities), "only ['read']: Aidbox only reads")
+        s.fail("policyCapabilities", list(capabilities), "only ['read']: Aidbox only reads")
     if v.bound_service_account != aidbox.service_account:
-        fail(
-            s.key("boundServiceAccount"),
+        s.fail(
+            "boundServiceAccount",
             v.bound_service_account,
             f"must be the ServiceAccount the Aidbox pod runs as ({aidbox.service_account!r}), "
             f"in namespace {namespace!r}",
@@ -117,34 +127,59 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
     if mode == "dev":
         _dev_vault_checks(s, v)
     else:
-        if not v.address or not re.match(r"^https?://[^/\s]+/?$", v.address):
-            fail(
-                s.key("address"), v.address, "external mode needs the Vault URL, https://host:8200"
+        if v.deployer_source_ranges:
+            s.fail(
+                "deployerSourceRanges",
+                list(v.deployer_source_ranges),
+                "only for vault.mode dev (the deployer's way to the in-cluster Vault)",
             )
+        if not v.address or not re.match(r"^https?://[^/\s]+/?$", v.address):
+            s.fail("address", v.address, "external mode needs the Vault URL, https://host:8200")
         if v.token is None:
-            fail(
-                s.key("token"),
+            s.fail(
+                "token",
                 None,
                 "external mode needs a token: pulumi config set --secret --path vault.token ...",
             )
     return replace(v, policy_path=policy_path)
 
 
+def _namespace_checks(s: Section, v: VaultSettings, namespace: str) -> None:
+    if v.helm_namespace in naming.SYSTEM_NAMESPACES:
+        s.fail(
+            "helmNamespace",
+            v.helm_namespace,
+            f"a namespace for Vault, not one Kubernetes owns {list(naming.SYSTEM_NAMESPACES)}",
+        )
+    if v.helm_namespace == namespace:
+        # The Vault release creates its namespace and the cluster component creates Aidbox's:
+        # one namespace would be created twice, and the chart's ServiceAccounts and Services
+        # would share it with Aidbox's.
+        s.fail(
+            "helmNamespace",
+            v.helm_namespace,
+            f"a namespace of Vault's own, not Aidbox's namespace ({namespace!r})",
+        )
+
+
 def _dev_vault_checks(s: Section, v: VaultSettings) -> None:
     if not v.deployer_source_ranges:
-        fail(
-            s.key("deployerSourceRanges"),
+        s.fail(
+            "deployerSourceRanges",
             None,
             "dev mode exposes the Vault API to the deployer only: list your CIDRs, "
             "e.g. ['203.0.113.7/32']",
         )
     for cidr in v.deployer_source_ranges:
-        try:
-            network = ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            fail(s.key("deployerSourceRanges"), cidr, "a CIDR such as 203.0.113.7/32")
-        if network.prefixlen == 0:
-            fail(s.key("deployerSourceRanges"), cidr, "a range narrower than the whole internet")
+        if ipaddress.ip_network(cidr).prefixlen == 0:
+            s.fail("deployerSourceRanges", cidr, "a range narrower than the whole internet")
+    if v.kv_mount != DEV_KV_MOUNT:
+        s.fail(
+            "kvMount",
+            v.kv_mount,
+            f"{DEV_KV_MOUNT!r} in dev mode: the dev server mounts KV v2 there and the program "
+            "mounts no other engine",
+        )
     for key in ("address", "token", "namespace", "caCertFile"):
         if s.has(key):
-            fail(s.key(key), "(set)", "only for vault.mode external; dev mode runs its own Vault")
+            s.fail(key, "(set)", "only for vault.mode external; dev mode runs its own Vault")

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import managedidentity
 
+from .. import naming
 from ..azure.aks import AksCluster
 from ..azure.key_vault import SECRETS_OFFICER_ROLE, SECRETS_USER_ROLE, KeyVault, KeyVaultArgs
 from ..azure.platform import Platform
@@ -20,7 +21,7 @@ from .binding import StoreBinding
 from .parameters import azure_parameters
 
 MOUNT_DIR = "/run/azure-secrets"
-SP_CREDENTIALS_SECRET = "secrets-store-creds"
+SP_CREDENTIALS_SECRET = naming.SP_CREDENTIALS_SECRET
 WORKLOAD_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 
 

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
+from .. import naming
 from ..azure.aks import AksCluster
 from ..kubernetes.helm import helm_release
 from ..kubernetes.helm_values import vault_chart_values
@@ -22,7 +23,7 @@ from .parameters import vault_parameters
 from .vault_policy import render_policy
 
 MOUNT_DIR = "/run/vault-secrets"
-RELEASE_NAME = "vault"  # the chart's fullname, hence its in-cluster Service name
+RELEASE_NAME = naming.VAULT_RELEASE
 VAULT_PORT = 8200
 IN_CLUSTER_API = "https://kubernetes.default.svc"
 
@@ -144,7 +145,7 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
         The chart's own Service stays ClusterIP for the pods."""
         service = k8s.core.v1.Service(
             f"{self._name}-deployer-api",
-            metadata={"name": "vault-deployer-api", "namespace": self._v.helm_namespace},
+            metadata={"name": naming.VAULT_DEPLOYER_SERVICE, "namespace": self._v.helm_namespace},
             spec={
                 "type": "LoadBalancer",
                 "loadBalancerSourceRanges": list(self._v.deployer_source_ranges),
@@ -164,32 +165,32 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
     ) -> pulumi.Output[str]:
         """An external Vault reviews pod tokens through the API server with this account's
         token, so the account may create TokenReviews (system:auth-delegator) and no more."""
-        ns = self._v.helm_namespace
+        ns, reviewer = self._v.helm_namespace, naming.VAULT_TOKEN_REVIEWER
         after_release = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=[release])
         )
         account = k8s.core.v1.ServiceAccount(
             f"{self._name}-token-reviewer",
-            metadata={"name": "vault-token-reviewer", "namespace": ns},
+            metadata={"name": reviewer, "namespace": ns},
             opts=after_release,
         )
         k8s.rbac.v1.ClusterRoleBinding(
             f"{self._name}-token-reviewer",
-            metadata={"name": "vault-token-reviewer"},
+            metadata={"name": reviewer},
             role_ref={
                 "apiGroup": "rbac.authorization.k8s.io",
                 "kind": "ClusterRole",
                 "name": "system:auth-delegator",
             },
-            subjects=[{"kind": "ServiceAccount", "name": "vault-token-reviewer", "namespace": ns}],
+            subjects=[{"kind": "ServiceAccount", "name": reviewer, "namespace": ns}],
             opts=opts,
         )
         token = k8s.core.v1.Secret(
             f"{self._name}-token-reviewer-token",
             metadata={
-                "name": "vault-token-reviewer-token",
+                "name": naming.VAULT_TOKEN_REVIEWER_SECRET,
                 "namespace": ns,
-                "annotations": {"kubernetes.io/service-account.name": "vault-token-reviewer"},
+                "annotations": {"kubernetes.io/service-account.name": reviewer},
             },
             type="kubernetes.io/service-account-token",
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[account])),
