@@ -74,6 +74,8 @@ class Registered:
     custom: bool
     provider: str
     opts: pulumi.ResourceOptions | None = None  # as the program passed them
+    # input property -> URNs of the resources its value came from (Outputs passed as inputs)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def props(self) -> dict[str, Any]:
@@ -172,6 +174,7 @@ class Mocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Registered] = []
         self.parents: dict[str, str] = {}
+        self.property_dependencies: dict[str, dict[str, list[str]]] = {}
         self.options: dict[str, pulumi.ResourceOptions] = {}
         self.calls: list[str] = []
 
@@ -193,6 +196,7 @@ class Mocks(pulumi.runtime.Mocks):
                 custom=bool(args.custom),
                 provider=args.provider or "",
                 opts=self.options.get(args.name),
+                property_dependencies=self.property_dependencies.get(args.name, {}),
             )
         )
         return _fake_outputs(args.typ, args.name, args.inputs)
@@ -213,10 +217,14 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 class _Monitor(pulumi.runtime.mocks.MockMonitor):
-    """Notes each registration's parent, which MockResourceArgs does not carry."""
+    """Notes each registration's parent and property dependencies, which MockResourceArgs
+    does not carry."""
 
     def RegisterResource(self, request: Any) -> Any:
         self.mocks.parents[request.name] = request.parent  # type: ignore[attr-defined]
+        self.mocks.property_dependencies[request.name] = {  # type: ignore[attr-defined]
+            key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+        }
         return super().RegisterResource(request)
 
 

@@ -116,6 +116,29 @@ def test_service_principal_credentials_go_into_a_labelled_secret(
     assert "store-sp-credentials" in depends_on(service_principal.one(SPC))
 
 
+def test_service_principal_secret_waits_for_its_namespace() -> None:
+    """In a namespace the program creates, the credentials Secret takes the namespace from
+    the Namespace resource, so it is created after it (not raced against it)."""
+    config = {
+        **AZURE_DEV,
+        "namespace": "aidbox",
+        "azure": {
+            "identity": "servicePrincipal",
+            "clientId": "sp-client",
+            "clientSecret": "sp-secret",
+            "objectId": "sp-object",
+        },
+    }
+    run = run_stack(config, secret_keys=["azure"])
+    secret = run.k8s("core/v1:Secret", "secrets-store-creds")
+    assert secret.props["metadata"]["namespace"] == "aidbox"
+    namespace = run.one("kubernetes:core/v1:Namespace")
+    assert any(
+        urn.endswith(f"::{namespace.name}")
+        for urn in secret.property_dependencies.get("metadata", [])
+    ), secret.property_dependencies
+
+
 @pytest.fixture(scope="module")
 def addon() -> StackRun:
     return run_stack({**AZURE_DEV, "csi": {"install": "aksAddon"}, "rotationPollInterval": "1m"})

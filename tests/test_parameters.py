@@ -31,7 +31,7 @@ def test_azure_parameters_kubelet_identity() -> None:
     )
     assert params == {
         "keyvaultName": "kv-a",
-        "tenantId": "t",
+        "tenantID": "t",
         "cloudName": "AzurePublicCloud",
         "objects": parameters.azure_objects(["client-secret"]),
         "useVMManagedIdentity": "true",

@@ -56,7 +56,7 @@ METADATA_ONLY_KINDS = {
     ),
 }
 REQUIRED_PARAMETERS = {
-    "azure": ("keyvaultName", "tenantId", "objects"),
+    "azure": ("keyvaultName", "tenantID", "objects"),
     "vault": ("roleName", "objects", "vaultAddress"),
 }
 AZURE_OBJECT_TYPES = ("secret", "key", "cert")

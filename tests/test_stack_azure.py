@@ -206,7 +206,8 @@ def test_secret_provider_class(run: StackRun) -> None:
     assert all(isinstance(v, str) for v in params.values())
     vault = run.one("azure-native:keyvault:Vault").props["vaultName"]
     assert params["keyvaultName"] == vault
-    assert params["tenantId"] == TENANT
+    assert params["tenantID"] == TENANT  # `tenantId` is deprecated by the provider
+    assert "tenantId" not in params
     assert params["cloudName"] == "AzurePublicCloud"
     assert params["useVMManagedIdentity"] == "true"
     assert params["userAssignedIdentityID"] == KUBELET_CLIENT

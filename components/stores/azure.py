@@ -168,7 +168,8 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
             f"{name}-sp-credentials",
             metadata={
                 "name": SP_CREDENTIALS_SECRET,
-                "namespace": self._settings.namespace,
+                # The Output, not the plain name: the Secret waits for the Namespace.
+                "namespace": self._cluster.namespace,
                 "labels": {"secrets-store.csi.k8s.io/used": "true"},
             },
             type="Opaque",

@@ -44,7 +44,7 @@ def azure_parameters(
     (credentials come from the volume's nodePublishSecretRef, so no identity parameter)."""
     params = {
         "keyvaultName": key_vault_name,
-        "tenantId": tenant_id,
+        "tenantID": tenant_id,
         "cloudName": cloud_name,
         "objects": azure_objects(names),
     }
