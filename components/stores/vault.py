@@ -207,7 +207,7 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
             mount=self._v.kv_mount,
             name=self._v.secret_path,
             data_json=pulumi.Output.secret(data),
-            # The values seed the secret once: `vault kv put` rotations must survive the next
+            # The values seed the secret once: `vault kv patch` rotations must survive the next
             # `pulumi up` (and `--refresh`), and Pulumi need not read rotated values back.
             disable_read=True,
             opts=pulumi.ResourceOptions.merge(
