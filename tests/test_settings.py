@@ -373,3 +373,544 @@ def test_production_accepts_a_license_from_the_store() -> None:
         aidbox={"replicas": 2, "envFromStore": {"BOX_LICENSE": "lic"}},
     )
     assert parse(raw).aidbox.has_license
+
+
+# --------------------------------------------------------------------------------------------
+# Input read the way users mean it: contradictions, collisions, target-system syntax, and the
+# valid forms users rightly write.
+# --------------------------------------------------------------------------------------------
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
+
+
+def synced(name: str, key: str | None = None, scope: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kubernetesSecret": {"name": name, **({"key": key} if key else {})}}
+    return {**entry, **({"scope": scope} if scope else {})}
+
+
+# (raw config, secret keys, substrings the message must contain: key, value, what is allowed)
+BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
+    # Values each valid, contradicting each other
+    "cpu request above its limit": (
+        azure(aidbox={"cpuRequest": "3", "cpuLimit": "2"}),
+        (),
+        ["aidbox.cpuRequest", "'3'", "at most aidbox.cpuLimit ('2')", "above its limit"],
+    ),
+    "cpu request above the default limit, as a number": (
+        azure(aidbox={"cpuRequest": 4}),
+        (),
+        ["aidbox.cpuRequest", "'4'", "at most aidbox.cpuLimit ('2')"],
+    ),
+    "cpu request above its limit in other units": (
+        azure(aidbox={"cpuRequest": "1.5", "cpuLimit": "1200m"}),
+        (),
+        ["aidbox.cpuRequest", "'1.5'", "aidbox.cpuLimit ('1200m')"],
+    ),
+    "memory request above its limit (G vs Gi)": (
+        azure(aidbox={"memoryRequest": "5G", "memoryLimit": "4Gi"}),
+        (),
+        ["aidbox.memoryRequest", "'5G'", "at most aidbox.memoryLimit ('4Gi')"],
+    ),
+    "memory request above the default limit": (
+        azure(aidbox={"memoryRequest": "8Gi"}),
+        (),
+        ["aidbox.memoryRequest", "'8Gi'", "aidbox.memoryLimit ('4Gi')"],
+    ),
+    "vault dev mode with another KV mount (the dev server mounts only secret/)": (
+        vault(vault={**VAULT_DEV, "kvMount": "kv"}),
+        (),
+        ["vault.kvMount", "'kv'", "'secret' in dev mode"],
+    ),
+    "vault external mode with deployer source ranges": (
+        vault(vault={**EXTERNAL, "deployerSourceRanges": ["203.0.113.7/32"]}),
+        ("vault",),
+        ["vault.deployerSourceRanges", "(secret)", "only for vault.mode dev"],
+    ),
+    # Names colliding with what Kubernetes reserves or the program creates
+    **{
+        f"aidbox in {ns}": (azure(namespace=ns), (), ["namespace", f"'{ns}'", "Kubernetes owns"])
+        for ns in ("kube-system", "kube-public", "kube-node-lease")
+    },
+    **{
+        f"vault chart in {ns}": (
+            vault(vault={**VAULT_DEV, "helmNamespace": ns}),
+            (),
+            ["vault.helmNamespace", f"'{ns}'", "Kubernetes owns"],
+        )
+        for ns in ("kube-system", "kube-public", "kube-node-lease")
+    },
+    "aidbox in the vault chart's namespace": (
+        vault(namespace="vault"),
+        (),
+        ["vault.helmNamespace", "'vault'", "not Aidbox's namespace ('vault')"],
+    ),
+    "vault chart in aidbox's namespace": (
+        vault(namespace="apps", vault={**VAULT_DEV, "helmNamespace": "apps"}),
+        (),
+        ["vault.helmNamespace", "'apps'", "a namespace of Vault's own"],
+    ),
+    **{
+        f"synced secret named {name} (the program's own)": (
+            azure(secrets={**SECRETS, "x": synced(name)}),
+            (),
+            ["secrets.x.kubernetesSecret.name", f"'{name}'", "the program does not use itself"],
+        )
+        for name in ("aidbox", "aidbox-db", "secrets-store-creds")
+    },
+    "aidbox on the namespace's default service account": (
+        azure(aidbox={"serviceAccount": "default"}),
+        (),
+        ["aidbox.serviceAccount", "'default'", "the namespace's own account"],
+    ),
+    **{
+        f"vault policy named {name} (Vault's own)": (
+            vault(vault={**VAULT_DEV, "policyName": name}),
+            (),
+            ["vault.policyName", f"'{name}'", "not 'root' or 'default'"],
+        )
+        for name in ("root", "default")
+    },
+    **{
+        f"vault KV mount {mount} (Vault's own)": (
+            vault(vault={**EXTERNAL, "kvMount": mount}),
+            ("vault",),
+            ["vault.kvMount", "(secret)", "not ['sys', 'auth', 'cubbyhole', 'identity']"],
+        )
+        for mount in ("sys", "auth", "cubbyhole", "identity")
+    },
+    "vault auth mount token (Vault's own)": (
+        vault(vault={**VAULT_DEV, "authMountPath": "token"}),
+        (),
+        ["vault.authMountPath", "'token'", "not ['token']"],
+    ),
+    # Syntax the target system enforces
+    **{
+        f"synced secret key {key!r}": (
+            azure(secrets={**SECRETS, "x": synced("aidbox-env", key)}),
+            (),
+            ["secrets.x.kubernetesSecret.key", repr(key), "1-253 of letters, digits, '-'"],
+        )
+        for key in ("a/b", "a b", "..", ".", "..a", "k" * 254, "ключ")
+    },
+    **{
+        f"synced secret name {name!r}": (
+            azure(secrets={**SECRETS, "x": synced(name)}),
+            (),
+            ["secrets.x.kubernetesSecret.name", repr(name), "DNS-1123 subdomain"],
+        )
+        for name in ("Aidbox_Env", "-env", "env-", "a..b", "a" * 254)
+    },
+    **{
+        f"image {ref!r}": (
+            azure(aidbox={"image": ref}),
+            (),
+            ["aidbox.image", repr(ref), "[registry[:port]/]repository[:tag][@sha256:<64 hex>]"],
+        )
+        for ref in (
+            "healthsamurai/aidboxone:",  # empty tag
+            "healthsamurai/aidboxone@sha256:abc123",  # truncated digest
+            "healthsamurai/aidboxone@sha256:" + "0" * 65,  # digest too long
+            "healthsamurai/aidboxone@sha256:" + "G" * 64,  # not hex
+            "healthsamurai/aidboxone@md5:" + "0" * 32,  # not sha256
+            "healthsamurai/aidboxone:2602@",  # empty digest
+            "HealthSamurai/aidboxone:2602",  # upper-case repository
+            "healthsamurai/aidboxone:-2602",  # tag starting with '-'
+            "healthsamurai/aidboxone:.2602",  # tag starting with '.'
+            "healthsamurai/aidboxone:26 02",
+            "healthsamurai/aidboxone:" + "1" * 129,  # tag too long
+            "healthsamurai//aidboxone:2602",  # empty path component
+            "healthsamurai/aidboxone-:2602",  # separator at the end
+            "https://registry.example/aidbox:1",  # a URL, not a reference
+            ":2602",
+            "@" + DIGEST,
+            "registry.example:port/aidbox:1",  # port not a number
+            "healthsamurai/aidboxone:2602:1",
+            "postgres:latest",
+            "postgres",  # no tag: unpinned
+            "postgres:stable",
+        )
+    },
+    "postgres image with an empty tag": (
+        azure(postgres={"image": "postgres:"}),
+        (),
+        ["postgres.image", "'postgres:'", "pin a tag"],
+    ),
+    **{
+        f"deployer range {cidr!r}": (
+            vault(vault={"mode": "dev", "deployerSourceRanges": [cidr]}),
+            (),
+            ["vault.deployerSourceRanges", repr(cidr), "a bare IP means /32"],
+        )
+        for cidr in ("203.0.113.7/33", "203.0.113", "203.0.113.256", "2001:db8::/129", "a/24")
+    },
+    **{
+        f"deployer range {cidr!r} (whole internet)": (
+            vault(vault={"mode": "dev", "deployerSourceRanges": [cidr]}),
+            (),
+            ["vault.deployerSourceRanges", "narrower than the whole internet"],
+        )
+        for cidr in ("0.0.0.0/0", "::/0", "1.2.3.4/0")
+    },
+    **{
+        f"vault {key} {name!r}": (
+            vault(vault={**VAULT_DEV, key: name}),
+            (),
+            [f"vault.{key}", repr(name), f"a Vault {kind} name"],
+        )
+        for key, kind in (("policyName", "policy"), ("roleName", "role"))
+        for name in ("-aidbox", "aidbox-", "a b", "a/b", "aidbox*")
+    },
+    "vault policy name in upper case (Vault lower-cases policy names)": (
+        vault(vault={**VAULT_DEV, "policyName": "Aidbox"}),
+        (),
+        ["vault.policyName", "'Aidbox'", "lower-case letters"],
+    ),
+    "vault helm namespace not DNS-1123": (
+        vault(vault={**VAULT_DEV, "helmNamespace": "Vault"}),
+        (),
+        ["vault.helmNamespace", "'Vault'", "DNS-1123 label"],
+    ),
+    # Two secrets aimed at one FHIR resource
+    "two secrets for Client/basic": (
+        azure(secrets={"a": {"scope": "Client/basic"}, "b": {"scope": "Client/basic"}}),
+        (),
+        ["secrets.b.scope", "'Client/basic'", "already the scope of secrets.a", "one secret"],
+    ),
+    # Quantities Kubernetes refuses, or that mean nothing here
+    **{
+        f"cpu {value!r}": (
+            azure(aidbox={"cpuRequest": value, "cpuLimit": "1e3"}),
+            (),
+            ["aidbox.cpuRequest", repr(value), "a CPU quantity of at least 1m"],
+        )
+        for value in (
+            "0",
+            "-1",
+            "0m",
+            "0.0001",
+            "abc",
+            "1.2.3",
+            "1 cpu",
+            "2 ",
+            "1Gb",
+            "1e",
+            True,
+            0,
+        )
+    },
+    **{
+        f"memory {value!r}": (
+            azure(aidbox={"memoryRequest": value, "memoryLimit": "1Ei"}),
+            (),
+            ["aidbox.memoryRequest", repr(value), "a byte quantity of at least 1Mi"],
+        )
+        for value in ("512m", "0Gi", "-1Gi", "2GB", "2gi", "1Ki", 1000, "", "4 Gi")
+    },
+    "storage size not a quantity": (
+        azure(postgres={"storageSize": "20GB"}),
+        (),
+        ["postgres.storageSize", "'20GB'", "a byte quantity"],
+    ),
+}
+
+
+@pytest.mark.parametrize("raw,secret_keys,expected", BAD_READING.values(), ids=BAD_READING.keys())
+def test_input_the_target_would_refuse_is_refused_here(
+    raw: dict, secret_keys: tuple[str, ...], expected: list[str]
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        parse(raw, secret_keys)
+    message = str(error.value)
+    assert message.startswith(("aidbox-secrets:", "azure-native:"))
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+@pytest.mark.parametrize("location", ["west-europe", "West/Europe", "", "  ", "1westeurope", None])
+def test_location_azure_would_refuse_is_refused(location: str | None) -> None:
+    with pytest.raises(SettingsError) as error:
+        parse(azure(), location=location)
+    message = str(error.value)
+    for part in ("azure-native:location", repr(location), "an Azure region such as westeurope"):
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+# (raw config, secret keys, where the value lands in Settings, what it must be there)
+GOOD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], str, Any]] = {
+    **{
+        f"cpu {value!r}": (
+            azure(aidbox={"cpuRequest": value, "cpuLimit": value}),
+            (),
+            "aidbox.cpu_request",
+            expected,
+        )
+        for value, expected in (
+            (4, "4"),  # `pulumi config set --path aidbox.cpuRequest 4` stores a number
+            (0.5, "0.5"),
+            ("1.5", "1.5"),
+            ("100m", "100m"),
+            ("1e3", "1e3"),
+            ("+2", "+2"),
+            (".5", ".5"),
+            ("2.", "2."),
+            ("1k", "1k"),
+        )
+    },
+    **{
+        f"memory {value!r}": (
+            azure(aidbox={"memoryRequest": value, "memoryLimit": value}),
+            (),
+            "aidbox.memory_request",
+            expected,
+        )
+        for value, expected in (
+            ("4G", "4G"),
+            ("500M", "500M"),
+            ("1.5Gi", "1.5Gi"),
+            ("2000000k", "2000000k"),
+            ("2e9", "2e9"),
+            ("1E", "1E"),  # one exabyte: odd, but a quantity Kubernetes accepts
+            (4294967296, "4294967296"),
+        )
+    },
+    "storage as a number of bytes": (
+        azure(postgres={"storageSize": 21474836480}),
+        (),
+        "postgres.storage_size",
+        "21474836480",
+    ),
+    "storage in decimal units": (
+        azure(postgres={"storageSize": "100G"}),
+        (),
+        "postgres.storage_size",
+        "100G",
+    ),
+    "request equal to its limit": (
+        azure(aidbox={"cpuRequest": "2", "cpuLimit": "2000m"}),
+        (),
+        "aidbox.cpu_limit",
+        "2000m",
+    ),
+    "replicas as a number and as digits": (
+        azure(aidbox={"replicas": "3"}),
+        (),
+        "aidbox.replicas",
+        3,
+    ),
+    **{
+        f"image {ref!r}": (azure(aidbox={"image": ref}), (), "aidbox.image", ref)
+        for ref in (
+            "healthsamurai/aidboxone:2602",
+            "healthsamurai/aidboxone@" + DIGEST,
+            "healthsamurai/aidboxone:2602@" + DIGEST,  # tag and digest: the digest pins
+            "healthsamurai/aidboxone:latest@" + DIGEST,
+            "myregistry.azurecr.io/health/aidbox:2602",
+            "registry.example:5000/aidbox:2602.1-rc_1",
+            "localhost:5000/aidbox:1",
+            "localhost/aidbox:1",
+            "registry:5000/aidbox:1",
+            "[2001:db8::1]:5000/aidbox:1",
+            "docker.io/library/postgres:17.6",
+            "a/b__c/d-e.f:T_" + "x" * 126,
+        )
+    },
+    **{
+        f"deployer range {cidr!r}": (
+            vault(vault={"mode": "dev", "deployerSourceRanges": [cidr]}),
+            (),
+            "vault.deployer_source_ranges",
+            (expected,),
+        )
+        for cidr, expected in (
+            ("203.0.113.7", "203.0.113.7/32"),  # a bare IP is normalised to /32
+            ("203.0.113.7/32", "203.0.113.7/32"),
+            ("203.0.113.7/24", "203.0.113.0/24"),  # host bits cleared
+            ("2001:db8::1", "2001:db8::1/128"),
+            ("2001:DB8::/32", "2001:db8::/32"),
+            (" 198.51.100.0/24 ", "198.51.100.0/24"),
+        )
+    },
+    "deployer ranges as a single string": (
+        vault(vault={"mode": "dev", "deployerSourceRanges": "203.0.113.7"}),
+        (),
+        "vault.deployer_source_ranges",
+        ("203.0.113.7/32",),
+    ),
+    **{
+        f"vault {key} {name!r}": (vault(vault={**VAULT_DEV, key: name}), (), f"vault.{attr}", name)
+        for key, attr, name in (
+            ("policyName", "policy_name", "aidbox_read"),
+            ("policyName", "policy_name", "aidbox.read-only_1"),
+            ("roleName", "role_name", "aidbox_role"),
+            ("roleName", "role_name", "Aidbox_Role.1"),
+            ("roleName", "role_name", "_r"),
+        )
+    },
+    "vault external with another KV mount": (
+        vault(vault={**EXTERNAL, "kvMount": "kv"}),
+        ("vault",),
+        "vault.secret_api_path",
+        "kv/data/aidbox/client",
+    ),
+    "a type-wide Client scope beside Client/basic": (
+        azure(secrets={"a": {"scope": "Client"}, "b": {"scope": "Client/basic"}}),
+        (),
+        "secrets",
+        None,
+    ),
+    "two type-wide Client scopes": (
+        azure(secrets={"a": {"scope": "Client"}, "b": {"scope": "Client"}}),
+        (),
+        "secrets",
+        None,
+    ),
+    "two secrets for one IdentityProvider (it has more than one secret field)": (
+        azure(
+            secrets={"a": {"scope": "IdentityProvider/idp"}, "b": {"scope": "IdentityProvider/idp"}}
+        ),
+        (),
+        "secrets",
+        None,
+    ),
+    "two Clients": (
+        azure(secrets={"a": {"scope": "Client/one"}, "b": {"scope": "Client/two"}}),
+        (),
+        "secrets",
+        None,
+    ),
+    "synced secret with a dotted name and key": (
+        azure(secrets={**SECRETS, "x": synced("aidbox.env", "tls.crt")}),
+        (),
+        "secrets",
+        None,
+    ),
+    "synced secret key in upper case": (
+        azure(secrets={**SECRETS, "x": synced("aidbox-env", "BOX_LICENSE")}),
+        (),
+        "secrets",
+        None,
+    ),
+    "aidbox and vault each in their own namespace": (
+        vault(namespace="aidbox", vault={**VAULT_DEV, "helmNamespace": "vault-system"}),
+        (),
+        "vault.helm_namespace",
+        "vault-system",
+    ),
+    "a dotted service account name": (
+        azure(aidbox={"serviceAccount": "aidbox.api"}),
+        (),
+        "aidbox.service_account",
+        "aidbox.api",
+    ),
+}
+
+
+def attribute(settings: Any, path: str) -> Any:
+    for part in path.split("."):
+        settings = getattr(settings, part)
+    return settings
+
+
+@pytest.mark.parametrize(
+    "raw,secret_keys,where,expected", GOOD_READING.values(), ids=GOOD_READING.keys()
+)
+def test_input_users_rightly_write_is_accepted(
+    raw: dict, secret_keys: tuple[str, ...], where: str, expected: Any
+) -> None:
+    value = attribute(parse(raw, secret_keys), where)
+    if expected is not None:
+        assert value == expected
+
+
+@pytest.mark.parametrize(
+    "location,expected",
+    [
+        ("westeurope", "westeurope"),
+        ("West Europe", "westeurope"),
+        ("East US 2", "eastus2"),
+        ("  northeurope ", "northeurope"),
+        ("SwedenCentral", "swedencentral"),
+    ],
+)
+def test_location_as_azure_accepts_it(location: str, expected: str) -> None:
+    assert parse(azure(), location=location).location == expected
+
+
+def test_two_secrets_for_one_client_would_put_it_twice() -> None:
+    """What the refusal protects: the init Bundle has one PUT per Client/<id>."""
+    from components.aidbox import render
+
+    s = parse(azure(secrets={"a": {"scope": "Client"}, "b": {"scope": "Client/basic"}}))
+    bundle = render.init_bundle(s.secrets)
+    assert bundle is not None
+    assert [e["request"]["url"] for e in bundle["entry"]] == ["Client/basic"]
+
+
+# A secret value under a key Pulumi holds as secret, put where the settings do not expect it.
+LEAK = "s3cr3t-do-not-print"
+SECRET_MISPLACED: dict[str, tuple[dict[str, Any], tuple[str, ...], str]] = {
+    "secret given as the entry (without .value)": (
+        azure(secrets={"client-secret": LEAK}),
+        ("secrets",),
+        "secrets.client-secret",
+    ),
+    "secrets given as a string": (azure(secrets=LEAK), ("secrets",), "secrets"),
+    "value under a misspelt key": (
+        azure(secrets={"client-secret": {"scope": "Client/basic", "valeu": LEAK}}),
+        ("secrets",),
+        "secrets.client-secret.valeu",
+    ),
+    "value under the scope key": (
+        azure(secrets={"client-secret": {"scope": LEAK, "value": "v"}}),
+        ("secrets",),
+        "secrets.client-secret.scope",
+    ),
+    "value as the kubernetesSecret": (
+        azure(secrets={"client-secret": {"scope": "Client/basic", "kubernetesSecret": LEAK}}),
+        ("secrets",),
+        "secrets.client-secret.kubernetesSecret",
+    ),
+    "value as the synced key": (
+        azure(secrets={"client-secret": {"value": "v", **synced("env", LEAK + "/")}}),
+        ("secrets",),
+        "secrets.client-secret.kubernetesSecret.key",
+    ),
+    "value not a string": (
+        azure(secrets={"client-secret": {"scope": "Client/basic", "value": {"v": LEAK}}}),
+        ("secrets",),
+        "secrets.client-secret.value",
+    ),
+    "vault token under a misspelt key": (
+        vault(vault={**EXTERNAL, "tokne": LEAK}),
+        ("vault",),
+        "vault.tokne",
+    ),
+    "client secret under a misspelt key": (
+        azure(
+            azure={
+                "identity": "servicePrincipal",
+                "clientId": "id",
+                "clientSecret": "pw",
+                "objectId": "o",
+                "clientSecrett": LEAK,
+            }
+        ),
+        ("azure",),
+        "azure.clientSecrett",
+    ),
+    "license not a string": (azure(aidboxLicense=[LEAK]), ("aidboxLicense",), "aidboxLicense"),
+}
+
+
+@pytest.mark.parametrize(
+    "raw,secret_keys,key", SECRET_MISPLACED.values(), ids=SECRET_MISPLACED.keys()
+)
+def test_errors_under_a_secret_key_never_print_the_value(
+    raw: dict, secret_keys: tuple[str, ...], key: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        parse(raw, secret_keys)
+    message = str(error.value)
+    assert f"aidbox-secrets:{key} = (secret) is not valid: " in message, message
+    assert LEAK not in message and "s3cr3t" not in message

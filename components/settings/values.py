@@ -26,10 +26,15 @@ MEBIBYTE = Decimal(1024**2)
 # Container image references (the distribution/reference grammar Kubernetes and containerd
 # use): [host[:port]/]path[:tag][@digest]. Only sha256 digests are accepted.
 _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?"
+# A first component is a registry host only with a '.', a port or as localhost (as Docker and
+# containerd read it): "HealthSamurai/aidbox" is a typo, not a registry called HealthSamurai.
+_DOMAIN = (
+    rf"(?:localhost|{_DOMAIN_PART}(?:\.{_DOMAIN_PART})+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?"
+    rf"|{_DOMAIN_PART}:[0-9]+"
+)
 _PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE = re.compile(
-    rf"^(?P<name>(?:{_DOMAIN}/)?{_PATH_PART}(?:/{_PATH_PART})*)"
+    rf"^(?P<name>(?:(?:{_DOMAIN})/)?{_PATH_PART}(?:/{_PATH_PART})*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
 IMAGE_RULE = (
