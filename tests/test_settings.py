@@ -605,7 +605,7 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
             (),
             ["aidbox.memoryRequest", repr(value), "a byte quantity of at least 1Mi"],
         )
-        for value in ("512m", "0Gi", "-1Gi", "2GB", "2gi", "1Ki", 1000, "", "4 Gi")
+        for value in ("512m", "4000000000m", "0Gi", "-1Gi", "2GB", "2gi", "1Ki", 1000, "", "4 Gi")
     },
     "storage size not a quantity": (
         azure(postgres={"storageSize": "20GB"}),

@@ -76,6 +76,17 @@ def test_dev_vault_api_is_exposed_to_the_deployer_only(dev: StackRun) -> None:
     assert dev.output("vaultAddress") == f"http://{LB_IP}:8200"
 
 
+def test_bare_deployer_addresses_reach_the_service_as_cidrs() -> None:
+    ranges = ["203.0.113.7", "2001:db8::1", "198.51.100.9/24"]
+    run = run_stack({**VAULT_DEV, "vault": {"mode": "dev", "deployerSourceRanges": ranges}})
+    service = run.k8s("core/v1:Service", "vault-deployer-api").props
+    assert service["spec"]["loadBalancerSourceRanges"] == [
+        "203.0.113.7/32",
+        "2001:db8::1/128",
+        "198.51.100.0/24",
+    ]
+
+
 def test_vault_resources_use_the_explicit_provider(dev: StackRun) -> None:
     provider = dev.one("pulumi:providers:vault")
     vault_resources = [r for r in dev.resources if r.type.startswith("vault:")]
