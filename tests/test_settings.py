@@ -900,6 +900,16 @@ SECRET_MISPLACED: dict[str, tuple[dict[str, Any], tuple[str, ...], str]] = {
         "azure.clientSecrett",
     ),
     "license not a string": (azure(aidboxLicense=[LEAK]), ("aidboxLicense",), "aidboxLicense"),
+    "license under a misspelt top-level key": (
+        azure(aidboxLicence=LEAK),
+        ("aidboxLicence",),
+        "aidboxLicence",
+    ),
+    "a secret top-level key of the wrong type": (
+        azure(aidbox=LEAK),
+        ("aidbox",),
+        "aidbox",
+    ),
 }
 
 

@@ -37,6 +37,9 @@ class Section:
     path: str
     data: Mapping[str, Any]
     secret: bool = False
+    # Top-level keys Pulumi holds as secrets: errors under them never show the value, even
+    # where the section is read as plain config (e.g. a misspelt key set with --secret).
+    secret_keys: frozenset[str] = frozenset()
 
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
@@ -44,7 +47,8 @@ class Section:
     def fail(self, name: str, value: Any, allowed: str) -> NoReturn:
         """`fail` for a key of this section. Under a key Pulumi holds as secret every value is
         shown as (secret): Pulumi marks the whole key, not which leaf holds the secret."""
-        if self.secret and value is not None and not isinstance(value, Sensitive):
+        hidden = self.secret or self.key(name).split(".")[0] in self.secret_keys
+        if hidden and value is not None and not isinstance(value, Sensitive):
             value = Sensitive(str(value))
         fail(self.key(name), value, allowed)
 
@@ -63,7 +67,7 @@ class Section:
             value = {}
         if not isinstance(value, Mapping):
             self.fail(name, value, "expected an object")
-        return Section(self.key(name), value, self.secret)
+        return Section(self.key(name), value, self.secret, self.secret_keys)
 
     def string(
         self, name: str, default: str | None = None, *, choices: Iterable[str] | None = None

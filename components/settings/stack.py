@@ -91,7 +91,7 @@ def parse_settings(
         raise SettingsError(
             f"azure-native:location = {location!r} is not valid: {AZURE_LOCATION_RULE}"
         )
-    top = Section("", raw)
+    top = Section("", raw, secret_keys=secret_keys)
     top.reject_unknown(TOP_LEVEL_KEYS)
     store = top.string("secretStore", choices=SECRET_STORES)
     if store is None:
@@ -108,7 +108,7 @@ def parse_settings(
             f"a namespace for Aidbox, not one Kubernetes owns {list(naming.SYSTEM_NAMESPACES)}",
         )
     # Sensitive leaves are allowed only under keys Pulumi holds as secrets.
-    secret_top = Section("", raw, secret=True)
+    secret_top = Section("", raw, secret=True, secret_keys=secret_keys)
 
     def section_of(key: str) -> Section:
         return secret_top if key in secret_keys else top
