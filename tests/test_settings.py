@@ -924,3 +924,12 @@ def test_errors_under_a_secret_key_never_print_the_value(
     message = str(error.value)
     assert f"aidbox-secrets:{key} = (secret) is not valid: " in message, message
     assert LEAK not in message and "s3cr3t" not in message
+
+
+def test_values_under_plain_keys_are_shown_beside_a_secret_key() -> None:
+    """Only keys Pulumi holds as secrets are hidden: keyVault stays readable in servicePrincipal
+    mode, where `azure` is secret."""
+    sp = {"identity": "servicePrincipal", "clientId": "i", "clientSecret": "p", "objectId": "o"}
+    with pytest.raises(SettingsError) as error:
+        parse(azure(azure=sp, keyVault={"name": "kv"}), ("azure",))
+    assert "aidbox-secrets:keyVault.name = 'kv' is not valid" in str(error.value)

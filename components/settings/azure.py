@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import naming
-from .reader import Section, Sensitive, fail
+from .reader import Section, Sensitive
 
 AZURE_IDENTITIES = ("kubelet", "workload", "servicePrincipal")
 DEPLOYER_OFFICER = ("none", "User", "ServicePrincipal")
@@ -37,29 +37,29 @@ def parse_azure(
     kv.reject_unknown(("name", "purgeProtection", "retentionDays", "deployerOfficer"))
     name = kv.string("name") or naming.key_vault_name(project, stack, organization)
     if not naming.is_valid_key_vault_name(name):
-        fail(kv.key("name"), name, f"Key Vault names are {naming.KEY_VAULT_NAME_RULE}")
+        kv.fail("name", name, f"Key Vault names are {naming.KEY_VAULT_NAME_RULE}")
     az = top.section("azure")
     az.reject_unknown(("identity", "clientId", "clientSecret", "objectId"))
     identity = az.string("identity", "kubelet", choices=AZURE_IDENTITIES) or "kubelet"
     client_id, client_secret = az.sensitive("clientId"), az.sensitive("clientSecret")
     object_id = az.string("objectId")
     if identity == "servicePrincipal" and not (client_id and client_secret and object_id):
-        fail(
-            az.key("identity"),
+        az.fail(
+            "identity",
             identity,
             "servicePrincipal needs azure.clientId and azure.clientSecret (set with "
             "`pulumi config set --secret --path azure.clientSecret ...`) and azure.objectId "
             "(the service principal's object id, granted read on the vault)",
         )
     if identity != "servicePrincipal" and (client_id or client_secret or object_id):
-        fail(
-            az.key("identity"),
+        az.fail(
+            "identity",
             identity,
             "azure.clientId/clientSecret/objectId need servicePrincipal",
         )
     if install == "aksAddon" and identity != "kubelet":
-        fail(
-            az.key("identity"),
+        az.fail(
+            "identity",
             identity,
             "with csi.install aksAddon the add-on's own managed identity reads the vault: "
             "leave azure.identity at kubelet, or install the driver with helm",

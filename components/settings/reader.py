@@ -45,9 +45,10 @@ class Section:
         return f"{self.path}.{name}" if self.path else name
 
     def fail(self, name: str, value: Any, allowed: str) -> NoReturn:
-        """`fail` for a key of this section. Under a key Pulumi holds as secret every value is
-        shown as (secret): Pulumi marks the whole key, not which leaf holds the secret."""
-        hidden = self.secret or self.key(name).split(".")[0] in self.secret_keys
+        """`fail` for a key of this section. Under a top-level key Pulumi holds as secret every
+        value is shown as (secret): Pulumi marks the whole key, not which leaf is secret."""
+        top = self.key(name).split(".")[0]
+        hidden = top in self.secret_keys or (self.secret and not self.secret_keys)
         if hidden and value is not None and not isinstance(value, Sensitive):
             value = Sensitive(str(value))
         fail(self.key(name), value, allowed)
