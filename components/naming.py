@@ -43,8 +43,13 @@ VAULT_TOKEN_REVIEWER = "vault-token-reviewer"  # external Vault: ServiceAccount,
 VAULT_TOKEN_REVIEWER_SECRET = f"{VAULT_TOKEN_REVIEWER}-token"
 VAULT_DEPLOYER_SERVICE = "vault-deployer-api"  # dev Vault: the deployer's LoadBalancer
 
-# Namespaces Kubernetes itself owns: the program neither creates them nor runs Aidbox there.
+# Namespaces Kubernetes itself owns (and the `kube-` prefix it reserves for them): the
+# program neither creates them nor runs its workloads there.
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+SYSTEM_NAMESPACE_RULE = (
+    f"a namespace of its own, not one Kubernetes owns ({', '.join(SYSTEM_NAMESPACES)}, "
+    "or any kube- name)"
+)
 
 # Stable namespace for role-assignment GUIDs, so the same grant always gets the same name.
 _ROLE_ASSIGNMENT_NS = uuid.UUID("5b6a3d0e-7c1f-4f5e-9a63-2d8e4c1b9f10")
@@ -64,6 +69,10 @@ def is_valid_k8s_name(name: str) -> bool:
 
 def is_valid_k8s_subdomain(name: str) -> bool:
     return len(name) <= 253 and bool(_K8S_SUBDOMAIN.match(name))
+
+
+def is_system_namespace(name: str) -> bool:
+    return name in SYSTEM_NAMESPACES or name.startswith("kube-")
 
 
 def _slug(text: str) -> str:

@@ -430,7 +430,7 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
     # Names colliding with what Kubernetes reserves or the program creates
     **{
         f"aidbox in {ns}": (azure(namespace=ns), (), ["namespace", f"'{ns}'", "Kubernetes owns"])
-        for ns in ("kube-system", "kube-public", "kube-node-lease")
+        for ns in ("kube-system", "kube-public", "kube-node-lease", "kube-aidbox")
     },
     **{
         f"vault chart in {ns}": (
@@ -438,7 +438,7 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
             (),
             ["vault.helmNamespace", f"'{ns}'", "Kubernetes owns"],
         )
-        for ns in ("kube-system", "kube-public", "kube-node-lease")
+        for ns in ("kube-system", "kube-public", "kube-node-lease", "kube-vault")
     },
     "aidbox in the vault chart's namespace": (
         vault(namespace="vault"),
@@ -479,6 +479,11 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
         )
         for mount in ("sys", "auth", "cubbyhole", "identity")
     },
+    "vault CA file with a plain-http address": (
+        vault(vault={**EXTERNAL, "address": "http://vault.example:8200", "caCertFile": "ca.pem"}),
+        ("vault",),
+        ["vault.caCertFile", "(secret)", "only with an https:// vault.address"],
+    ),
     "vault auth mount token (Vault's own)": (
         vault(vault={**VAULT_DEV, "authMountPath": "token"}),
         (),

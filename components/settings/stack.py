@@ -101,12 +101,8 @@ def parse_settings(
         if top.has(key):
             fail(key, "(set)", f"belongs to the other secret store; secretStore is {store!r}")
     namespace = k8s_name(top, "namespace", "default")
-    if namespace in naming.SYSTEM_NAMESPACES:
-        top.fail(
-            "namespace",
-            namespace,
-            f"a namespace for Aidbox, not one Kubernetes owns {list(naming.SYSTEM_NAMESPACES)}",
-        )
+    if naming.is_system_namespace(namespace):
+        top.fail("namespace", namespace, f"Aidbox needs {naming.SYSTEM_NAMESPACE_RULE}")
     # Sensitive leaves are allowed only under keys Pulumi holds as secrets.
     secret_top = Section("", raw, secret=True, secret_keys=secret_keys)
 

@@ -135,6 +135,12 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
             )
         if not v.address or not re.match(r"^https?://[^/\s]+/?$", v.address):
             s.fail("address", v.address, "external mode needs the Vault URL, https://host:8200")
+        if v.ca_cert_file and v.address.startswith("http://"):
+            s.fail(
+                "caCertFile",
+                v.ca_cert_file,
+                "only with an https:// vault.address (a plain-http Vault uses no CA)",
+            )
         if v.token is None:
             s.fail(
                 "token",
@@ -145,12 +151,8 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
 
 
 def _namespace_checks(s: Section, v: VaultSettings, namespace: str) -> None:
-    if v.helm_namespace in naming.SYSTEM_NAMESPACES:
-        s.fail(
-            "helmNamespace",
-            v.helm_namespace,
-            f"a namespace for Vault, not one Kubernetes owns {list(naming.SYSTEM_NAMESPACES)}",
-        )
+    if naming.is_system_namespace(v.helm_namespace):
+        s.fail("helmNamespace", v.helm_namespace, f"Vault needs {naming.SYSTEM_NAMESPACE_RULE}")
     if v.helm_namespace == namespace:
         # The Vault release creates its namespace and the cluster component creates Aidbox's:
         # one namespace would be created twice, and the chart's ServiceAccounts and Services
