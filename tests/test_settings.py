@@ -158,6 +158,14 @@ BAD_INPUT = {
         azure(rotationPollInterval="often"),
         ["rotationPollInterval", "'often'"],
     ),
+    "rotation interval in non-ASCII digits": (
+        azure(rotationPollInterval="\u0663\u0660s"),
+        ["rotationPollInterval", "'\u0663\u0660s'", "30s, 2m or 1h30m"],
+    ),
+    "replicas in non-ASCII digits": (
+        azure(aidbox={"replicas": "²"}),
+        ["aidbox.replicas", "'²'", "a whole number from 1 to 20"],
+    ),
     "rotation interval too long": (
         azure(rotationPollInterval="25h"),
         ["rotationPollInterval", "from 10s to 24h"],
@@ -534,6 +542,7 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
             "postgres:latest",
             "postgres",  # no tag: unpinned
             "postgres:stable",
+            "healthsamurai/aidboxone:тег",  # tags are ASCII
         )
     },
     "postgres image with an empty tag": (
@@ -595,6 +604,7 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
             "0m",
             "0.0001",
             "abc",
+            "٤",  # digits are ASCII
             "1.2.3",
             "1 cpu",
             "2 ",

@@ -102,7 +102,7 @@ class Section:
         value = self.data.get(name)
         if value is None:
             return default
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(name, value, f"expected a whole number from {minimum} to {maximum}")

@@ -12,12 +12,12 @@ from .reader import Section
 
 UNPINNED_TAGS = ("latest", "edge", "stable")
 
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?$")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?$", re.ASCII)
 
 # Kubernetes resource.Quantity: a signed decimal number and an optional binary-SI (Ki..Ei),
 # decimal-SI (m, k, M..E) or exponent (e3, E-2) suffix.
 _K8S_QUANTITY = re.compile(
-    r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|m|k|M|G|T|P|E)?$"
+    r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|m|k|M|G|T|P|E)?$", re.ASCII
 )
 _BINARY_SI = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL_SI = {"m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -35,7 +35,8 @@ _DOMAIN = (
 _PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE = re.compile(
     rf"^(?P<name>(?:(?:{_DOMAIN})/)?{_PATH_PART}(?:/{_PATH_PART})*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$",
+    re.ASCII,
 )
 IMAGE_RULE = (
     "an image reference [registry[:port]/]repository[:tag][@sha256:<64 hex>] (lower-case "
