@@ -84,9 +84,9 @@ CASES: dict[str, Case] = {
             {
                 "azure": {
                     "identity": "servicePrincipal",
-                    "clientId": "c",
+                    "clientId": "11111111-2222-3333-4444-555555555555",
                     "clientSecret": "s",
-                    "objectId": "o",
+                    "objectId": "66666666-7777-8888-9999-000000000000",
                 }
             },
             "azure",

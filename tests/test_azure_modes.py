@@ -22,6 +22,8 @@ from components import naming
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 ROLE = "azure-native:authorization:RoleAssignment"
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+SP_CLIENT = "11111111-2222-3333-4444-555555555555"
+SP_OBJECT = "66666666-7777-8888-9999-000000000000"
 
 
 def params(run: StackRun) -> dict[str, str]:
@@ -92,9 +94,9 @@ def service_principal() -> StackRun:
         **AZURE_DEV,
         "azure": {
             "identity": "servicePrincipal",
-            "clientId": "sp-client",
+            "clientId": SP_CLIENT,
             "clientSecret": "sp-secret",
-            "objectId": "sp-object",
+            "objectId": SP_OBJECT,
         },
     }
     return run_stack(config, secret_keys=["azure"])
@@ -106,13 +108,13 @@ def test_service_principal_credentials_go_into_a_labelled_secret(
     secret = service_principal.k8s("core/v1:Secret", "secrets-store-creds")
     assert secret.props["metadata"]["namespace"] == "default"
     assert secret.props["metadata"]["labels"] == {"secrets-store.csi.k8s.io/used": "true"}
-    assert secret.props["stringData"] == {"clientid": "sp-client", "clientsecret": "sp-secret"}
+    assert secret.props["stringData"] == {"clientid": SP_CLIENT, "clientsecret": "sp-secret"}
     assert is_secret(secret.inputs["stringData"])
     volume = next(v for v in pod(service_principal)["volumes"] if "csi" in v)
     assert volume["csi"]["nodePublishSecretRef"] == {"name": "secrets-store-creds"}
     p = params(service_principal)
     assert not {"clientID", "useVMManagedIdentity", "userAssignedIdentityID"} & set(p)
-    assert reader_grant(service_principal)["principalId"] == "sp-object"
+    assert reader_grant(service_principal)["principalId"] == SP_OBJECT
     assert "store-sp-credentials" in depends_on(service_principal.one(SPC))
 
 
@@ -124,9 +126,9 @@ def test_service_principal_secret_waits_for_its_namespace() -> None:
         "namespace": "aidbox",
         "azure": {
             "identity": "servicePrincipal",
-            "clientId": "sp-client",
+            "clientId": SP_CLIENT,
             "clientSecret": "sp-secret",
-            "objectId": "sp-object",
+            "objectId": SP_OBJECT,
         },
     }
     run = run_stack(config, secret_keys=["azure"])

@@ -10,6 +10,8 @@ from components.settings import Scope, SettingsError, parse_settings
 
 SECRETS = {"client-secret": {"scope": "Client/basic"}}
 VAULT_DEV = {"mode": "dev", "deployerSourceRanges": ["203.0.113.7/32"]}
+SP_CLIENT = "11111111-2222-3333-4444-555555555555"
+SP_OBJECT = "66666666-7777-8888-9999-000000000000"
 
 
 def parse(raw: dict[str, Any], secret_keys: tuple[str, ...] = (), **kwargs: Any):
@@ -231,7 +233,7 @@ BAD_INPUT = {
     ),
     "vault external with bad address": (
         vault(vault={"mode": "external", "address": "vault.example"}),
-        ["vault.address", "'vault.example'", "https://host:8200"],
+        ["vault.address", "'vault.example'", "a URL such as https://vault.example:8200"],
     ),
     "vault external without token": (
         vault(vault={"mode": "external", "address": "https://vault.example:8200"}),
@@ -333,9 +335,9 @@ def test_service_principal_credentials_must_be_secret() -> None:
     raw = azure(
         azure={
             "identity": "servicePrincipal",
-            "clientId": "id",
+            "clientId": SP_CLIENT,
             "clientSecret": "pw",
-            "objectId": "o",
+            "objectId": SP_OBJECT,
         }
     )
     with pytest.raises(SettingsError, match=r"azure\.clientId is stored in plain text"):
@@ -486,6 +488,40 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
             ["vault.kvMount", "(secret)", "not ['sys', 'auth', 'cubbyhole', 'identity']"],
         )
         for mount in ("sys", "auth", "cubbyhole", "identity")
+    },
+    **{
+        f"vault address {address!r}": (
+            vault(vault={**EXTERNAL, "address": address}),
+            ("vault",),
+            ["vault.address", "(secret)", "external mode needs the Vault URL: a URL"],
+        )
+        for address in (
+            "vault.example:8200",
+            "ftp://vault.example",
+            "https://",
+            "https://vault.example:99999",
+            "https://vault.example:port",
+            "https://user:pw@vault.example",
+            "https://vault.example/?token=x",
+            "https://vault.example/#x",
+            "https://vault example",
+        )
+    },
+    **{
+        f"service principal {key} not a GUID": (
+            azure(
+                azure={
+                    "identity": "servicePrincipal",
+                    "clientId": SP_CLIENT,
+                    "clientSecret": "pw",
+                    "objectId": SP_OBJECT,
+                    key: "my-app",
+                }
+            ),
+            ("azure",),
+            [f"azure.{key}", "(secret)", "a GUID such as"],
+        )
+        for key in ("clientId", "objectId")
     },
     "vault CA file with a plain-http address": (
         vault(vault={**EXTERNAL, "address": "http://vault.example:8200", "caCertFile": "ca.pem"}),
@@ -762,6 +798,21 @@ GOOD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], str, Any]] = {
             ("roleName", "role_name", "_r"),
         )
     },
+    **{
+        f"vault address {address!r}": (
+            vault(vault={**EXTERNAL, "address": address}),
+            ("vault",),
+            "vault.address",
+            address,
+        )
+        for address in (
+            "https://vault.example:8200",
+            "https://vault.example",
+            "http://10.0.0.5:8200/",
+            "https://gateway.example/vault",  # a path prefix: Vault's client keeps it
+            "https://[2001:db8::5]:8200",
+        )
+    },
     "vault external with another KV mount": (
         vault(vault={**EXTERNAL, "kvMount": "kv"}),
         ("vault",),
@@ -905,9 +956,9 @@ SECRET_MISPLACED: dict[str, tuple[dict[str, Any], tuple[str, ...], str]] = {
         azure(
             azure={
                 "identity": "servicePrincipal",
-                "clientId": "id",
+                "clientId": SP_CLIENT,
                 "clientSecret": "pw",
-                "objectId": "o",
+                "objectId": SP_OBJECT,
                 "clientSecrett": LEAK,
             }
         ),
@@ -944,7 +995,12 @@ def test_errors_under_a_secret_key_never_print_the_value(
 def test_values_under_plain_keys_are_shown_beside_a_secret_key() -> None:
     """Only keys Pulumi holds as secrets are hidden: keyVault stays readable in servicePrincipal
     mode, where `azure` is secret."""
-    sp = {"identity": "servicePrincipal", "clientId": "i", "clientSecret": "p", "objectId": "o"}
+    sp = {
+        "identity": "servicePrincipal",
+        "clientId": SP_CLIENT,
+        "clientSecret": "p",
+        "objectId": SP_OBJECT,
+    }
     with pytest.raises(SettingsError) as error:
         parse(azure(azure=sp, keyVault={"name": "kv"}), ("azure",))
     assert "aidbox-secrets:keyVault.name = 'kv' is not valid" in str(error.value)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .. import naming
 from .reader import Section, Sensitive
+from .values import GUID_RULE, is_guid
 
 AZURE_IDENTITIES = ("kubelet", "workload", "servicePrincipal")
 DEPLOYER_OFFICER = ("none", "User", "ServicePrincipal")
@@ -51,6 +52,12 @@ def parse_azure(
             "`pulumi config set --secret --path azure.clientSecret ...`) and azure.objectId "
             "(the service principal's object id, granted read on the vault)",
         )
+    if client_id and not is_guid(client_id.value):
+        az.fail(
+            "clientId", client_id, f"the service principal's application (client) id: {GUID_RULE}"
+        )
+    if object_id and not is_guid(object_id):
+        az.fail("objectId", object_id, f"the service principal's object id: {GUID_RULE}")
     if identity != "servicePrincipal" and (client_id or client_secret or object_id):
         az.fail(
             "identity",

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import naming
 from .reader import Section
@@ -66,6 +67,30 @@ AZURE_LOCATION_RULE = (
     "(pulumi config set azure-native:location westeurope)"
 )
 _AZURE_LOCATION = re.compile(r"^[a-z][a-z0-9]+$")
+
+
+GUID_RULE = "a GUID such as 00000000-0000-0000-0000-000000000000"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def is_guid(text: str) -> bool:
+    return bool(_GUID.match(text))
+
+
+def http_url_problem(text: str) -> str | None:
+    """Why `text` is not an http(s) base URL (host, optional port and path prefix), or None."""
+    try:
+        url = urlsplit(text)
+        url.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "a URL such as https://vault.example:8200"
+    if url.scheme not in ("http", "https") or not url.hostname or re.search(r"\s", text):
+        return "a URL such as https://vault.example:8200 (http or https)"
+    if url.username or url.password:
+        return "a URL without credentials (the token goes in vault.token)"
+    if url.query or url.fragment or "?" in text or "#" in text:
+        return "a URL without query or fragment (a path prefix is fine)"
+    return None
 
 
 def duration_seconds(text: str) -> int | None:

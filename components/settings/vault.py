@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from .. import naming
 from .aidbox import AidboxSettings
 from .reader import Section, Sensitive
-from .values import cidr_list, k8s_name, k8s_object_name, vault_name
+from .values import cidr_list, http_url_problem, k8s_name, k8s_object_name, vault_name
 
 VAULT_MODES = ("dev", "external")
 # Mount paths Vault keeps for itself (system backend, token auth, per-token storage, identity).
@@ -133,8 +133,9 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
                 list(v.deployer_source_ranges),
                 "only for vault.mode dev (the deployer's way to the in-cluster Vault)",
             )
-        if not v.address or not re.match(r"^https?://[^/\s]+/?$", v.address):
-            s.fail("address", v.address, "external mode needs the Vault URL, https://host:8200")
+        problem = http_url_problem(v.address) if v.address else "a URL"
+        if problem:
+            s.fail("address", v.address, f"external mode needs the Vault URL: {problem}")
         if v.ca_cert_file and v.address.startswith("http://"):
             s.fail(
                 "caCertFile",
