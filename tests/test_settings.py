@@ -523,6 +523,20 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
         )
         for key in ("clientId", "objectId")
     },
+    **{
+        f"vault {key} {path!r}": (
+            vault(vault={**VAULT_DEV, key: path}),
+            (),
+            [f"vault.{key}", repr(path), "joined by '/' (no '.' or '..')"],
+        )
+        for key in ("secretPath", "authMountPath")
+        for path in ("aidbox/../x", "/aidbox", "aidbox/", "a b", "a//b", "..", "a*")
+    },
+    "vault KV mount nested under sys/": (
+        vault(vault={**EXTERNAL, "kvMount": "sys/kv"}),
+        ("vault",),
+        ["vault.kvMount", "(secret)", "a path Vault does not reserve"],
+    ),
     "vault CA file with a plain-http address": (
         vault(vault={**EXTERNAL, "address": "http://vault.example:8200", "caCertFile": "ca.pem"}),
         ("vault",),
@@ -813,6 +827,24 @@ GOOD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], str, Any]] = {
             "https://[2001:db8::5]:8200",
         )
     },
+    "vault nested auth mount (one per cluster)": (
+        vault(vault={**VAULT_DEV, "authMountPath": "kubernetes/aks-prod"}),
+        (),
+        "vault.auth_mount_path",
+        "kubernetes/aks-prod",
+    ),
+    "vault secret path with dots": (
+        vault(vault={**VAULT_DEV, "secretPath": "aidbox/client.v2"}),
+        (),
+        "vault.secret_api_path",
+        "secret/data/aidbox/client.v2",
+    ),
+    "vault external with a nested KV mount": (
+        vault(vault={**EXTERNAL, "kvMount": "team/kv"}),
+        ("vault",),
+        "vault.policy_path",
+        "team/kv/data/aidbox/*",
+    ),
     "vault external with another KV mount": (
         vault(vault={**EXTERNAL, "kvMount": "kv"}),
         ("vault",),

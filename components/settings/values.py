@@ -93,6 +93,15 @@ def http_url_problem(text: str) -> str | None:
     return None
 
 
+VAULT_PATH_RULE = "segments of letters, digits, '-', '_' and '.' joined by '/' (no '.' or '..')"
+_VAULT_PATH = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$")
+
+
+def is_vault_path(text: str) -> bool:
+    """A Vault mount or KV path without leading or trailing '/' that cannot climb ('..')."""
+    return bool(_VAULT_PATH.match(text)) and not {".", ".."} & set(text.split("/"))
+
+
 def duration_seconds(text: str) -> int | None:
     """Seconds in a Go duration made of h/m/s parts ("30s", "2m", "1h30m"), None if not one."""
     match = _DURATION.match(text)

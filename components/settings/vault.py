@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, replace
 
 from .. import naming
 from .aidbox import AidboxSettings
 from .reader import Section, Sensitive
-from .values import cidr_list, http_url_problem, k8s_name, k8s_object_name, vault_name
+from .values import (
+    VAULT_PATH_RULE,
+    cidr_list,
+    http_url_problem,
+    is_vault_path,
+    k8s_name,
+    k8s_object_name,
+    vault_name,
+)
 
 VAULT_MODES = ("dev", "external")
 # Mount paths Vault keeps for itself (system backend, token auth, per-token storage, identity).
@@ -83,14 +90,18 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
     paths = {}
     for key, default in path_names.items():
         value = s.string(key, default) or default
-        if not re.match(r"^[A-Za-z0-9_-]+$", value):
-            s.fail(key, value, "a single path segment: letters, digits, '-', '_'")
-        if value in RESERVED_MOUNTS[key]:
+        if not is_vault_path(value):
+            s.fail(key, value, f"a Vault mount path: {VAULT_PATH_RULE}")
+        if value.split("/")[0] in RESERVED_MOUNTS[key]:
             s.fail(key, value, f"a path Vault does not reserve (not {list(RESERVED_MOUNTS[key])})")
         paths[key] = value
     secret_path = s.string("secretPath", d.secret_path) or d.secret_path
-    if not re.match(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$", secret_path):
-        s.fail("secretPath", secret_path, "a KV path such as aidbox/client (no mount)")
+    if not is_vault_path(secret_path):
+        s.fail(
+            "secretPath",
+            secret_path,
+            f"a KV path such as aidbox/client (no mount): {VAULT_PATH_RULE}",
+        )
     v = VaultSettings(
         mode=mode,
         address=s.string("address"),
