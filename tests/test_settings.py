@@ -149,7 +149,7 @@ BAD_INPUT = {
     "key vault name too long": (azure(keyVault={"name": "a" * 25}), ["keyVault.name"]),
     "rotation interval without unit": (
         azure(rotationPollInterval="30"),
-        ["rotationPollInterval", "'30'", "30s, 2m or 1h30m"],
+        ["rotationPollInterval", "'30'", "a Go duration such as 30s"],
     ),
     "rotation interval zero": (azure(rotationPollInterval="0s"), ["rotationPollInterval", "'0s'"]),
     "rotation interval negative": (
@@ -162,7 +162,7 @@ BAD_INPUT = {
     ),
     "rotation interval in non-ASCII digits": (
         azure(rotationPollInterval="\u0663\u0660s"),
-        ["rotationPollInterval", "'\u0663\u0660s'", "30s, 2m or 1h30m"],
+        ["rotationPollInterval", "'\u0663\u0660s'", "a Go duration such as 30s"],
     ),
     "replicas in non-ASCII digits": (
         azure(aidbox={"replicas": "²"}),
@@ -636,6 +636,14 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
         ["vault.helmNamespace", "'Vault'", "DNS-1123 label"],
     ),
     # Two secrets aimed at one FHIR resource
+    **{
+        f"rotation interval {text!r}": (
+            azure(rotationPollInterval=text),
+            (),
+            ["rotationPollInterval", repr(text), "a Go duration such as 30s"],
+        )
+        for text in ("1.5", "1mm", "h", "10 s", "1d", "5ms", "0", "-30s", "+45s", "24h1ns")
+    },
     "two secrets for Client/basic": (
         azure(secrets={"a": {"scope": "Client/basic"}, "b": {"scope": "Client/basic"}}),
         (),
@@ -845,6 +853,15 @@ GOOD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], str, Any]] = {
         "vault.policy_path",
         "team/kv/data/aidbox/*",
     ),
+    **{
+        f"rotation interval {text!r}": (
+            azure(rotationPollInterval=text),
+            (),
+            "csi.rotation_poll_interval",
+            text,
+        )
+        for text in ("1.5m", "90s", "2m30s", "1h30m", "10000ms", "0.5h", "24h")
+    },
     "vault external with another KV mount": (
         vault(vault={**EXTERNAL, "kvMount": "kv"}),
         ("vault",),

@@ -28,7 +28,7 @@ def parse_csi(top: Section, store: str) -> CsiSettings:
         fail(
             "rotationPollInterval",
             interval,
-            "a duration such as 30s, 2m or 1h30m (h, m, s parts), from 10s to 24h",
+            "a Go duration such as 30s, 2m, 1.5m or 1h30m (h, m, s, ms parts), from 10s to 24h",
         )
     install = s.string("install", CsiSettings.install, choices=CSI_INSTALLS)
     if install == "aksAddon" and store != "azure":

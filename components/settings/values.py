@@ -13,7 +13,19 @@ from .reader import Section
 
 UNPINNED_TAGS = ("latest", "edge", "stable")
 
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?$", re.ASCII)
+# Go's time.ParseDuration: a sequence of decimal numbers, each with a unit (the driver and the
+# AKS add-on parse the interval with it). "\u00b5s" (micro sign) and "\u03bcs" (mu) are us.
+_DURATION_UNITS = {
+    "ns": Decimal("1e-9"),
+    "us": Decimal("1e-6"),
+    "\u00b5s": Decimal("1e-6"),
+    "\u03bcs": Decimal("1e-6"),
+    "ms": Decimal("1e-3"),
+    "s": Decimal(1),
+    "m": Decimal(60),
+    "h": Decimal(3600),
+}
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
 # Kubernetes resource.Quantity: a signed decimal number and an optional binary-SI (Ki..Ei),
 # decimal-SI (m, k, M..E) or exponent (e3, E-2) suffix.
@@ -102,13 +114,19 @@ def is_vault_path(text: str) -> bool:
     return bool(_VAULT_PATH.match(text)) and not {".", ".."} & set(text.split("/"))
 
 
-def duration_seconds(text: str) -> int | None:
-    """Seconds in a Go duration made of h/m/s parts ("30s", "2m", "1h30m"), None if not one."""
-    match = _DURATION.match(text)
-    if not text or not match or not any(match.groups()):
-        return None
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
+def duration_seconds(text: str) -> Decimal | None:
+    """Seconds in an unsigned Go duration ("30s", "1.5m", "1h30m", "0"), None if not one."""
+    body = text
+    if body == "0":
+        return Decimal(0)
+    total, position = Decimal(0), 0
+    while position < len(body):
+        match = _DURATION_PART.match(body, position)
+        if match is None:
+            return None
+        total += Decimal(match[1]) * _DURATION_UNITS[match[2]]
+        position = match.end()
+    return total if body else None
 
 
 def quantity_value(text: str) -> Decimal | None:
