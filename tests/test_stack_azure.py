@@ -339,3 +339,10 @@ def test_custom_namespace_is_created_and_used() -> None:
     assert run.one(SPC).props["metadata"]["namespace"] == "aidbox"
     assert run.k8s("apps/v1:Deployment", "aidbox").props["metadata"]["namespace"] == "aidbox"
     assert run.output("aidboxUrl") == "http://aidbox.aidbox.svc.cluster.local:8080"
+
+
+@pytest.mark.parametrize("license", ["{not-json", '{"a": 1}'])
+def test_a_string_key_is_read_as_written_even_when_it_looks_like_json(license: str) -> None:
+    run = run_stack({**AZURE_DEV, "aidboxLicense": license}, secret_keys=["aidboxLicense"])
+    credentials = run.k8s("core/v1:Secret", "aidbox")
+    assert credentials.props["stringData"]["license"] == license

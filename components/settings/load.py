@@ -8,12 +8,17 @@ from typing import Any
 import pulumi
 
 from .reader import NAMESPACE
-from .stack import Settings, parse_settings
+from .stack import SCALAR_KEYS, Settings, parse_settings
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        return json.loads(value)
+def _decode(key: str, value: Any) -> Any:
+    """Pulumi hands object-valued keys over as JSON text; scalar keys stay as written, so a
+    license or other string that starts with '{' or '[' is not mistaken for an object."""
+    if key not in SCALAR_KEYS and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # a plain string where an object belongs: the parser says so
     return value
 
 
@@ -26,7 +31,7 @@ def load_settings() -> Settings:
     raw, secret_keys = {}, set()
     for full in sorted(n for n in names if n.startswith(prefix)):
         key = full[len(prefix) :]
-        raw[key] = _decode(runtime_config.get_config(full))
+        raw[key] = _decode(key, runtime_config.get_config(full))
         if runtime_config.is_config_secret(full):
             secret_keys.add(key)
     settings = parse_settings(

@@ -24,6 +24,10 @@ from .vault import VaultSettings, parse_vault
 SECRET_STORES = ("azure", "vault")
 AZURE_KEYS = ("keyVault", "azure")
 VAULT_KEYS = ("vault",)
+# Keys that hold a string, number or boolean (the rest are objects).
+SCALAR_KEYS = frozenset(
+    {"secretStore", "namespace", "production", "rotationPollInterval", "aidboxLicense"}
+)
 TOP_LEVEL_KEYS = (
     "secretStore",
     "secrets",
