@@ -10,7 +10,12 @@ import pytest
 from components.settings import SettingsError, parse_settings
 
 SECRETS = {"client-secret": {"scope": "Client/basic"}}
-SP = {"identity": "servicePrincipal", "clientId": "c", "clientSecret": "s", "objectId": "o"}
+SP = {
+    "identity": "servicePrincipal",
+    "clientId": "11111111-2222-3333-4444-555555555555",  # ids are GUIDs
+    "clientSecret": "s",
+    "objectId": "66666666-7777-8888-9999-000000000000",
+}
 EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
 COMPLIANT: dict[str, dict[str, Any]] = {
     "azure": {

@@ -13,7 +13,12 @@ from harness import AZURE_DEV, VAULT_DEV, StackRun, run_stack
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 NAMESPACE, ACCOUNT = "clinic", "fhir"
 EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
-SP = {"identity": "servicePrincipal", "clientId": "c", "clientSecret": "s", "objectId": "o"}
+SP = {
+    "identity": "servicePrincipal",
+    "clientId": "11111111-2222-3333-4444-555555555555",  # ids are GUIDs
+    "clientSecret": "s",
+    "objectId": "66666666-7777-8888-9999-000000000000",
+}
 # (config, secret keys) for each way the program can run, all in namespace "clinic" with the
 # Aidbox ServiceAccount "fhir".
 MODES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
