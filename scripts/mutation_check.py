@@ -180,6 +180,33 @@ MUTS = [
         "if False:",
     ),
     ("components/settings/stack.py", "if not s.aidbox.has_license:", "if False:"),
+    # Input read the way users mean it (issue 13, part 2)
+    (
+        "components/settings/aidbox.py",
+        "if quantity_value(request) > quantity_value(limit):",
+        "if False:",
+    ),
+    ("components/settings/values.py", "sha256:[a-f0-9]{64}", "sha256:[a-f0-9]+"),
+    (
+        "components/settings/values.py",
+        "return str(ipaddress.ip_network(text.strip(), strict=False))",
+        "return text",
+    ),
+    ("components/settings/secrets.py", "if scope in clients:", "if False:"),
+    ("components/settings/secrets.py", "if synced.name in PROGRAM_SECRETS:", "if False:"),
+    ("components/settings/vault.py", "if v.helm_namespace == namespace:", "if False:"),
+    ("components/settings/values.py", r'name = re.sub(r"\s+", "", text).lower()', "name = text"),
+    (
+        "components/settings/reader.py",
+        "if hidden and value is not None",
+        "if False and value is not None",
+    ),
+    ("components/stores/parameters.py", '"tenantID": tenant_id', '"tenantId": tenant_id'),
+    (
+        "components/stores/azure.py",
+        '"namespace": self._cluster.namespace,',
+        '"namespace": self._settings.namespace,',
+    ),
 ]
 
 
