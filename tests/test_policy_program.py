@@ -3,6 +3,7 @@ a policy turns the suite red here, before `pulumi preview --policy-pack policy` 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,5 @@ def test_a_broken_rule_is_reported() -> None:
     deployment = run.k8s("apps/v1:Deployment", "aidbox")
     props = deployment.props
     props["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["subPath"] = "x"
-    deployment.inputs = props
-    run.resources = [deployment]
-    assert any("subPath" in v for v in violations(run, production=False))
+    broken = StackRun([dataclasses.replace(deployment, inputs=props)])
+    assert any("subPath" in v for v in violations(broken, production=False))
