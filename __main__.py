@@ -47,7 +47,9 @@ cluster = AksCluster(
         kubernetes_version=settings.cluster.kubernetes_version,
         tags=tags,
         namespace=settings.namespace,
-        workload_identity=settings.azure is not None and settings.azure.identity == "workload",
+        # Workload identity: Aidbox reading Key Vault, or an `ha` Vault unsealing with its key.
+        workload_identity=(settings.azure is not None and settings.azure.identity == "workload")
+        or (settings.vault is not None and settings.vault.mode == "ha"),
         key_vault_addon=KeyVaultAddon(settings.csi.rotation_poll_interval) if addon else None,
         protect=settings.production,
     ),
@@ -72,7 +74,9 @@ if settings.secret_store == "azure":
         "store", AzureKeyVaultStoreArgs(settings, platform=platform, cluster=cluster, tags=tags)
     )
 else:
-    store = HashiCorpVaultStore("store", HashiCorpVaultStoreArgs(settings, cluster=cluster))
+    store = HashiCorpVaultStore(
+        "store", HashiCorpVaultStoreArgs(settings, cluster=cluster, platform=platform, tags=tags)
+    )
 
 if settings.csi.metrics == "serviceMonitor":
     azure_provider = AZURE_PROVIDER_ADDON if addon else AZURE_PROVIDER_HELM
@@ -85,16 +89,6 @@ if settings.csi.metrics == "serviceMonitor":
         ),
     )
 
-spc = SecretProviderClass(
-    "spc",
-    SecretProviderClassArgs(
-        provider=cluster.provider,
-        namespace=cluster.namespace,
-        binding=store.binding,
-        secret_objects=secret_objects(settings.secrets),
-        depends_on=driver_ready,
-    ),
-)
 postgres = Postgres(
     "postgres",
     PostgresArgs(
@@ -105,27 +99,40 @@ postgres = Postgres(
         protect=settings.production,
     ),
 )
-aidbox = Aidbox(
-    "aidbox",
-    AidboxArgs(
-        provider=cluster.provider,
-        namespace=cluster.namespace,
-        settings=settings,
-        binding=store.binding,
-        secret_provider_class=spc,
-        postgres=postgres,
-        labels=labels,
-    ),
-)
+# An `ha` Vault before its one-time init cannot serve secrets yet (the store warns).
+if store.binding.configured:
+    spc = SecretProviderClass(
+        "spc",
+        SecretProviderClassArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            binding=store.binding,
+            secret_objects=secret_objects(settings.secrets),
+            depends_on=driver_ready,
+        ),
+    )
+    aidbox = Aidbox(
+        "aidbox",
+        AidboxArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            settings=settings,
+            binding=store.binding,
+            secret_provider_class=spc,
+            postgres=postgres,
+            labels=labels,
+        ),
+    )
 
 pulumi.export("secretStore", settings.secret_store)
 pulumi.export("resourceGroupName", platform.resource_group_name)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("namespace", cluster.namespace)
-pulumi.export("aidboxService", aidbox.service_name)
-pulumi.export("aidboxUrl", aidbox.url)
-pulumi.export("secretProviderClass", spc.spc_name)
-pulumi.export("secrets", aidbox.secret_paths)
+if store.binding.configured:
+    pulumi.export("aidboxService", aidbox.service_name)
+    pulumi.export("aidboxUrl", aidbox.url)
+    pulumi.export("secretProviderClass", spc.spc_name)
+    pulumi.export("secrets", aidbox.secret_paths)
 for key, value in store.binding.exports.items():
     pulumi.export(key, value)

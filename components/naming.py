@@ -41,7 +41,6 @@ SP_CREDENTIALS_SECRET = "secrets-store-creds"  # Azure servicePrincipal mode
 VAULT_RELEASE = "vault"  # the chart's fullname, hence its ServiceAccount and Service names
 VAULT_TOKEN_REVIEWER = "vault-token-reviewer"  # external Vault: ServiceAccount, binding
 VAULT_TOKEN_REVIEWER_SECRET = f"{VAULT_TOKEN_REVIEWER}-token"
-VAULT_DEPLOYER_SERVICE = "vault-deployer-api"  # dev Vault: the deployer's LoadBalancer
 
 # Namespaces Kubernetes itself owns (and the `kube-` prefix it reserves for them): the
 # program neither creates them nor runs its workloads there.

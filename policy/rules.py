@@ -42,16 +42,25 @@ MAX_ROTATION_SECONDS = 5 * 60
 ROLE_KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 ROLE_KV_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 ROLE_KV_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+# wrap/unwrap with a key, nothing on secrets: an `ha` Vault's auto-unseal identity.
+ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 ROLE_OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 ROLE_CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 ROLE_NAMES = {
     ROLE_KV_SECRETS_USER: "Key Vault Secrets User",
     ROLE_KV_SECRETS_OFFICER: "Key Vault Secrets Officer",
     ROLE_KV_ADMINISTRATOR: "Key Vault Administrator",
+    ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",
     ROLE_OWNER: "Owner",
     ROLE_CONTRIBUTOR: "Contributor",
 }
-KEY_VAULT_DATA_ROLES = (ROLE_KV_SECRETS_USER, ROLE_KV_SECRETS_OFFICER)
+KEY_VAULT_DATA_ROLES = (
+    ROLE_KV_SECRETS_USER,
+    ROLE_KV_SECRETS_OFFICER,
+    ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
+)
+# What a workload identity (principalType ServicePrincipal) may be granted.
+WORKLOAD_ROLES = (ROLE_KV_SECRETS_USER, ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER)
 # The deployer's own grant (so they can rotate with `az keyvault secret set`) is recognised by
 # its description: "deployer: ..." or the program's "aidbox-secrets: deployer".
 DEPLOYER_DESCRIPTION = re.compile(r"^(?:deployer:|aidbox-secrets: deployer$)")
@@ -92,6 +101,8 @@ KEY_VAULT_TYPE = re.compile(_AZURE_NATIVE.format(module="keyvault", name="Vault"
 ROLE_ASSIGNMENT_TYPE = re.compile(
     _AZURE_NATIVE.format(module="authorization", name="RoleAssignment")
 )
+SERVICE_TYPE = "kubernetes:core/v1:Service"
+VAULT_POD_LABEL = ("app.kubernetes.io/name", "vault")
 MANAGED_CLUSTER_TYPE = re.compile(
     _AZURE_NATIVE.format(module="containerservice", name="ManagedCluster")
 )
@@ -301,11 +312,11 @@ def validate_role_assignment(
         check.undecided(principal_type)
     elif deployer and guid == ROLE_KV_SECRETS_OFFICER:
         pass
-    elif principal_type == "ServicePrincipal" and guid != ROLE_KV_SECRETS_USER:
+    elif principal_type == "ServicePrincipal" and guid not in WORKLOAD_ROLES:
         check.violation(
             f"workload role assignment (principalType ServicePrincipal) grants "
             f"{_role_label(guid)}; a workload identity may only get "
-            f"{_role_label(ROLE_KV_SECRETS_USER)}"
+            + " or ".join(_role_label(role) for role in WORKLOAD_ROLES)
         )
     elif principal_type != "ServicePrincipal" and guid == ROLE_KV_SECRETS_OFFICER:
         if is_unknown(description):
@@ -642,6 +653,37 @@ def validate_vault_dev_mode(
     check.finish()
 
 
+def validate_vault_no_load_balancer(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Vault's API never gets a public endpoint: no LoadBalancer Service selecting Vault's pods,
+    and no LoadBalancer in the Vault chart's values (server.service.type, ui.serviceType)."""
+    check = _Check(args, report_violation)
+    if args.resource_type == SERVICE_TYPE:
+        kind = check.get(args.props, "spec", "type")
+        label, value = VAULT_POD_LABEL
+        selected = check.get(args.props, "spec", "selector", label)
+        if is_unknown(kind) or is_unknown(selected):
+            check.undecided(kind if is_unknown(kind) else selected)
+        elif kind == "LoadBalancer" and selected == value:
+            check.violation(
+                f"a LoadBalancer Service selects Vault's pods ({label}={value}): Vault's API is "
+                "reached through the Kubernetes API server's service proxy, never a public "
+                "endpoint"
+            )
+    elif _helm_chart(check) == VAULT_CHART:
+        for path in (("server", "service", "type"), ("ui", "serviceType")):
+            kind = check.get(args.props, "values", *path)
+            if is_unknown(kind):
+                check.undecided(kind)
+            elif kind == "LoadBalancer":
+                check.violation(
+                    f"values.{'.'.join(path)} is LoadBalancer: Vault's API is reached through "
+                    "the Kubernetes API server's service proxy, never a public endpoint"
+                )
+    check.finish()
+
+
 # Go's time.ParseDuration units ("\u00b5s" micro sign and "\u03bcs" Greek mu both mean us).
 _DURATION_UNITS = {
     "ns": 1e-9,
@@ -794,11 +836,13 @@ POLICIES: list[ResourceValidationPolicy] = [
         name="keyvault-role-least-privilege",
         description=(
             "Role assignments: a workload assignment (principalType ServicePrincipal, which "
-            "includes managed identities) grants only 'Key Vault Secrets User'; 'Key Vault "
+            "includes managed identities) grants only 'Key Vault Secrets User' or 'Key Vault "
+            "Crypto Service Encryption User' (an ha Vault's auto-unseal); 'Key Vault "
             "Secrets Officer' is only for the deployer's grant (a user, or in CI a service "
             "principal, with description 'deployer: ...' or 'aidbox-secrets: deployer'); and "
             "every Secrets "
-            "User or Officer assignment is scoped to exactly one vault "
+            "User, Secrets Officer or Crypto Service Encryption User assignment is scoped to "
+            "exactly one vault "
             "(/subscriptions/*/resourceGroups/*/providers/Microsoft.KeyVault/vaults/<name>, "
             "nothing broader, no sub-path)."
         ),
@@ -835,6 +879,16 @@ POLICIES: list[ResourceValidationPolicy] = [
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PRODUCTION_CONFIG,
         validate=validate_vault_dev_mode,
+    ),
+    ResourceValidationPolicy(
+        name="vault-no-load-balancer",
+        description=(
+            "Vault's API has no public endpoint: no Service of type LoadBalancer selects Vault's "
+            "pods (app.kubernetes.io/name=vault), and the Vault chart's server.service.type and "
+            "ui.serviceType are not LoadBalancer."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        validate=validate_vault_no_load_balancer,
     ),
     ResourceValidationPolicy(
         name="container-non-root",

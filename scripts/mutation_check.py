@@ -86,11 +86,24 @@ MUTS = [
         "depends_on=[*args.depends_on, *args.binding.ready]",
         "depends_on=[*args.binding.ready]",
     ),
+    ("components/stores/vault.py", "            headers=d.headers,\n", ""),
+    ("components/stores/vault.py", 'if self._v.mode == "dev":', "if False:"),
     (
         "components/stores/vault.py",
-        '"loadBalancerSourceRanges": list(self._v.deployer_source_ranges)',
-        '"loadBalancerSourceRanges": ["0.0.0.0/0"]',
+        "ca_cert_path=VAULT_CA_FILE if v.ca_cert_file else None,",
+        "ca_cert_path=None,",
     ),
+    (
+        "components/kubernetes/helm_values.py",
+        '"extraArgs": f\'-dev-root-token-id="${{{VAULT_DEV_TOKEN_ENV}}}"\',',
+        "",
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        'csi["agent"] = {"extraArgs": [f"-ca-cert={VAULT_CA_FILE}"]}',
+        "pass",
+    ),
+    ("components/azure/unseal_key.py", "scope=vault.id,", "scope=args.resource_group_name,"),
     (
         "components/aidbox/component.py",
         '"checksum/aidbox-config": render.checksum(*sorted(files.values()))',
@@ -114,8 +127,8 @@ MUTS = [
     # Chart values that real Helm renders (tests/test_helm_render.py).
     (
         "components/kubernetes/helm_values.py",
-        '{"enabled": False, "externalVaultAddr": external_address}',
-        '{"externalVaultAddr": external_address}',
+        '"global": {"enabled": False, "externalVaultAddr": address}',
+        '"global": {"externalVaultAddr": address}',
     ),
     (
         "components/kubernetes/helm_values.py",

@@ -11,7 +11,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from harness import AZURE_DEV, ROOT, VAULT_DEV, StackRun, run_stack, stack_config
+from harness import AZURE_DEV, ROOT, VAULT_DEV, VAULT_HA, StackRun, run_stack, stack_config
 from kubernetes_validate.utils import all_versions, major_minor
 
 from components.settings import Settings, parse_settings
@@ -64,6 +64,21 @@ CASES: dict[str, Case] = {
             {"vault": {"mode": "external", "address": "https://vault.example:8200", "token": "t"}},
             "vault",
         ),
+        _mode(
+            "vault-external-ca",
+            VAULT_DEV,
+            {
+                "vault": {
+                    "mode": "external",
+                    "address": "https://vault.example:8200",
+                    "token": "t",
+                    "caCertFile": str(ROOT / "tests" / "data" / "vault-ca.pem"),
+                }
+            },
+            "vault",
+        ),
+        # After its one-time init (the token set); before it, nothing but the chart differs.
+        _mode("vault-ha", VAULT_HA, {"vault": {"mode": "ha", "token": "t"}}, "vault"),
         _mode(
             "vault-scopes-synced",
             VAULT_DEV,

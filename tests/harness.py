@@ -48,6 +48,9 @@ KUBECONFIG = yaml.safe_dump(
     }
 )
 SA_TOKEN = "reviewer-jwt"
+ENTRA_TOKEN = "entra-token-for-aks"
+VAULT_CA_PEM = "-----BEGIN CERTIFICATE-----\nVAULTCA\n-----END CERTIFICATE-----\n"
+VAULT_CERT_PEM = "-----BEGIN CERTIFICATE-----\nVAULTSERVER\n-----END CERTIFICATE-----\n"
 
 
 def is_secret(value: Any) -> bool:
@@ -92,6 +95,7 @@ class Captured:
 class StackRun:
     resources: list[Registered]
     outputs: dict[str, Captured] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # invokes, with args
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -167,6 +171,14 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
         out["data"] = {"token": base64.b64encode(SA_TOKEN.encode()).decode()}
     elif typ == "random:index/randomPassword:RandomPassword":
         out["result"] = rpc.wrap_rpc_secret(f"generated-{name}")
+    elif typ == "tls:index/privateKey:PrivateKey":
+        out["privateKeyPem"] = rpc.wrap_rpc_secret(f"private-key-{name}")
+    elif typ == "tls:index/selfSignedCert:SelfSignedCert":
+        out["certPem"] = VAULT_CA_PEM
+    elif typ == "tls:index/certRequest:CertRequest":
+        out["certRequestPem"] = f"csr-{name}"
+    elif typ == "tls:index/locallySignedCert:LocallySignedCert":
+        out["certPem"] = VAULT_CERT_PEM
     return rid, out
 
 
@@ -177,6 +189,7 @@ class Mocks(pulumi.runtime.Mocks):
         self.property_dependencies: dict[str, dict[str, list[str]]] = {}
         self.options: dict[str, pulumi.ResourceOptions] = {}
         self.calls: list[str] = []
+        self.call_args: list[tuple[str, dict[str, Any]]] = []
 
     def record_options(
         self, args: pulumi.ResourceTransformationArgs
@@ -203,6 +216,9 @@ class Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
         self.calls.append(args.token)
+        self.call_args.append((args.token, dict(args.args)))
+        if args.token == "azure-native:authorization:getClientToken":
+            return {"token": ENTRA_TOKEN}, []
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": "deployer-client",
@@ -278,7 +294,7 @@ def _run(
         monitor=_Monitor(mocks),
         organization="organization",
     )
-    run = StackRun(mocks.resources)
+    run = StackRun(mocks.resources, calls=mocks.call_args)
 
     async def collect() -> None:
         root = settings.get_root_resource()
@@ -323,6 +339,11 @@ AZURE_DEV = {
 VAULT_DEV = {
     "azure-native:location": "westeurope",
     "secretStore": "vault",
-    "vault": {"mode": "dev", "deployerSourceRanges": ["203.0.113.7/32"]},
+    "vault": {"mode": "dev"},
     "secrets": {"client-secret": {"scope": "Client/basic"}},
+}
+VAULT_HA = {
+    **VAULT_DEV,
+    "vault": {"mode": "ha"},
+    "cluster": {"nodeCount": 3},
 }

@@ -5,8 +5,11 @@ stack file and mode in tests/cases.py:
 - every rendered object (CRDs and hooks included) is valid, strictly, at the cluster's version;
 - the driver's rotation flags and its Secret-sync RBAC follow the settings;
 - the Azure provider chart renders no second driver;
-- the Vault chart renders a dev server and the CSI provider in dev mode, and only the CSI
-  provider (nothing of the server) in external mode;
+- the Vault chart renders a dev server (its root token from a Secret) and the CSI provider in
+  dev mode; Raft over TLS, the Azure Key Vault seal, workload identity and zone spread in ha
+  mode; only the CSI provider (nothing of the server) in external mode; the CSI provider
+  trusts the private CA where there is one; and no Service of type LoadBalancer;
+- no secret value the program holds (the dev root token, the TLS key) is in a rendered object;
 - no value the program sets is ignored by the chart: changing it changes the output.
 """
 
@@ -21,10 +24,12 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from cases import CASES, ints, run, settings, target_version
+from cases import CASES, VAULT_CASES, ints, run, settings, target_version
+from harness import is_secret
 
 import charts
 from components import versions
+from components.kubernetes.helm_values import DEV_TOKEN_MARKER, VAULT_CA_FILE
 from components.kubernetes.metrics import AZURE_PROVIDER_HELM, DRIVER, ScrapeTarget
 from components.stores.parameters import secret_objects
 
@@ -191,6 +196,70 @@ def _server_parts(rendered: charts.Rendered) -> list[str]:
     return parts
 
 
+def _env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env") or []}
+
+
+def _mounts(container: dict[str, Any]) -> dict[str, str]:
+    return {m["name"]: m["mountPath"] for m in container.get("volumeMounts") or []}
+
+
+def _check_csi_trusts_the_ca(provider: dict[str, Any]) -> None:
+    """The CA reaches the provider (SecretProviderClass vaultCACertPath) and its agent."""
+    volumes = {v["name"]: v for v in provider["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["vault-ca"]["configMap"]["name"] == "vault-ca"
+    containers = {c["name"]: c for c in _containers(provider)}
+    for container in containers.values():
+        assert _mounts(container)["vault-ca"] == VAULT_CA_FILE.rsplit("/", 1)[0]
+    assert f"-ca-cert={VAULT_CA_FILE}" in containers["vault-agent"]["args"]
+
+
+def _check_dev(rendered: charts.Rendered) -> None:
+    server = rendered.named("StatefulSet", "vault")
+    assert server is not None, "no dev server"
+    container = _containers(server)[0]
+    env = _env(container)
+    # The chart's literal is only a marker; the token comes from the Secret, via the flag.
+    assert env["VAULT_DEV_ROOT_TOKEN_ID"]["value"] == DEV_TOKEN_MARKER
+    assert env["VAULT_DEV_ROOT_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "vault-dev-root-token",
+        "key": "token",
+    }
+    assert 'vault server -dev -dev-root-token-id="${VAULT_DEV_ROOT_TOKEN}"' in "".join(
+        container["args"]
+    )
+
+
+def _check_ha(rendered: charts.Rendered, replicas: int) -> None:
+    server = rendered.named("StatefulSet", "vault")
+    assert server is not None and server["spec"]["replicas"] == replicas
+    pod = server["spec"]["template"]
+    assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    spread = pod["spec"]["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in spread] == ["topology.kubernetes.io/zone"]
+    # The chart's own rule: one Vault pod per node.
+    anti = pod["spec"]["affinity"]["podAntiAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert anti[0]["topologyKey"] == "kubernetes.io/hostname"
+    container = _containers(server)[0]
+    assert _env(container)["VAULT_ADDR"]["value"] == "https://127.0.0.1:8200"
+    assert "VAULT_DEV_ROOT_TOKEN_ID" not in _env(container)
+    assert _mounts(container)["vault-tls"] == "/vault/tls"
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["vault-tls"]["secret"]["secretName"] == "vault-server-tls"
+    account = rendered.named("ServiceAccount", "vault")
+    assert account is not None
+    assert account["metadata"]["annotations"]["azure.workload.identity/client-id"]
+    config = rendered.named("ConfigMap", "vault-config")
+    assert config is not None
+    hcl = config["data"]["extraconfig-from-values.hcl"]
+    assert 'storage "raft"' in hcl and 'seal "azurekeyvault"' in hcl
+    assert 'tls_cert_file = "/vault/tls/tls.crt"' in hcl and "tls_disable" not in hcl
+    assert hcl.count("retry_join") == replicas
+    assert rendered.named("Service", "vault-active") is not None
+
+
 @pytest.mark.parametrize("case", cases_with(versions.VAULT))
 def test_vault_chart_renders_what_the_mode_needs(case: str) -> None:
     install = install_of(case, versions.VAULT)
@@ -201,14 +270,55 @@ def test_vault_chart_renders_what_the_mode_needs(case: str) -> None:
     assert provider is not None, f"{case}: no vault-csi-provider DaemonSet"
     assert not rendered.kinds("MutatingWebhookConfiguration"), "the injector is not used"
     if vault.mode == "dev":
-        server = rendered.named("StatefulSet", "vault")
-        assert server is not None, f"{case}: no dev server"
-        env = {e["name"]: e for e in _containers(server)[0]["env"]}
-        assert "VAULT_DEV_ROOT_TOKEN_ID" in env
+        _check_dev(rendered)
+    elif vault.mode == "ha":
+        _check_ha(rendered, vault.replicas)
+        _check_csi_trusts_the_ca(provider)
     else:
         assert _server_parts(rendered) == []
         config = rendered.named("ConfigMap", "vault-csi-provider-agent-config")
         assert config is not None and f'"address" = "{vault.address}"' in str(config["data"])
+        if vault.ca_cert_file:
+            _check_csi_trusts_the_ca(provider)
+
+
+@pytest.mark.parametrize("case", cases_with(versions.VAULT))
+def test_vault_has_no_load_balancer(case: str) -> None:
+    install = install_of(case, versions.VAULT)
+    assert install is not None
+    services = [o for o in install.render().kinds("Service")]
+    assert [
+        s["metadata"]["name"] for s in services if s["spec"].get("type") == "LoadBalancer"
+    ] == []
+
+
+def _secret_strings(value: Any, inside: bool = False) -> set[str]:
+    """Every string of 8+ characters held inside a secret in `value`."""
+    if is_secret(value):
+        return _secret_strings(value["value"], True)
+    if isinstance(value, dict):
+        return {s for v in value.values() for s in _secret_strings(v, inside)}
+    if isinstance(value, list):
+        return {s for v in value for s in _secret_strings(v, inside)}
+    return {value} if inside and isinstance(value, str) and len(value) >= 8 else set()
+
+
+@pytest.mark.parametrize("case", VAULT_CASES)
+def test_no_secret_the_program_holds_is_in_a_rendered_object(case: str) -> None:
+    """The dev root token, the TLS key, a configured token: in Secrets (and the encrypted
+    state) only, never in what the charts render (StatefulSets, ConfigMaps, ...)."""
+    secrets = set()
+    for resource in run(case).resources:
+        if resource.type == RELEASE:
+            continue  # the values are checked as rendered, below
+        secrets |= _secret_strings(resource.inputs)
+    assert secrets or case.startswith("vault-external"), f"{case}: no secret values found"
+    if case == "vault-scopes-synced" or settings(case).vault.mode == "dev":
+        assert "generated-store-root-token" in secrets
+    for install in installs(case):
+        text = json.dumps(install.render().objects)
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{case}: {install.resource} renders secret values"
 
 
 def _leaves(values: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -121,14 +121,92 @@ def test_driver_values() -> None:
     assert workload["linux"]["podAnnotations"]["prometheus.io/port"] == "8095"
 
 
-def test_vault_chart_values() -> None:
-    dev = helm_values.vault_chart_values(dev=True, external_address=None)
+HA = helm_values.VaultHa(
+    release="vault",
+    replicas=3,
+    tls_secret="vault-server-tls",
+    ca_config_map="vault-ca",
+    key_vault_name="kv-unseal",
+    key_name="vault-unseal",
+    client_id="uami-client",
+)
+
+
+def test_vault_dev_values_take_the_root_token_from_a_secret() -> None:
+    dev = helm_values.vault_dev_values(token_secret="vault-dev-root-token", token_key="token")
     assert dev["server"]["dev"]["enabled"] is True and dev["csi"]["enabled"] is True
     assert dev["injector"]["enabled"] is False
-    external = helm_values.vault_chart_values(dev=False, external_address="https://v:8200")
+    assert dev["server"]["extraSecretEnvironmentVars"] == [
+        {
+            "envName": "VAULT_DEV_ROOT_TOKEN",
+            "secretName": "vault-dev-root-token",
+            "secretKey": "token",
+        }
+    ]
+    assert dev["server"]["extraArgs"] == '-dev-root-token-id="${VAULT_DEV_ROOT_TOKEN}"'
+    assert dev["server"]["dev"]["devRootToken"] == helm_values.DEV_TOKEN_MARKER
+
+
+def test_vault_external_values_render_the_csi_provider_only() -> None:
+    external = helm_values.vault_external_values(address="https://v:8200", ca_config_map=None)
     assert external["global"]["externalVaultAddr"] == "https://v:8200"
-    assert external["global"]["enabled"] is False and external["csi"]["enabled"] is True
+    assert external["global"]["enabled"] is False and external["csi"] == {"enabled": True}
     assert "server" not in external
+    with_ca = helm_values.vault_external_values(address="https://v:8200", ca_config_map="vault-ca")
+    csi = with_ca["csi"]
+    assert csi["volumes"] == [{"name": "vault-ca", "configMap": {"name": "vault-ca"}}]
+    assert csi["volumeMounts"] == [{"name": "vault-ca", "mountPath": "/vault/ca", "readOnly": True}]
+    assert csi["agent"]["extraArgs"] == ["-ca-cert=/vault/ca/ca.crt"]
+
+
+def test_vault_ha_values() -> None:
+    values = helm_values.vault_ha_values(HA)
+    server = values["server"]
+    assert values["global"] == {"tlsDisable": False}
+    assert values["injector"] == {"enabled": False}
+    assert server["ha"]["enabled"] is True and server["ha"]["replicas"] == 3
+    assert server["ha"]["raft"]["enabled"] is True
+    assert server["extraLabels"] == {"azure.workload.identity/use": "true"}
+    assert server["serviceAccount"]["annotations"] == {
+        "azure.workload.identity/client-id": "uami-client"
+    }
+    assert server["volumes"] == [
+        {"name": "vault-tls", "secret": {"secretName": "vault-server-tls"}}
+    ]
+    spread = server["topologySpreadConstraints"][0]
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone"
+    assert values["csi"]["agent"]["extraArgs"] == ["-ca-cert=/vault/ca/ca.crt"]
+
+
+def test_vault_raft_config_joins_every_pod_over_tls_and_unseals_with_key_vault() -> None:
+    config = helm_values.vault_raft_config(HA)
+    assert 'tls_cert_file = "/vault/tls/tls.crt"' in config
+    assert "tls_disable" not in config
+    for i in range(3):
+        assert f'leader_api_addr = "https://vault-{i}.vault-internal:8200"' in config
+    assert config.count('leader_ca_cert_file = "/vault/tls/ca.crt"') == 3
+    assert 'seal "azurekeyvault" {\n  vault_name = "kv-unseal"\n  key_name = "vault-unseal"\n}' in (
+        config
+    )
+    assert "client_secret" not in config  # workload identity, no secret
+
+
+def test_vault_ca_cert_path_reaches_the_parameters() -> None:
+    params = parameters.vault_parameters(
+        address="https://vault.vault.svc:8200",
+        role_name="aidbox",
+        names=["client-secret"],
+        secret_api_path="secret/data/aidbox/client",
+        ca_cert_path="/vault/ca/ca.crt",
+    )
+    assert params["vaultCACertPath"] == "/vault/ca/ca.crt"
+    without = parameters.vault_parameters(
+        address="http://vault.vault:8200",
+        role_name="aidbox",
+        names=["client-secret"],
+        secret_api_path="secret/data/aidbox/client",
+    )
+    assert "vaultCACertPath" not in without
 
 
 def test_policy_is_read_only_on_one_path() -> None:

@@ -237,7 +237,7 @@ def helm_release(chart: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def test_policies_are_named_uniquely_and_only_rotation_is_advisory() -> None:
     names = [p.name for p in rules.POLICIES]
-    assert len(names) == len(set(names)) == 10
+    assert len(names) == len(set(names)) == 11
     levels = {p.name: p.enforcement_level for p in rules.POLICIES}
     assert levels.pop("secret-rotation-interval") is EnforcementLevel.ADVISORY
     assert set(levels.values()) == {EnforcementLevel.MANDATORY}
@@ -342,6 +342,21 @@ def test_production_from_policy_config_or_stack_tag(kwargs: dict[str, Any], reas
 # --------------------------------------------------------------------------------------------
 # keyvault-role-least-privilege
 # --------------------------------------------------------------------------------------------
+
+
+def test_vault_unseal_identity_crypto_service_encryption_user_on_one_vault_passes() -> None:
+    props = role_assignment(
+        rules.ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER, description="aidbox-secrets: vault-unseal"
+    )
+    assert run(rules.validate_role_assignment, ROLE_ASSIGNMENT, props) == []
+
+
+def test_crypto_service_encryption_user_on_a_resource_group_is_refused() -> None:
+    scope = f"/subscriptions/{SUB}/resourceGroups/rg-aidbox"
+    props = role_assignment(rules.ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER, scope=scope)
+    message = only(run(rules.validate_role_assignment, ROLE_ASSIGNMENT, props))
+    assert "'Key Vault Crypto Service Encryption User'" in message
+    assert "exactly one vault" in message
 
 
 def test_workload_secrets_user_on_one_vault_passes() -> None:
@@ -923,3 +938,46 @@ def test_pack_takes_production_from_policy_config(analyzer: Any) -> None:
     diagnostics = _analyze(analyzer, VAULT, vault, "kv")
     assert [d.policyName for d in diagnostics] == ["keyvault-purge-protection-production"]
     assert "policy config production: true" in diagnostics[0].message
+
+
+# --------------------------------------------------------------------------------------------
+# vault-no-load-balancer
+# --------------------------------------------------------------------------------------------
+
+SERVICE = "kubernetes:core/v1:Service"
+
+
+def vault_service(kind: str, name: str = "vault") -> dict[str, Any]:
+    return {
+        "metadata": {"name": "vault-deployer-api", "namespace": "vault"},
+        "spec": {
+            "type": kind,
+            "selector": {"app.kubernetes.io/name": name, "component": "server"},
+            "ports": [{"port": 8200}],
+        },
+    }
+
+
+def test_vault_cluster_ip_service_and_other_load_balancers_pass() -> None:
+    assert run(rules.validate_vault_no_load_balancer, SERVICE, vault_service("ClusterIP")) == []
+    aidbox_lb = vault_service("LoadBalancer", name="aidbox")
+    assert run(rules.validate_vault_no_load_balancer, SERVICE, aidbox_lb) == []
+    assert run(rules.validate_vault_no_load_balancer, RELEASE, vault_release(False)) == []
+
+
+def test_vault_load_balancer_service_is_refused() -> None:
+    props = vault_service("LoadBalancer")
+    message = only(run(rules.validate_vault_no_load_balancer, SERVICE, props, name="api"))
+    assert "kubernetes:core/v1:Service 'api'" in message
+    assert "LoadBalancer Service selects Vault's pods" in message
+
+
+@pytest.mark.parametrize("path", [("server", "service", "type"), ("ui", "serviceType")])
+def test_vault_chart_load_balancer_values_are_refused(path: tuple[str, ...]) -> None:
+    props = vault_release(True)
+    node = props["values"]
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = "LoadBalancer"
+    message = only(run(rules.validate_vault_no_load_balancer, RELEASE, props))
+    assert f"values.{'.'.join(path)} is LoadBalancer" in message

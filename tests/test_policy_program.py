@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from harness import AZURE_DEV, ROOT, VAULT_DEV, StackRun, run_stack, stack_config
+from harness import AZURE_DEV, ROOT, VAULT_DEV, VAULT_HA, StackRun, run_stack, stack_config
 from test_policy import make_args, rules
 
 LICENSE = "aidbox-secrets:aidboxLicense"
@@ -30,6 +30,18 @@ CASES |= {
         {**VAULT_DEV, "vault": {"mode": "external", "address": "https://v:8200", "token": "t"}},
         ["vault"],
         "dev",
+    ),
+    "vault-ha": ({**VAULT_HA, "vault": {"mode": "ha", "token": "t"}}, ["vault"], "dev"),
+    "vault-ha-production": (
+        {
+            **VAULT_HA,
+            "production": True,
+            "aidbox": {"replicas": 2},
+            "vault": {"mode": "ha", "token": "t"},
+            LICENSE: "test-license",
+        },
+        ["vault", LICENSE],
+        "prod",
     ),
 }
 

@@ -48,7 +48,7 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
     "service principal credentials": ("azure", {"azure": SP}, "azure.identity"),
     "vault dev mode": (
         "vault",
-        {"vault": {"mode": "dev", "deployerSourceRanges": ["203.0.113.7/32"]}},
+        {"vault": {"mode": "dev"}},
         "vault.mode",
     ),
 }

@@ -68,7 +68,8 @@ def test_every_aidbox_object_lands_in_the_configured_namespace(clinic: StackRun)
         (what, ns) for what, ns in _namespaced(clinic) if ns not in {NAMESPACE, *SYSTEM_NAMESPACES}
     ]
     assert not misplaced
-    assert clinic.one("kubernetes:core/v1:Namespace").props["metadata"]["name"] == NAMESPACE
+    aidbox_namespace = clinic.one("kubernetes:core/v1:Namespace", "aks-namespace")
+    assert aidbox_namespace.props["metadata"]["name"] == NAMESPACE
     assert clinic.output("namespace") == NAMESPACE
 
 

@@ -9,7 +9,9 @@ import pytest
 from components.settings import Scope, SettingsError, parse_settings
 
 SECRETS = {"client-secret": {"scope": "Client/basic"}}
-VAULT_DEV = {"mode": "dev", "deployerSourceRanges": ["203.0.113.7/32"]}
+VAULT_DEV = {"mode": "dev"}
+HA = {"mode": "ha"}
+THREE_NODES = {"nodeCount": 3}
 SP_CLIENT = "11111111-2222-3333-4444-555555555555"
 SP_OBJECT = "66666666-7777-8888-9999-000000000000"
 
@@ -207,17 +209,9 @@ BAD_INPUT = {
         ["azure", "other secret store"],
     ),
     # Vault
-    "vault dev mode without source ranges": (
-        vault(vault={"mode": "dev"}),
-        ["vault.deployerSourceRanges", "None", "deployer only"],
-    ),
-    "vault dev mode open to the internet": (
-        vault(vault={"mode": "dev", "deployerSourceRanges": ["0.0.0.0/0"]}),
-        ["vault.deployerSourceRanges", "'0.0.0.0/0'", "narrower"],
-    ),
-    "vault dev mode bad CIDR": (
-        vault(vault={"mode": "dev", "deployerSourceRanges": ["my laptop"]}),
-        ["vault.deployerSourceRanges", "'my laptop'", "CIDR"],
+    "vault deployer source ranges (removed)": (
+        vault(vault={"mode": "dev", "deployerSourceRanges": ["203.0.113.7/32"]}),
+        ["vault.deployerSourceRanges", "removed", "service proxy", "pulumi config rm"],
     ),
     "vault dev mode with external address": (
         vault(vault={**VAULT_DEV, "address": "https://vault.example:8200"}),
@@ -225,7 +219,31 @@ BAD_INPUT = {
     ),
     "vault unknown mode": (
         vault(vault={"mode": "prod"}),
-        ["vault.mode", "'prod'", "['dev', 'external']"],
+        ["vault.mode", "'prod'", "['dev', 'ha', 'external']"],
+    ),
+    "vault dev mode with replicas": (
+        vault(vault={**VAULT_DEV, "replicas": 3}),
+        ["vault.replicas", "only for vault.mode ha", "uses dev"],
+    ),
+    "vault ha with an external address": (
+        vault(vault={**HA, "address": "https://vault.example:8200"}, cluster=THREE_NODES),
+        ["vault.address", "only for vault.mode external", "uses ha"],
+    ),
+    "vault ha with a CA file (the program makes its CA)": (
+        vault(vault={**HA, "caCertFile": "/tmp/ca.pem"}, cluster=THREE_NODES),
+        ["vault.caCertFile", "only for vault.mode external"],
+    ),
+    "vault ha with more replicas than nodes": (
+        vault(vault=HA),
+        ["vault.replicas", "3", "at most cluster.nodeCount (2)", "node of its own"],
+    ),
+    "vault ha with zero replicas": (
+        vault(vault={**HA, "replicas": 0}, cluster=THREE_NODES),
+        ["vault.replicas", "0", "from 1 to 9"],
+    ),
+    "vault external with replicas": (
+        vault(vault={"mode": "external", "address": "https://v:8200", "replicas": 3}),
+        ["vault.replicas", "only for vault.mode ha"],
     ),
     "vault external without address": (
         vault(vault={"mode": "external"}),
@@ -312,7 +330,11 @@ BAD_INPUT = {
     ),
     "production with dev vault": (
         vault(production=True, aidbox={"replicas": 2}),
-        ["vault.mode", "'dev'", "use external"],
+        ["vault.mode", "'dev'", "use ha or external"],
+    ),
+    "production with ha vault on one replica": (
+        vault(production=True, aidbox={"replicas": 2}, vault={**HA, "replicas": 1}),
+        ["vault.replicas", "1", "at least 3 on production"],
     ),
     "production without license": (
         azure(production=True, aidbox={"replicas": 2}),
@@ -435,7 +457,7 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
     "vault external mode with deployer source ranges": (
         vault(vault={**EXTERNAL, "deployerSourceRanges": ["203.0.113.7/32"]}),
         ("vault",),
-        ["vault.deployerSourceRanges", "(secret)", "only for vault.mode dev"],
+        ["vault.deployerSourceRanges", "(secret)", "removed"],
     ),
     # Names colliding with what Kubernetes reserves or the program creates
     **{
@@ -600,22 +622,6 @@ BAD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], list[str]]] = {
         (),
         ["postgres.image", "'postgres:'", "pin a tag"],
     ),
-    **{
-        f"deployer range {cidr!r}": (
-            vault(vault={"mode": "dev", "deployerSourceRanges": [cidr]}),
-            (),
-            ["vault.deployerSourceRanges", repr(cidr), "a bare IP means /32"],
-        )
-        for cidr in ("203.0.113.7/33", "203.0.113", "203.0.113.256", "2001:db8::/129", "a/24")
-    },
-    **{
-        f"deployer range {cidr!r} (whole internet)": (
-            vault(vault={"mode": "dev", "deployerSourceRanges": [cidr]}),
-            (),
-            ["vault.deployerSourceRanges", "narrower than the whole internet"],
-        )
-        for cidr in ("0.0.0.0/0", "::/0", "1.2.3.4/0")
-    },
     **{
         f"vault {key} {name!r}": (
             vault(vault={**VAULT_DEV, key: name}),
@@ -788,28 +794,6 @@ GOOD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], str, Any]] = {
             "a/b__c/d-e.f:T_" + "x" * 126,
         )
     },
-    **{
-        f"deployer range {cidr!r}": (
-            vault(vault={"mode": "dev", "deployerSourceRanges": [cidr]}),
-            (),
-            "vault.deployer_source_ranges",
-            (expected,),
-        )
-        for cidr, expected in (
-            ("203.0.113.7", "203.0.113.7/32"),  # a bare IP is normalised to /32
-            ("203.0.113.7/32", "203.0.113.7/32"),
-            ("203.0.113.7/24", "203.0.113.0/24"),  # host bits cleared
-            ("2001:db8::1", "2001:db8::1/128"),
-            ("2001:DB8::/32", "2001:db8::/32"),
-            (" 198.51.100.0/24 ", "198.51.100.0/24"),
-        )
-    },
-    "deployer ranges as a single string": (
-        vault(vault={"mode": "dev", "deployerSourceRanges": "203.0.113.7"}),
-        (),
-        "vault.deployer_source_ranges",
-        ("203.0.113.7/32",),
-    ),
     **{
         f"vault {key} {name!r}": (vault(vault={**VAULT_DEV, key: name}), (), f"vault.{attr}", name)
         for key, attr, name in (
@@ -1053,3 +1037,36 @@ def test_values_under_plain_keys_are_shown_beside_a_secret_key() -> None:
     with pytest.raises(SettingsError) as error:
         parse(azure(azure=sp, keyVault={"name": "kv"}), ("azure",))
     assert "aidbox-secrets:keyVault.name = 'kv' is not valid" in str(error.value)
+
+
+def test_external_vault_ca_file_must_exist(tmp_path: Any) -> None:
+    external = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
+    missing = str(tmp_path / "vault-ca.pem")
+    with pytest.raises(SettingsError) as error:
+        parse(vault(vault={**external, "caCertFile": missing}), secret_keys=("vault",))
+    assert "vault.caCertFile = (secret)" in str(error.value)  # under a --secret key
+    assert "a PEM file that exists" in str(error.value)
+    (tmp_path / "vault-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    v = parse(vault(vault={**external, "caCertFile": missing}), secret_keys=("vault",)).vault
+    assert v is not None and v.ca_cert_file == missing
+
+
+def test_ha_vault_on_production_needs_zones_and_three_replicas() -> None:
+    raw = vault(
+        production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", vault=HA, cluster=THREE_NODES
+    )
+    with pytest.raises(SettingsError) as error:
+        parse(raw, secret_keys=("aidboxLicense",), location="northcentralus")
+    message = str(error.value)
+    assert message.startswith("azure-native:location = 'northcentralus'")
+    assert "availability zones" in message
+    s = parse(raw, secret_keys=("aidboxLicense",), location="westeurope")
+    assert s.vault is not None and (s.vault.mode, s.vault.replicas) == ("ha", 3)
+
+
+def test_ha_vault_token_is_optional_until_init() -> None:
+    v = parse(vault(vault=HA, cluster=THREE_NODES)).vault
+    assert v is not None and v.token is None and v.replicas == 3
+    raw = vault(vault={**HA, "token": "t"}, cluster=THREE_NODES)
+    v = parse(raw, secret_keys=("vault",)).vault
+    assert v is not None and v.token is not None and v.token.value == "t"

@@ -86,9 +86,9 @@ def test_dev_stacks_are_not_protected() -> None:
         {**AZURE_DEV, "secrets": {"client-secret": {"scope": "Client/"}}},
         {**AZURE_DEV, "rotationPollInterval": "soon"},
         {**AZURE_DEV, "keyVault": {"name": "kv--x"}},
-        {**AZURE_DEV, "secretStore": "vault", "vault": {"mode": "dev"}},
+        {**AZURE_DEV, "secretStore": "vault", "vault": {"mode": "ha"}},
     ],
-    ids=["store", "secrets", "scope", "interval", "vault-name", "vault-ranges"],
+    ids=["store", "secrets", "scope", "interval", "vault-name", "vault-ha-replicas"],
 )
 def test_bad_config_fails_before_any_resource_is_registered(config: dict) -> None:
     mocks = Mocks()

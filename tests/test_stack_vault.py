@@ -1,17 +1,21 @@
-"""The whole program with the HashiCorp Vault store (dev and external), under mocks."""
+"""The whole program with the HashiCorp Vault store (dev, ha and external), under mocks."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 from harness import (
     AZURE_DEV,
     CA_PEM,
-    LB_IP,
+    ENTRA_TOKEN,
+    ROOT,
     SA_TOKEN,
+    VAULT_CA_PEM,
     VAULT_DEV,
+    VAULT_HA,
     StackRun,
     depends_on,
     is_secret,
@@ -24,6 +28,9 @@ EXTERNAL = {
     **VAULT_DEV,
     "vault": {"mode": "external", "address": "https://vault.example:8200", "token": "t0ken"},
 }
+EXTERNAL_CA = str(ROOT / "tests" / "data" / "vault-ca.pem")
+HA_TOKEN = {**VAULT_HA, "vault": {"mode": "ha", "token": "h4-root"}}
+API = "https://aks.example:443"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +41,18 @@ def dev() -> StackRun:
 @pytest.fixture(scope="module")
 def external() -> StackRun:
     return run_stack(EXTERNAL, secret_keys=["vault"])
+
+
+@pytest.fixture(scope="module")
+def ha() -> StackRun:
+    """An `ha` Vault after its one-time init: the token is set."""
+    return run_stack(HA_TOKEN, secret_keys=["vault"])
+
+
+@pytest.fixture(scope="module")
+def ha_new() -> StackRun:
+    """An `ha` Vault before its one-time init: no token yet."""
+    return run_stack(VAULT_HA)
 
 
 def pod(run: StackRun) -> dict:
@@ -59,51 +78,98 @@ def test_dev_vault_chart(dev: StackRun) -> None:
     assert values["server"]["dev"]["enabled"] is True
     assert values["csi"]["enabled"] is True
     assert values["injector"]["enabled"] is False
-    # The root token is generated, and the release values holding it are secret.
-    assert values["server"]["dev"]["devRootToken"] == "generated-store-root-token"
-    assert is_secret(release.inputs["values"])
+    # The generated root token reaches the pod through a Secret, never the release values.
+    assert "generated-store-root-token" not in json.dumps(values)
+    assert values["server"]["extraSecretEnvironmentVars"][0]["secretName"] == "vault-dev-root-token"
+    token = dev.k8s("core/v1:Secret", "vault-dev-root-token")
+    assert token.props["metadata"]["namespace"] == "vault"
+    assert token.props["stringData"] == {"token": "generated-store-root-token"}
+    data = token.inputs["stringData"]
+    assert is_secret(data) or is_secret(data["token"])
+    assert {"store-dev-root-token", "store-namespace"} <= depends_on(release)
 
 
-def test_dev_vault_api_is_exposed_to_the_deployer_only(dev: StackRun) -> None:
-    service = dev.k8s("core/v1:Service", "vault-deployer-api").props
-    assert service["spec"]["type"] == "LoadBalancer"
-    assert service["spec"]["loadBalancerSourceRanges"] == ["203.0.113.7/32"]
-    assert service["spec"]["selector"]["app.kubernetes.io/instance"] == "vault"
-    provider = dev.one("pulumi:providers:vault")
-    assert provider.props["address"] == f"http://{LB_IP}:8200"
-    assert is_secret(provider.inputs["token"])
-    assert provider.props["token"] == "generated-store-root-token"
-    assert dev.output("vaultAddress") == f"http://{LB_IP}:8200"
+def test_no_vault_load_balancer_in_any_mode(
+    dev: StackRun, ha: StackRun, ha_new: StackRun, external: StackRun
+) -> None:
+    for run in (dev, ha, ha_new, external):
+        services = run.of_type("kubernetes:core/v1:Service")
+        balancers = [s.name for s in services if s.props["spec"].get("type") == "LoadBalancer"]
+        assert balancers == [] and "deployerSourceRanges" not in json.dumps(
+            [r.props for r in run.resources if r.type.startswith("kubernetes:helm")]
+        )
 
 
-def test_bare_deployer_addresses_reach_the_service_as_cidrs() -> None:
-    ranges = ["203.0.113.7", "2001:db8::1", "198.51.100.9/24"]
-    run = run_stack({**VAULT_DEV, "vault": {"mode": "dev", "deployerSourceRanges": ranges}})
-    service = run.k8s("core/v1:Service", "vault-deployer-api").props
-    assert service["spec"]["loadBalancerSourceRanges"] == [
-        "203.0.113.7/32",
-        "2001:db8::1/128",
-        "198.51.100.0/24",
-    ]
+def _reaches_vault_through_the_api_server(run: StackRun, target: str, token: str) -> None:
+    provider = run.one("pulumi:providers:vault")
+    props = provider.props
+    assert props["address"] == f"{API}/api/v1/namespaces/vault/services/{target}:8200/proxy"
+    assert run.output("vaultAddress") == props["address"]
+    # Vault's token in X-Vault-Token; the API server's (the deployer's Entra ID token for the
+    # AKS server application) in Authorization: both secret.
+    assert is_secret(provider.inputs["token"]) and props["token"] == token
+    headers = json.loads(props["headers"])  # provider config arrives JSON-encoded
+    assert headers == [{"name": "Authorization", "value": f"Bearer {ENTRA_TOKEN}"}]
+    assert is_secret(provider.inputs["headers"])
+    assert "skipTlsVerify" not in props
+    ca_file = Path(props["caCertFile"])
+    assert ca_file.is_absolute() and ca_file.read_text() == CA_PEM  # the cluster CA
 
 
-def test_vault_resources_use_the_explicit_provider(dev: StackRun) -> None:
-    provider = dev.one("pulumi:providers:vault")
-    vault_resources = [r for r in dev.resources if r.type.startswith("vault:")]
-    assert len(vault_resources) == 5
-    for resource in vault_resources:
-        assert provider.name in resource.provider, resource.name
+def _entra_token_calls(run: StackRun) -> list[dict]:
+    return [a for t, a in run.calls if t == "azure-native:authorization:getClientToken"]
 
 
-def test_kv_secret_holds_each_secret_and_survives_rotation(dev: StackRun) -> None:
+def test_dev_vault_is_configured_through_the_api_server(dev: StackRun) -> None:
+    _reaches_vault_through_the_api_server(dev, "http:vault", "generated-store-root-token")
+
+
+def test_ha_vault_is_configured_through_the_api_server(ha: StackRun) -> None:
+    _reaches_vault_through_the_api_server(ha, "https:vault-active", "h4-root")
+
+
+def test_the_api_server_token_is_for_the_aks_entra_server_app(
+    dev: StackRun, ha: StackRun, ha_new: StackRun, external: StackRun
+) -> None:
+    entra_server_app = {"endpoint": "6dae42f8-4368-4678-94ff-3960e28e3630"}
+    assert _entra_token_calls(dev) == _entra_token_calls(ha) == [entra_server_app]
+    assert _entra_token_calls(ha_new) == []  # nothing talks to Vault before its init
+    assert _entra_token_calls(external) == []  # an external Vault has its own address
+
+
+def test_vault_resources_use_the_explicit_provider(dev: StackRun, ha: StackRun) -> None:
+    for run, count in ((dev, 5), (ha, 7)):  # ha adds the audit device and the KV mount
+        provider = run.one("pulumi:providers:vault")
+        vault_resources = [r for r in run.resources if r.type.startswith("vault:")]
+        assert len(vault_resources) == count
+        for resource in vault_resources:
+            assert provider.name in resource.provider, resource.name
+
+
+def test_kv_secret_holds_each_secret(dev: StackRun) -> None:
     secret = dev.one("vault:kv/secretV2:SecretV2")
     assert secret.props["mount"] == "secret" and secret.props["name"] == "aidbox/client"
     assert is_secret(secret.inputs["dataJson"])
     assert json.loads(secret.props["dataJson"]) == {
         "client-secret": "generated-store-client-secret-value"
     }
-    assert secret.props["disableRead"] is True
-    assert secret.opts is not None and secret.opts.ignore_changes == ["dataJson"]
+
+
+def test_dev_kv_secret_is_restored_by_refresh(dev: StackRun) -> None:
+    """A dev Vault forgets everything on a pod restart: `pulumi up --refresh` must read the
+    secret (gone), see the difference and write the seed again."""
+    secret = dev.one("vault:kv/secretV2:SecretV2")
+    assert not secret.props.get("disableRead")
+    assert secret.opts is not None and not secret.opts.ignore_changes
+
+
+def test_ha_and_external_kv_secret_survives_rotation(ha: StackRun, external: StackRun) -> None:
+    """`vault kv patch` rotations survive `pulumi up --refresh`: never read back, never
+    rewritten."""
+    for run in (ha, external):
+        secret = run.one("vault:kv/secretV2:SecretV2")
+        assert secret.props["disableRead"] is True
+        assert secret.opts is not None and secret.opts.ignore_changes == ["dataJson"]
 
 
 def test_configured_value_is_used() -> None:
@@ -182,11 +248,9 @@ def test_external_vault(external: StackRun) -> None:
     assert values["global"]["externalVaultAddr"] == "https://vault.example:8200"
     assert values["global"]["enabled"] is False and values["csi"]["enabled"] is True
     assert "server" not in values  # the chart renders the server ServiceAccount regardless
-    assert "vault-deployer-api" not in {
-        (r.props.get("metadata") or {}).get("name") for r in external.resources
-    }
     provider = external.one("pulumi:providers:vault")
     assert provider.props["address"] == "https://vault.example:8200"
+    assert "headers" not in provider.props  # not through the API server
     assert is_secret(provider.inputs["token"]) and provider.props["token"] == "t0ken"
     params = external.one(SPC).props["spec"]["parameters"]
     assert params["vaultAddress"] == "https://vault.example:8200"
@@ -255,3 +319,112 @@ def test_switching_the_store_swaps_only_the_store(dev: StackRun) -> None:
 
     assert normalised(azure, "/run/azure-secrets") == normalised(dev, "/run/vault-secrets")
     assert azure.one(SPC).props["metadata"] == dev.one(SPC).props["metadata"]
+
+
+def test_external_vault_private_ca_reaches_deployer_and_csi_provider() -> None:
+    run = run_stack(
+        {**EXTERNAL, "vault": {**EXTERNAL["vault"], "caCertFile": EXTERNAL_CA}},
+        secret_keys=["vault"],
+    )
+    assert run.one("pulumi:providers:vault").props["caCertFile"] == EXTERNAL_CA
+    config_map = run.k8s("core/v1:ConfigMap", "vault-ca")
+    assert config_map.props["metadata"]["namespace"] == "vault"
+    assert config_map.props["data"] == {"ca.crt": Path(EXTERNAL_CA).read_text()}
+    release = run.named("store-chart")
+    csi = release.props["values"]["csi"]
+    assert csi["volumes"] == [{"name": "vault-ca", "configMap": {"name": "vault-ca"}}]
+    assert csi["agent"]["extraArgs"] == ["-ca-cert=/vault/ca/ca.crt"]
+    assert "store-ca" in depends_on(release)
+    params = run.one(SPC).props["spec"]["parameters"]
+    assert params["vaultCACertPath"] == "/vault/ca/ca.crt"
+    assert (
+        "vaultCACertPath"
+        not in run_stack(EXTERNAL, secret_keys=["vault"]).one(SPC).props["spec"]["parameters"]
+    )
+
+
+def test_ha_vault_unseals_with_an_azure_key_through_workload_identity(ha: StackRun) -> None:
+    vault = ha.one("azure-native:keyvault:Vault").props
+    assert vault["properties"]["enableRbacAuthorization"] is True
+    assert vault["properties"]["enablePurgeProtection"] is True
+    key = ha.one("azure-native:keyvault:Key").props
+    assert key["keyName"] == "vault-unseal" and key["vaultName"] == vault["vaultName"]
+    assert key["properties"]["keyOps"] == ["wrapKey", "unwrapKey"]
+    federation = ha.one("azure-native:managedidentity:FederatedIdentityCredential").props
+    assert federation["subject"] == "system:serviceaccount:vault:vault"
+    grant = ha.one("azure-native:authorization:RoleAssignment").props
+    assert grant["roleDefinitionId"].endswith("e147488a-f6f5-4113-8e2d-b22465e65bf6")
+    assert grant["scope"].endswith(f"/vaults/{vault['vaultName']}")
+    cluster = ha.one("azure-native:containerservice:ManagedCluster").props
+    assert cluster["securityProfile"]["workloadIdentity"]["enabled"] is True
+    values = ha.named("store-chart").props["values"]
+    server = values["server"]
+    assert server["serviceAccount"]["annotations"] == {
+        "azure.workload.identity/client-id": "uami-client-id"
+    }
+    config = server["ha"]["raft"]["config"]
+    assert f'vault_name = "{vault["vaultName"]}"' in config
+    assert ha.output("vaultUnsealKeyVault") == vault["vaultName"]
+    release = ha.named("store-chart")
+    assert {"store-unseal-key", "store-unseal-federation", "store-unseal-grant"} <= depends_on(
+        release
+    )
+    assert release.props.get("skipAwait") is True  # sealed until its one-time init
+
+
+def test_ha_vault_tls(ha: StackRun) -> None:
+    tls_secret = ha.k8s("core/v1:Secret", "vault-server-tls")
+    assert tls_secret.props["type"] == "kubernetes.io/tls"
+    assert set(tls_secret.props["stringData"]) == {"tls.crt", "tls.key", "ca.crt"}
+    assert is_secret(tls_secret.inputs["stringData"])
+    ca = ha.k8s("core/v1:ConfigMap", "vault-ca").props
+    assert ca["data"] == {"ca.crt": VAULT_CA_PEM}  # the CA only, never the key
+    request = ha.one("tls:index/certRequest:CertRequest").props
+    assert {"vault.vault.svc", "vault-0.vault-internal", "vault-2.vault-internal"} <= set(
+        request["dnsNames"]
+    )
+    params = ha.one(SPC).props["spec"]["parameters"]
+    assert params["vaultAddress"] == "https://vault.vault.svc:8200"
+    assert params["vaultCACertPath"] == "/vault/ca/ca.crt"
+    release = ha.named("store-chart")
+    assert {"store-server-tls", "store-ca"} <= depends_on(release)
+
+
+def test_ha_vault_mounts_its_kv_engine_before_the_secret(ha: StackRun, dev: StackRun) -> None:
+    mount = ha.one("vault:index/mount:Mount").props
+    assert (mount["path"], mount["type"], mount["options"]) == ("secret", "kv", {"version": "2"})
+    assert "store-kv-mount" in depends_on(ha.one("vault:kv/secretV2:SecretV2"))
+    assert not dev.of_type("vault:index/mount:Mount")  # the dev server mounts secret/ itself
+
+
+def test_ha_vault_has_an_audit_device(ha: StackRun) -> None:
+    audit = ha.one("vault:index/audit:Audit").props
+    assert audit["type"] == "file" and audit["options"] == {"file_path": "stdout"}
+
+
+def test_ha_vault_before_init_is_installed_but_not_configured(ha_new: StackRun) -> None:
+    """No token yet: Vault and its Azure pieces are installed; nothing talks to Vault, and the
+    SecretProviderClass and Aidbox wait for the `pulumi up` after the one-time init."""
+    assert ha_new.named("store-chart")
+    assert ha_new.one("azure-native:keyvault:Key")
+    assert not [
+        r for r in ha_new.resources if r.type.startswith(("vault:", "pulumi:providers:vault"))
+    ]
+    assert not ha_new.of_type(SPC)
+    assert not ha_new.of_type("kubernetes:apps/v1:Deployment") or all(
+        r.props["metadata"]["name"] != "aidbox"
+        for r in ha_new.of_type("kubernetes:apps/v1:Deployment")
+    )
+    assert "aidboxUrl" not in ha_new.outputs
+    assert ha_new.output("vaultMode") == "ha"
+    assert ha_new.output("vaultAddress") == f"{API}/api/v1/namespaces/vault/services/" + (
+        "https:vault-active:8200/proxy"
+    )
+
+
+def test_no_root_token_in_plain_text_anywhere(dev: StackRun, ha: StackRun) -> None:
+    for run, token in ((dev, "generated-store-root-token"), (ha, "h4-root")):
+        for resource in run.resources:
+            assert not [s for s in plain_strings(resource.inputs) if token in s], resource.name
+        for name, captured in run.outputs.items():
+            assert token not in json.dumps(captured.value, default=str), name

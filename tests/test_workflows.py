@@ -384,3 +384,18 @@ def test_bootstrap_script_is_valid_bash() -> None:
 def test_bootstrap_script_passes_shellcheck() -> None:
     result = subprocess.run(["shellcheck", str(BOOTSTRAP_SCRIPT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_job_runs_on_a_github_hosted_runner() -> None:
+    """No stack needs a fixed egress IP: dev-vault reaches Vault through the AKS API server."""
+    for path in workflow_files():
+        for job_id, job in jobs(load_yaml(path)).items():
+            assert job.get("runs-on") == "ubuntu-latest", f"{path.name}: {job_id}"
+
+
+def test_dev_vault_is_refreshed_before_each_up() -> None:
+    """A dev Vault keeps nothing across pod restarts; the refresh lets `up` restore it."""
+    ups = [s for s in pulumi_steps(DEPLOY_WORKFLOW) if "dev-vault" in s.stacks]
+    assert ups and all(
+        str(s.inputs.get("refresh")) == "${{ matrix.stack == 'dev-vault' }}" for s in ups
+    )

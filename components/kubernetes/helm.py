@@ -22,10 +22,12 @@ def helm_release(
     namespace: str,
     values: pulumi.Input[dict[str, Any]],
     opts: pulumi.ResourceOptions,
+    wait: bool = True,
 ) -> k8s.helm.v3.Release:
     """A Helm v3 Release (real Helm in the provider: CRDs, hooks, readiness waits), installed
     from the archive in charts/, so no chart repository is needed at deploy time.
-    `release_name` is fixed so in-cluster names (services, fullnames) are predictable."""
+    `release_name` is fixed so in-cluster names (services, fullnames) are predictable.
+    `wait=False` for workloads that cannot be ready at install (a sealed Vault before init)."""
     return k8s.helm.v3.Release(
         name,
         name=release_name,
@@ -35,6 +37,7 @@ def helm_release(
         create_namespace=namespace not in ("default", "kube-system"),
         values=values,
         timeout=TIMEOUT_SECONDS,
+        skip_await=None if wait else True,
         atomic=True,
         cleanup_on_fail=True,
         opts=opts,

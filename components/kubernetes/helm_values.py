@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..versions import AZURE_PROVIDER_METRICS_PORT, DRIVER_METRICS_PORT
@@ -43,14 +44,139 @@ def azure_provider_values(*, scrape_annotations: bool) -> dict[str, Any]:
     return values
 
 
-def vault_chart_values(*, dev: bool, external_address: str | None) -> dict[str, Any]:
-    """Dev: a dev-mode server plus the CSI provider. External: the CSI provider only (with
-    `global.enabled` false, since `server.enabled: false` alone still renders the server's
-    ServiceAccount and its auth-delegator binding). The dev root token is added by the
-    component, as a secret."""
-    values: dict[str, Any] = {"injector": {"enabled": False}, "csi": {"enabled": True}}
-    if dev:
-        values["server"] = {"dev": {"enabled": True}}
-    else:
-        values["global"] = {"enabled": False, "externalVaultAddr": external_address}
-    return values
+# Where the Vault server finds its TLS files (tls.crt, tls.key, ca.crt), and where the CSI
+# provider and its agent find the CA alone (ca.crt).
+VAULT_TLS_DIR = "/vault/tls"
+VAULT_CA_DIR = "/vault/ca"
+VAULT_CA_FILE = f"{VAULT_CA_DIR}/ca.crt"
+VAULT_DEV_TOKEN_ENV = "VAULT_DEV_ROOT_TOKEN"
+# The chart always renders VAULT_DEV_ROOT_TOKEN_ID with server.dev.devRootToken as a literal;
+# the -dev-root-token-id flag takes precedence over it, so the literal is only this marker.
+DEV_TOKEN_MARKER = "unused:set-by-dev-root-token-id-flag"
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+WORKLOAD_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+VAULT_SERVER_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
+}
+
+
+@dataclass(frozen=True)
+class VaultHa:
+    """An `ha` Vault: Raft over TLS, auto-unsealed by an Azure Key Vault key."""
+
+    release: str  # the chart's fullname: pods are <release>-N.<release>-internal
+    replicas: int
+    tls_secret: str  # Secret with tls.crt, tls.key, ca.crt
+    ca_config_map: str  # ConfigMap with ca.crt, for the CSI provider
+    key_vault_name: str
+    key_name: str
+    client_id: str  # the user-assigned identity the server pods federate to
+
+
+def vault_raft_config(ha: VaultHa) -> str:
+    """Vault's server config: TLS listener, Raft joined over TLS to every pod, Azure Key
+    Vault seal (credentials from workload identity: AZURE_CLIENT_ID, AZURE_TENANT_ID and
+    AZURE_FEDERATED_TOKEN_FILE, injected by the AKS webhook; no client secret)."""
+    joins = "".join(
+        "\n  retry_join {\n"
+        f'    leader_api_addr = "https://{ha.release}-{i}.{ha.release}-internal:8200"\n'
+        f'    leader_ca_cert_file = "{VAULT_TLS_DIR}/ca.crt"\n'
+        "  }"
+        for i in range(ha.replicas)
+    )
+    return (
+        "ui = false\n"
+        "disable_mlock = true\n"
+        'listener "tcp" {\n'
+        '  address = "[::]:8200"\n'
+        '  cluster_address = "[::]:8201"\n'
+        f'  tls_cert_file = "{VAULT_TLS_DIR}/tls.crt"\n'
+        f'  tls_key_file = "{VAULT_TLS_DIR}/tls.key"\n'
+        '  tls_min_version = "tls12"\n'
+        "}\n"
+        'storage "raft" {\n'
+        '  path = "/vault/data"'
+        f"{joins}\n"
+        "}\n"
+        'seal "azurekeyvault" {\n'
+        f'  vault_name = "{ha.key_vault_name}"\n'
+        f'  key_name = "{ha.key_name}"\n'
+        "}\n"
+        'service_registration "kubernetes" {}\n'
+    )
+
+
+def _csi_values(ca_config_map: str | None) -> dict[str, Any]:
+    """The CSI provider; with a CA, mounted into the provider (SecretProviderClass
+    vaultCACertPath) and its Vault Agent sidecar (-ca-cert)."""
+    csi: dict[str, Any] = {"enabled": True}
+    if ca_config_map:
+        csi["volumes"] = [{"name": "vault-ca", "configMap": {"name": ca_config_map}}]
+        csi["volumeMounts"] = [{"name": "vault-ca", "mountPath": VAULT_CA_DIR, "readOnly": True}]
+        csi["agent"] = {"extraArgs": [f"-ca-cert={VAULT_CA_FILE}"]}
+    return csi
+
+
+def vault_dev_values(*, token_secret: str, token_key: str) -> dict[str, Any]:
+    """A dev-mode server plus the CSI provider. The root token comes from a Kubernetes Secret
+    through an env var the start script passes as -dev-root-token-id: no literal anywhere."""
+    return {
+        "injector": {"enabled": False},
+        "csi": _csi_values(None),
+        "server": {
+            "dev": {"enabled": True, "devRootToken": DEV_TOKEN_MARKER},
+            "extraSecretEnvironmentVars": [
+                {"envName": VAULT_DEV_TOKEN_ENV, "secretName": token_secret, "secretKey": token_key}
+            ],
+            "extraArgs": f'-dev-root-token-id="${{{VAULT_DEV_TOKEN_ENV}}}"',
+        },
+    }
+
+
+def vault_ha_values(ha: VaultHa) -> dict[str, Any]:
+    """Vault in HA with integrated storage: TLS on, one pod per node (the chart's required
+    anti-affinity), spread over zones, auto-unseal through workload identity."""
+    selector = {
+        "app.kubernetes.io/name": "vault",
+        "app.kubernetes.io/instance": ha.release,
+        "component": "server",
+    }
+    return {
+        "global": {"tlsDisable": False},
+        "injector": {"enabled": False},
+        "csi": _csi_values(ha.ca_config_map),
+        "server": {
+            "ha": {
+                "enabled": True,
+                "replicas": ha.replicas,
+                "raft": {"enabled": True, "setNodeId": True, "config": vault_raft_config(ha)},
+            },
+            "resources": VAULT_SERVER_RESOURCES,
+            "extraLabels": {WORKLOAD_IDENTITY_LABEL: "true"},
+            "serviceAccount": {"annotations": {WORKLOAD_CLIENT_ID_ANNOTATION: ha.client_id}},
+            "volumes": [{"name": "vault-tls", "secret": {"secretName": ha.tls_secret}}],
+            "volumeMounts": [{"name": "vault-tls", "mountPath": VAULT_TLS_DIR, "readOnly": True}],
+            # `vault` inside the pod (operator init, status) verifies the listener's TLS.
+            "extraEnvironmentVars": {"VAULT_CACERT": f"{VAULT_TLS_DIR}/ca.crt"},
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    # Zones are a node-pool property: where the pool has none, spread anyway.
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": selector},
+                }
+            ],
+        },
+    }
+
+
+def vault_external_values(*, address: str, ca_config_map: str | None) -> dict[str, Any]:
+    """The CSI provider only (with `global.enabled` false, since `server.enabled: false` alone
+    still renders the server's ServiceAccount and its auth-delegator binding)."""
+    return {
+        "global": {"enabled": False, "externalVaultAddr": address},
+        "injector": {"enabled": False},
+        "csi": _csi_values(ca_config_map),
+    }

@@ -19,7 +19,7 @@ from .postgres import PostgresSettings, parse_postgres
 from .reader import Section, SettingsError, fail
 from .secrets import SecretSpec, parse_secrets
 from .values import AZURE_LOCATION_RULE, azure_location, k8s_name
-from .vault import VaultSettings, parse_vault
+from .vault import REGIONS_WITHOUT_ZONES, VaultSettings, parse_vault
 
 SECRET_STORES = ("azure", "vault")
 AZURE_KEYS = ("keyVault", "azure")
@@ -69,7 +69,17 @@ def production_checks(s: Settings, top: Section) -> None:
     if s.azure and not s.azure.key_vault.purge_protection:
         problems.append(("keyVault.purgeProtection", False, "must stay on for production"))
     if s.vault and s.vault.mode == "dev":
-        problems.append(("vault.mode", "dev", "dev mode keeps data in memory: use external"))
+        problems.append(("vault.mode", "dev", "dev mode keeps data in memory: use ha or external"))
+    if s.vault and s.vault.mode == "ha":
+        if s.vault.replicas < 3:
+            problems.append(
+                ("vault.replicas", s.vault.replicas, "at least 3 on production (a Raft quorum)")
+            )
+        if s.location in REGIONS_WITHOUT_ZONES:
+            raise SettingsError(
+                f"azure-native:location = {s.location!r} is not valid: vault.mode ha on "
+                "production spreads Vault over availability zones; choose a region with zones"
+            )
     if s.azure and s.azure.identity == "servicePrincipal":
         problems.append(
             ("azure.identity", "servicePrincipal", "use kubelet or workload on production")
@@ -135,6 +145,15 @@ def parse_settings(
         else None,
         vault=parse_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
     )
+    v = settings.vault
+    # The chart keeps Vault pods on separate nodes (required anti-affinity).
+    if v and v.mode == "ha" and v.replicas > settings.cluster.node_count:
+        fail(
+            "vault.replicas",
+            v.replicas,
+            f"at most cluster.nodeCount ({settings.cluster.node_count}): each Vault "
+            "replica needs a node of its own",
+        )
     if settings.production:
         production_checks(settings, top)
     return settings

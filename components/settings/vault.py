@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .. import naming
 from .aidbox import AidboxSettings
 from .reader import Section, Sensitive
 from .values import (
     VAULT_PATH_RULE,
-    cidr_list,
     http_url_problem,
     is_vault_path,
     k8s_name,
@@ -18,7 +17,31 @@ from .values import (
     vault_name,
 )
 
-VAULT_MODES = ("dev", "external")
+VAULT_MODES = ("dev", "ha", "external")
+HA_MAX_REPLICAS = 9
+# Azure regions without availability zones (a small known list; `az account list-locations
+# --query "[?availabilityZoneMappings==null].name"` has the current one): an `ha` Vault on
+# production spreads its Raft voters over zones, which these regions cannot give.
+REGIONS_WITHOUT_ZONES = frozenset(
+    {
+        "westus",
+        "northcentralus",
+        "westcentralus",
+        "canadaeast",
+        "ukwest",
+        "francesouth",
+        "germanynorth",
+        "norwaywest",
+        "switzerlandwest",
+        "uaecentral",
+        "southafricawest",
+        "australiasoutheast",
+        "australiacentral2",
+        "southindia",
+        "westindia",
+        "koreasouth",
+    }
+)
 # Mount paths Vault keeps for itself (system backend, token auth, per-token storage, identity).
 RESERVED_MOUNTS = {
     "authMountPath": ("token",),
@@ -34,7 +57,7 @@ class VaultSettings:
     namespace: str | None = None
     ca_cert_file: str | None = None
     token: Sensitive | None = None
-    deployer_source_ranges: tuple[str, ...] = ()
+    replicas: int = 3  # ha mode: Raft voters, one per node
     helm_namespace: str = "vault"
     auth_mount_path: str = "kubernetes"
     kv_mount: str = "secret"
@@ -71,6 +94,7 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
             "namespace",
             "caCertFile",
             "token",
+            "replicas",
             "deployerSourceRanges",
             "helmNamespace",
             "authMountPath",
@@ -85,6 +109,14 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
         )
     )
     d = VaultSettings
+    if s.has("deployerSourceRanges"):
+        s.fail(
+            "deployerSourceRanges",
+            s.data["deployerSourceRanges"],
+            "removed: Vault has no public endpoint any more; the deployer reaches it through "
+            "the Kubernetes API server's service proxy. Delete the key "
+            "(pulumi config rm --path vault.deployerSourceRanges)",
+        )
     mode = s.string("mode", d.mode, choices=VAULT_MODES) or d.mode
     path_names = {"authMountPath": d.auth_mount_path, "kvMount": d.kv_mount}
     paths = {}
@@ -108,7 +140,7 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
         namespace=s.string("namespace"),
         ca_cert_file=s.string("caCertFile"),
         token=s.sensitive("token"),
-        deployer_source_ranges=cidr_list(s, "deployerSourceRanges"),
+        replicas=s.integer("replicas", d.replicas, minimum=1, maximum=HA_MAX_REPLICAS),
         helm_namespace=k8s_name(s, "helmNamespace", d.helm_namespace),
         auth_mount_path=paths["authMountPath"],
         kv_mount=paths["kvMount"],
@@ -135,30 +167,7 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
             f"must be the ServiceAccount the Aidbox pod runs as ({aidbox.service_account!r}), "
             f"in namespace {namespace!r}",
         )
-    if mode == "dev":
-        _dev_vault_checks(s, v)
-    else:
-        if v.deployer_source_ranges:
-            s.fail(
-                "deployerSourceRanges",
-                list(v.deployer_source_ranges),
-                "only for vault.mode dev (the deployer's way to the in-cluster Vault)",
-            )
-        problem = http_url_problem(v.address) if v.address else "a URL"
-        if problem:
-            s.fail("address", v.address, f"external mode needs the Vault URL: {problem}")
-        if v.ca_cert_file and v.address.startswith("http://"):
-            s.fail(
-                "caCertFile",
-                v.ca_cert_file,
-                "only with an https:// vault.address (a plain-http Vault uses no CA)",
-            )
-        if v.token is None:
-            s.fail(
-                "token",
-                None,
-                "external mode needs a token: pulumi config set --secret --path vault.token ...",
-            )
+    _mode_checks(s, v)
     return replace(v, policy_path=policy_path)
 
 
@@ -176,24 +185,51 @@ def _namespace_checks(s: Section, v: VaultSettings, namespace: str) -> None:
         )
 
 
-def _dev_vault_checks(s: Section, v: VaultSettings) -> None:
-    if not v.deployer_source_ranges:
-        s.fail(
-            "deployerSourceRanges",
-            None,
-            "dev mode exposes the Vault API to the deployer only: list your CIDRs, "
-            "e.g. ['203.0.113.7/32']",
-        )
-    for cidr in v.deployer_source_ranges:
-        if ipaddress.ip_network(cidr).prefixlen == 0:
-            s.fail("deployerSourceRanges", cidr, "a range narrower than the whole internet")
-    if v.kv_mount != DEV_KV_MOUNT:
-        s.fail(
-            "kvMount",
-            v.kv_mount,
-            f"{DEV_KV_MOUNT!r} in dev mode: the dev server mounts KV v2 there and the program "
-            "mounts no other engine",
-        )
-    for key in ("address", "token", "namespace", "caCertFile"):
+def _only_for(s: Section, keys: tuple[str, ...], modes: str, mode: str) -> None:
+    for key in keys:
         if s.has(key):
-            s.fail(key, "(set)", "only for vault.mode external; dev mode runs its own Vault")
+            s.fail(key, "(set)", f"only for vault.mode {modes}; this stack uses {mode}")
+
+
+def _mode_checks(s: Section, v: VaultSettings) -> None:
+    if v.mode == "dev":
+        # Dev mode runs its own in-memory Vault with a generated root token.
+        _only_for(s, ("address", "token", "namespace", "caCertFile"), "external", "dev")
+        _only_for(s, ("replicas",), "ha", "dev")
+        if v.kv_mount != DEV_KV_MOUNT:
+            s.fail(
+                "kvMount",
+                v.kv_mount,
+                f"{DEV_KV_MOUNT!r} in dev mode: the dev server mounts KV v2 there and the "
+                "program mounts no other engine",
+            )
+        return
+    if v.mode == "ha":
+        # The program runs this Vault (and mounts its KV v2 engine) and makes its CA; the
+        # token is the one-time init's.
+        _only_for(s, ("address", "namespace", "caCertFile"), "external", "ha")
+        return
+    _only_for(s, ("replicas",), "ha", "external")
+    problem = http_url_problem(v.address) if v.address else "a URL"
+    if problem:
+        s.fail("address", v.address, f"external mode needs the Vault URL: {problem}")
+    assert v.address is not None
+    if v.ca_cert_file and v.address.startswith("http://"):
+        s.fail(
+            "caCertFile",
+            v.ca_cert_file,
+            "only with an https:// vault.address (a plain-http Vault uses no CA)",
+        )
+    if v.ca_cert_file is not None and not Path(v.ca_cert_file).expanduser().is_file():
+        s.fail(
+            "caCertFile",
+            v.ca_cert_file,
+            "a PEM file that exists on the deployer's machine (the CA that signed Vault's "
+            "certificate)",
+        )
+    if v.token is None:
+        s.fail(
+            "token",
+            None,
+            "external mode needs a token: pulumi config set --secret --path vault.token ...",
+        )

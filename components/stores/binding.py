@@ -20,5 +20,8 @@ class StoreBinding:
     node_publish_secret: str | None = None
     # Resources the SecretProviderClass and the pod must wait for (provider, role, grants).
     ready: Sequence[pulumi.Resource] = ()
+    # False while the store cannot serve secrets yet (an `ha` Vault before its one-time init):
+    # the SecretProviderClass and Aidbox wait for a later `pulumi up`.
+    configured: bool = True
     # Stack outputs that describe the store.
     exports: Mapping[str, pulumi.Input[object]] = field(default_factory=dict)

@@ -73,6 +73,7 @@ def vault_parameters(
     auth_mount_path: str = "kubernetes",
     namespace: str | None = None,
     audience: str | None = None,
+    ca_cert_path: str | None = None,
 ) -> dict[str, str]:
     params = {
         "vaultAddress": address,
@@ -85,6 +86,9 @@ def vault_parameters(
         params["vaultNamespace"] = namespace
     if audience:
         params["audience"] = audience
+    if ca_cert_path:
+        # A file in the CSI provider pod: the CA that signed Vault's certificate.
+        params["vaultCACertPath"] = ca_cert_path
     return params
 
 

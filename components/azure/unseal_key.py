@@ -1,0 +1,106 @@
+"""The Azure Key Vault key an `ha` Vault auto-unseals with, and the identity that may use it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, keyvault, managedidentity
+
+from .. import naming
+from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
+from .key_vault import role_definition_id
+
+# wrapKey, unwrapKey and read on keys: what Vault's azurekeyvault seal calls (GetKey,
+# WrapKey, UnwrapKey), and nothing on secrets.
+CRYPTO_SERVICE_ENCRYPTION_USER_ROLE = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+UNSEAL_KEY_NAME = "vault-unseal"
+INIT_SECRET_NAME = "vault-init"  # where the one-time `vault operator init` output goes
+
+
+@dataclass(frozen=True)
+class VaultUnsealKeyArgs:
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    key_vault_name: str
+    oidc_issuer_url: pulumi.Input[str]
+    subject: str  # system:serviceaccount:<namespace>:<Vault server ServiceAccount>
+    production: bool
+    tags: Mapping[str, str]
+
+
+class VaultUnsealKey(pulumi.ComponentResource):
+    key_vault_name: pulumi.Output[str]
+    key_name: str
+    client_id: pulumi.Output[str]
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self, name: str, args: VaultUnsealKeyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aidbox-secrets:azure:VaultUnsealKey", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        vault = keyvault.Vault(
+            f"{name}-vault",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            vault_name=args.key_vault_name,
+            properties={
+                "tenant_id": args.tenant_id,
+                "sku": {"family": keyvault.SkuFamily.A, "name": keyvault.SkuName.STANDARD},
+                "enable_rbac_authorization": True,
+                "enable_soft_delete": True,
+                "soft_delete_retention_in_days": 90 if args.production else 7,
+                # Losing this key loses every secret in Vault: it can never be purged early.
+                "enable_purge_protection": True,
+            },
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.production),
+        )
+        key = keyvault.Key(
+            f"{name}-key",
+            resource_group_name=args.resource_group_name,
+            vault_name=vault.name,
+            key_name=UNSEAL_KEY_NAME,
+            properties={"kty": "RSA", "key_size": 3072, "key_ops": ["wrapKey", "unwrapKey"]},
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.production),
+        )
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        federation = managedidentity.FederatedIdentityCredential(
+            f"{name}-federation",
+            resource_group_name=args.resource_group_name,
+            resource_name_=identity.name,
+            issuer=args.oidc_issuer_url,
+            subject=args.subject,
+            audiences=[AZURE_TOKEN_AUDIENCE],
+            opts=child,
+        )
+        grant = authorization.RoleAssignment(
+            f"{name}-grant",
+            role_assignment_name=naming.role_assignment_name(
+                args.key_vault_name, CRYPTO_SERVICE_ENCRYPTION_USER_ROLE, "vault-unseal"
+            ),
+            scope=vault.id,
+            role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
+                lambda sub: role_definition_id(sub, CRYPTO_SERVICE_ENCRYPTION_USER_ROLE)
+            ),
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            description="aidbox-secrets: vault-unseal",
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        self.key_vault_name = vault.name
+        self.key_name = UNSEAL_KEY_NAME
+        self.client_id = identity.client_id
+        self.ready = [key, federation, grant]
+        self.register_outputs({"keyVaultName": self.key_vault_name, "clientId": self.client_id})

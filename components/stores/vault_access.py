@@ -1,0 +1,71 @@
+"""How the deployer reaches an in-cluster Vault: through the Kubernetes API server's service
+proxy, with an Entra ID token for the API server. Pure: plain values in, plain values out
+(`write_ca_file` writes the one file the Vault provider needs)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# The AKS Microsoft Entra server application: tokens for this audience authenticate to
+# every Entra-integrated AKS API server (what kubelogin requests too).
+AKS_ENTRA_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+
+def service_proxy_address(
+    api_server_url: str, *, namespace: str, service: str, port: int, scheme: str
+) -> str:
+    """`https://<api server>/api/v1/namespaces/<ns>/services/<scheme>:<svc>:<port>/proxy`.
+
+    Vault's API client joins each request path onto the address path
+    (`path.Join(addr.Path, requestPath)` in api/client.go), so `/v1/...` lands behind the
+    proxy prefix."""
+    if scheme not in ("http", "https"):
+        raise ValueError(f"scheme must be http or https, not {scheme!r}")
+    base = api_server_url.rstrip("/")
+    return f"{base}/api/v1/namespaces/{namespace}/services/{scheme}:{service}:{port}/proxy"
+
+
+def bearer_header(token: str) -> dict[str, str]:
+    """The API server reads `Authorization` (and drops it after authenticating the request);
+    Vault reads `X-Vault-Token`, which the proxy passes on."""
+    return {"name": "Authorization", "value": f"Bearer {token}"}
+
+
+def ca_file_path(project: str, stack: str) -> Path:
+    """Where the cluster CA is written for the Vault provider's `ca_cert_file` (it takes only a
+    path): the same path on every run of this stack on this machine."""
+    return Path(tempfile.gettempdir()) / "aidbox-secrets" / f"{project}-{stack}-api-server-ca.pem"
+
+
+def write_ca_file(path: Path, pem: str) -> str:
+    """Write a (public) CA certificate atomically, unless it is already there; return the
+    path."""
+    if path.is_file() and path.read_text() == pem:
+        return str(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ca-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(pem)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return str(path)
+
+
+def vault_server_dns_names(release: str, namespace: str, replicas: int) -> list[str]:
+    """Every name the Vault server is reached by: the Services (pods), each pod by its
+    headless name (Raft retry_join), and the short forms."""
+    services = [release, f"{release}-active", f"{release}-standby"]
+    names = []
+    for service in services:
+        names += [
+            service,
+            f"{service}.{namespace}",
+            f"{service}.{namespace}.svc",
+            f"{service}.{namespace}.svc.cluster.local",
+        ]
+    internal = f"{release}-internal"
+    for i in range(replicas):
+        names += [f"{release}-{i}.{internal}", f"{release}-{i}.{internal}.{namespace}.svc"]
+    return names
