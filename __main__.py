@@ -7,6 +7,9 @@ from components import naming
 from components.aidbox.component import Aidbox, AidboxArgs
 from components.aidbox.postgres import Postgres, PostgresArgs
 from components.azure.aks import AksCluster, AksClusterArgs, KeyVaultAddon
+from components.azure.kubeconfig import get_credentials_command
+from components.azure.monitoring import Monitoring, MonitoringArgs
+from components.azure.network import Network, NetworkArgs
 from components.azure.platform import Platform, PlatformArgs
 from components.kubernetes.csi import CsiDriver, CsiDriverArgs
 from components.kubernetes.metrics import (
@@ -16,6 +19,8 @@ from components.kubernetes.metrics import (
     CsiMetrics,
     CsiMetricsArgs,
 )
+from components.kubernetes.network_policies import NetworkPolicies, NetworkPoliciesArgs
+from components.kubernetes.prometheus import PrometheusScrapeSettings
 from components.kubernetes.secret_provider_class import SecretProviderClass, SecretProviderClassArgs
 from components.settings import load_settings
 from components.stores.azure import AzureKeyVaultStore, AzureKeyVaultStoreArgs
@@ -36,15 +41,45 @@ platform = Platform(
         tags=tags,
     ),
 )
+# Azure resources that need only the resource group start at once, in parallel with each
+# other; the cluster waits for its subnets and workspace only.
+base_name = naming.cluster_name(settings.project, settings.stack)
+network = Network(
+    "network",
+    NetworkArgs(
+        resource_group_name=platform.resource_group_name,
+        location=platform.location,
+        name=f"vnet-{base_name}",
+        settings=settings.network,
+        tags=tags,
+    ),
+)
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        resource_group_name=platform.resource_group_name,
+        location=platform.location,
+        name=base_name,
+        settings=settings.monitoring,
+        tags=tags,
+    ),
+)
 cluster = AksCluster(
     "aks",
     AksClusterArgs(
         resource_group_name=platform.resource_group_name,
+        resource_group_id=platform.resource_group_id,
         location=platform.location,
-        cluster_name=naming.cluster_name(settings.project, settings.stack),
-        node_count=settings.cluster.node_count,
-        vm_size=settings.cluster.vm_size,
-        kubernetes_version=settings.cluster.kubernetes_version,
+        tenant_id=platform.tenant_id,
+        subscription_id=platform.subscription_id,
+        deployer_object_id=platform.deployer_object_id,
+        cluster_name=base_name,
+        settings=settings.cluster,
+        network=settings.network,
+        system_subnet_id=network.system_subnet_id,
+        user_subnet_id=network.user_subnet_id,
+        monitoring=monitoring,
+        control_plane_logs=settings.monitoring.control_plane_logs,
         tags=tags,
         namespace=settings.namespace,
         # Workload identity: Aidbox reading Key Vault, or an `ha` Vault unsealing with its key.
@@ -71,7 +106,15 @@ if not addon:
 
 if settings.secret_store == "azure":
     store = AzureKeyVaultStore(
-        "store", AzureKeyVaultStoreArgs(settings, platform=platform, cluster=cluster, tags=tags)
+        "store",
+        AzureKeyVaultStoreArgs(
+            settings,
+            platform=platform,
+            cluster=cluster,
+            network=network,
+            monitoring=monitoring,
+            tags=tags,
+        ),
     )
 else:
     store = HashiCorpVaultStore(
@@ -88,6 +131,20 @@ if settings.csi.metrics == "serviceMonitor":
             depends_on=driver_ready,
         ),
     )
+
+if settings.monitoring.prometheus and settings.csi.metrics == "annotations":
+    # Managed Prometheus scrapes annotated pods only in the namespaces this names.
+    PrometheusScrapeSettings("prometheus", provider=cluster.provider)
+NetworkPolicies(
+    "netpol",
+    NetworkPoliciesArgs(
+        provider=cluster.provider,
+        namespace=cluster.namespace,
+        ingress_namespaces=settings.network.ingress_namespaces,
+        https_egress=settings.network.aidbox_egress_cidrs,
+        labels=labels,
+    ),
+)
 
 postgres = Postgres(
     "postgres",
@@ -127,7 +184,16 @@ if store.binding.configured:
 pulumi.export("secretStore", settings.secret_store)
 pulumi.export("resourceGroupName", platform.resource_group_name)
 pulumi.export("clusterName", cluster.cluster_name)
-pulumi.export("kubeconfig", cluster.kubeconfig)
+# Never a kubeconfig: each user fetches their own (Entra ID, kubelogin; no static credential).
+pulumi.export(
+    "getCredentialsCommand",
+    pulumi.Output.all(platform.resource_group_name, cluster.cluster_name).apply(
+        lambda v: get_credentials_command(v[0], v[1])
+    ),
+)
+pulumi.export("vnetId", network.vnet_id)
+pulumi.export("postgresSubnetId", network.postgres_subnet_id)
+pulumi.export("logAnalyticsWorkspaceId", monitoring.workspace_id)
 pulumi.export("namespace", cluster.namespace)
 if store.binding.configured:
     pulumi.export("aidboxService", aidbox.service_name)

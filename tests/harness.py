@@ -32,6 +32,8 @@ UAMI_CLIENT, UAMI_PRINCIPAL = "uami-client-id", "uami-principal-id"
 OIDC_ISSUER = "https://oidc.example/issuer/"
 LB_IP = "203.0.113.50"
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+API_SERVER = "https://aks.example:443"
+# What listManagedClusterUserCredentials(format=exec) returns for an Entra ID cluster.
 KUBECONFIG = yaml.safe_dump(
     {
         "apiVersion": "v1",
@@ -40,8 +42,20 @@ KUBECONFIG = yaml.safe_dump(
             {
                 "name": "aks",
                 "cluster": {
-                    "server": "https://aks.example:443",
+                    "server": API_SERVER,
                     "certificate-authority-data": base64.b64encode(CA_PEM.encode()).decode(),
+                },
+            }
+        ],
+        "users": [
+            {
+                "name": "clusterUser_rg_aks",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "kubelogin",
+                        "args": ["get-token", "--login", "devicecode", "--server-id", "x"],
+                    }
                 },
             }
         ],
@@ -79,6 +93,10 @@ class Registered:
     opts: pulumi.ResourceOptions | None = None  # as the program passed them
     # input property -> URNs of the resources its value came from (Outputs passed as inputs)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    urn: str = ""
+    # URNs this registration waits for: depends_on and every resource whose outputs feed
+    # an input (the engine's view, from the RegisterResource request).
+    dependencies: tuple[str, ...] = ()
 
     @property
     def props(self) -> dict[str, Any]:
@@ -190,6 +208,7 @@ class Mocks(pulumi.runtime.Mocks):
         self.options: dict[str, pulumi.ResourceOptions] = {}
         self.calls: list[str] = []
         self.call_args: list[tuple[str, dict[str, Any]]] = []
+        self.dependencies: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def record_options(
         self, args: pulumi.ResourceTransformationArgs
@@ -210,6 +229,7 @@ class Mocks(pulumi.runtime.Mocks):
                 provider=args.provider or "",
                 opts=self.options.get(args.name),
                 property_dependencies=self.property_dependencies.get(args.name, {}),
+                dependencies=self.dependencies.get((args.typ, args.name), ()),
             )
         )
         return _fake_outputs(args.typ, args.name, args.inputs)
@@ -228,7 +248,7 @@ class Mocks(pulumi.runtime.Mocks):
             }, []
         if args.token.startswith("azure-native:containerservice:listManagedCluster"):
             value = base64.b64encode(KUBECONFIG.encode()).decode()
-            return {"kubeconfigs": [{"name": "clusterAdmin", "value": value}]}, []
+            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
         raise AssertionError(f"unexpected call {args.token}")
 
 
@@ -241,7 +261,17 @@ class _Monitor(pulumi.runtime.mocks.MockMonitor):
         self.mocks.property_dependencies[request.name] = {  # type: ignore[attr-defined]
             key: list(deps.urns) for key, deps in request.propertyDependencies.items()
         }
-        return super().RegisterResource(request)
+        found = set(request.dependencies)
+        for deps in request.propertyDependencies.values():
+            found |= set(deps.urns)
+        key = (request.type, request.name)
+        self.mocks.dependencies[key] = tuple(sorted(found))  # type: ignore[attr-defined]
+        response = super().RegisterResource(request)
+        for resource in reversed(self.mocks.resources):  # type: ignore[attr-defined]
+            if (resource.type, resource.name) == key:
+                resource.urn = response.urn
+                break
+        return response
 
 
 def _encode(value: Any) -> str:

@@ -185,7 +185,10 @@ BAD_INPUT = {
     "image edge": (azure(aidbox={"image": "healthsamurai/aidboxone:edge"}), ["'edge'"]),
     "unknown top-level key": (azure(secretStor="vault"), ["secretStor", "unknown key"]),
     "unknown nested key": (azure(aidbox={"replica": 2}), ["aidbox.replica", "unknown key"]),
-    "bad node count": (azure(cluster={"nodeCount": 0}), ["cluster.nodeCount", "0", "1 to 100"]),
+    "node count moved to the pools": (
+        azure(cluster={"nodeCount": 0}),
+        ["cluster.nodeCount", "0", "cluster.userPool.minCount"],
+    ),
     "old kubernetes": (
         azure(cluster={"kubernetesVersion": "1.29"}),
         ["cluster.kubernetesVersion", "'1.29'", "1.30 or newer"],
@@ -294,9 +297,9 @@ BAD_INPUT = {
         azure(azure={"identity": "pod"}),
         ["azure.identity", "'pod'", "['kubelet', 'workload', 'servicePrincipal']"],
     ),
-    "aks add-on with workload identity": (
-        azure(azure={"identity": "workload"}, csi={"install": "aksAddon"}),
-        ["azure.identity", "'workload'", "add-on's own managed identity"],
+    "aks add-on with a service principal": (
+        azure(azure={"identity": "servicePrincipal"}, csi={"install": "aksAddon"}),
+        ["azure.identity", "'servicePrincipal'", "no service-principal mode for the add-on"],
     ),
     "synced secret key used twice": (
         azure(
@@ -377,9 +380,12 @@ def test_external_vault_token_is_secret() -> None:
     assert v is not None and v.token is not None and v.token.value == "t"
 
 
+PROD_CLUSTER = {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}
+
+
 def test_production_stack_that_follows_the_rules() -> None:
     s = parse(
-        azure(production=True, aidbox={"replicas": 2}, aidboxLicense="jwt"),
+        azure(production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", cluster=PROD_CLUSTER),
         secret_keys=("aidboxLicense",),
     )
     assert s.production and s.aidbox.replicas == 2
@@ -403,6 +409,7 @@ def test_production_accepts_a_license_from_the_store() -> None:
         production=True,
         secrets={**SECRETS, "lic": {"kubernetesSecret": {"name": "aidbox-store"}}},
         aidbox={"replicas": 2, "envFromStore": {"BOX_LICENSE": "lic"}},
+        cluster=PROD_CLUSTER,
     )
     assert parse(raw).aidbox.has_license
 

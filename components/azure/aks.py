@@ -1,4 +1,6 @@
-"""The AKS cluster, its identities, its kubeconfig and a Kubernetes provider for it."""
+"""The AKS cluster (Entra ID only, Azure CNI Overlay with a network policy engine, a system and
+a user pool, upgrades in a maintenance window, Azure Monitor), the deployer's cluster role,
+and a Kubernetes provider that authenticates through kubelogin with no credential in state."""
 
 from __future__ import annotations
 
@@ -9,10 +11,20 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
-from pulumi_azure_native import containerservice
+from pulumi_azure_native import authorization, containerservice, monitor
+
+from .. import naming
+from ..settings import ClusterSettings, MaintenanceWindow, NetworkSettings, PoolSettings
+from .key_vault import role_definition_id
+from .kubeconfig import cluster_endpoint, decode_kubeconfig, exec_kubeconfig
+from .monitoring import Monitoring
 
 KEY_VAULT_ADDON = "azureKeyvaultSecretsProvider"
+CONTAINER_INSIGHTS_ADDON = "omsagent"
+RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # AKS RBAC Cluster Admin
+SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule"
+# Both schedules AKS reads for the two upgrade channels.
+MAINTENANCE_CONFIGS = ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")
 
 
 @dataclass(frozen=True)
@@ -25,11 +37,18 @@ class KeyVaultAddon:
 @dataclass(frozen=True)
 class AksClusterArgs:
     resource_group_name: pulumi.Input[str]
+    resource_group_id: pulumi.Input[str]
     location: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    deployer_object_id: pulumi.Input[str]
     cluster_name: str
-    node_count: int
-    vm_size: str
-    kubernetes_version: str
+    settings: ClusterSettings
+    network: NetworkSettings
+    system_subnet_id: pulumi.Input[str]
+    user_subnet_id: pulumi.Input[str]
+    monitoring: Monitoring
+    control_plane_logs: tuple[str, ...]
     tags: Mapping[str, str]
     namespace: str = "default"  # where Aidbox runs; created unless it is "default"
     workload_identity: bool = False
@@ -37,39 +56,85 @@ class AksClusterArgs:
     protect: bool = False
 
 
-def addon_profiles(addon: KeyVaultAddon | None) -> dict[str, Any] | None:
-    """The add-on's config is a map of strings, booleans included."""
-    if addon is None:
-        return None
-    return {
-        KEY_VAULT_ADDON: {
+def addon_profiles(
+    addon: KeyVaultAddon | None, workspace_id: pulumi.Input[str] | None
+) -> dict[str, Any] | None:
+    """The add-ons' config is a map of strings, booleans included."""
+    profiles: dict[str, Any] = {}
+    if addon is not None:
+        profiles[KEY_VAULT_ADDON] = {
             "enabled": True,
             "config": {
                 "enableSecretRotation": "true",
                 "rotationPollInterval": addon.rotation_poll_interval,
             },
         }
+    if workspace_id is not None:
+        profiles[CONTAINER_INSIGHTS_ADDON] = {
+            "enabled": True,
+            "config": {"logAnalyticsWorkspaceResourceID": workspace_id, "useAADAuth": "true"},
+        }
+    return profiles or None
+
+
+def pool_profile(
+    name: str, pool: PoolSettings, *, system: bool, zones: tuple[str, ...], subnet_id: Any
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "mode": containerservice.AgentPoolMode.SYSTEM
+        if system
+        else containerservice.AgentPoolMode.USER,
+        "vm_size": pool.vm_size,
+        "os_type": containerservice.OSType.LINUX,
+        "os_sku": "AzureLinux",
+        "type": containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+        "enable_auto_scaling": True,
+        "min_count": pool.min_count,
+        "max_count": pool.max_count,
+        "count": pool.min_count,
+        "availability_zones": list(zones) or None,
+        "vnet_subnet_id": subnet_id,
+        # System pools run only what AKS needs (CoreDNS, metrics, CSI add-ons): Aidbox and
+        # PostgreSQL go to the user pool.
+        "node_taints": [SYSTEM_TAINT] if system else None,
+        "upgrade_settings": {"max_surge": "33%"},
     }
 
 
-def decode_kubeconfig(kubeconfigs: Any) -> str:
-    return base64.b64decode(kubeconfigs[0].value).decode()
+def network_profile(settings: ClusterSettings, network: NetworkSettings) -> dict[str, Any]:
+    cilium = settings.network_policy == "cilium"
+    return {
+        "network_plugin": "azure",
+        "network_plugin_mode": "overlay",
+        # Azure CNI powered by Cilium: the Cilium dataplane enforces the NetworkPolicies.
+        "network_dataplane": "cilium" if cilium else "azure",
+        "network_policy": settings.network_policy,
+        "pod_cidr": network.pod_cidr,
+        "service_cidr": network.service_cidr,
+        "dns_service_ip": network.dns_service_ip,
+        "load_balancer_sku": "standard",
+        "outbound_type": "loadBalancer",
+    }
 
 
-def cluster_endpoint(kubeconfig: str) -> tuple[str, str]:
-    """(API server URL, CA certificate PEM) of the kubeconfig's first cluster."""
-    cluster = yaml.safe_load(kubeconfig)["clusters"][0]["cluster"]
-    return cluster["server"], base64.b64decode(cluster["certificate-authority-data"]).decode()
+def maintenance_window(window: MaintenanceWindow) -> dict[str, Any]:
+    return {
+        "schedule": {"weekly": {"interval_weeks": 1, "day_of_week": window.day}},
+        "duration_hours": window.duration_hours,
+        "start_time": window.start,
+        "utc_offset": window.utc_offset,
+    }
 
 
 class AksCluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
+    cluster_id: pulumi.Output[str]
     kubelet_client_id: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     addon_client_id: pulumi.Output[str] | None
     addon_object_id: pulumi.Output[str] | None
-    kubeconfig: pulumi.Output[str]
     api_server_url: pulumi.Output[str]
     api_server_ca: pulumi.Output[str]
     provider: k8s.Provider
@@ -79,6 +144,8 @@ class AksCluster(pulumi.ComponentResource):
         self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aidbox-secrets:azure:AksCluster", name, None, opts)
+        s = args.settings
+        mon = args.monitoring
         security_profile = (
             {"workload_identity": {"enabled": True}} if args.workload_identity else None
         )
@@ -88,27 +155,56 @@ class AksCluster(pulumi.ComponentResource):
             location=args.location,
             resource_name_=args.cluster_name,
             dns_prefix=args.cluster_name,
-            kubernetes_version=args.kubernetes_version,
+            kubernetes_version=s.kubernetes_version,
+            sku={"name": "Base", "tier": s.tier},
             enable_rbac=True,
+            # Entra ID sign-in, Azure RBAC for authorization, and no static admin credential.
+            aad_profile={
+                "managed": True,
+                "enable_azure_rbac": True,
+                "tenant_id": args.tenant_id,
+                "admin_group_object_ids": list(s.admin_group_object_ids) or None,
+            },
+            disable_local_accounts=not s.local_accounts,
             identity={"type": containerservice.ResourceIdentityType.SYSTEM_ASSIGNED},
             agent_pool_profiles=[
-                {
-                    "name": "system",
-                    "mode": containerservice.AgentPoolMode.SYSTEM,
-                    "count": args.node_count,
-                    "vm_size": args.vm_size,
-                    "os_type": containerservice.OSType.LINUX,
-                    "type": containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
-                }
+                pool_profile(
+                    "system",
+                    s.system_pool,
+                    system=True,
+                    zones=s.zones,
+                    subnet_id=args.system_subnet_id,
+                ),
+                # In the cluster's own request, not a separate AgentPool: AKS builds both pools
+                # at once, so the user pool adds nothing to the first `up`.
+                pool_profile(
+                    "user", s.user_pool, system=False, zones=s.zones, subnet_id=args.user_subnet_id
+                ),
             ],
+            network_profile=network_profile(s, args.network),
+            api_server_access_profile={
+                "authorized_ip_ranges": list(s.api_server_authorized_ranges) or None,
+                "enable_private_cluster": s.private,
+            },
+            auto_upgrade_profile={
+                "upgrade_channel": s.upgrade_channel,
+                "node_os_upgrade_channel": s.node_os_upgrade_channel,
+            },
+            azure_monitor_profile={"metrics": {"enabled": True}}
+            if mon.prometheus_rule_id is not None
+            else None,
             oidc_issuer_profile={"enabled": True},
             security_profile=security_profile,
-            addon_profiles=addon_profiles(args.key_vault_addon),
+            addon_profiles=addon_profiles(
+                args.key_vault_addon,
+                mon.workspace_id if mon.container_insights_rule_id is not None else None,
+            ),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         kubelet = cluster.identity_profile.apply(lambda p: p["kubeletidentity"])
         self.cluster_name = cluster.name
+        self.cluster_id = cluster.id
         self.kubelet_client_id = kubelet.apply(lambda i: i.client_id)
         self.kubelet_object_id = kubelet.apply(lambda i: i.object_id)
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url)
@@ -118,21 +214,30 @@ class AksCluster(pulumi.ComponentResource):
             self.addon_client_id = addon.apply(lambda i: i.client_id)
             self.addon_object_id = addon.apply(lambda i: i.object_id)
 
-        # Admin credentials: the user kubeconfig of an Entra-integrated cluster needs an
-        # interactive kubelogin, which CI cannot do.
-        credentials = containerservice.list_managed_cluster_admin_credentials_output(
+        admin = self._deployer_admin(name, args)
+        self._maintenance(name, args, cluster)
+        self._observability(name, args, cluster)
+
+        # The user kubeconfig of an Entra ID cluster carries no secret: only the API server
+        # and its CA are taken from it, and the provider runs kubelogin for a token each time
+        # (azurecli, workloadidentity or msi login: non-interactive, so CI works too).
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name,
             resource_name=cluster.name,
+            format="exec",
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        self.kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(decode_kubeconfig))
-        endpoint = self.kubeconfig.apply(cluster_endpoint)
+        endpoint = credentials.kubeconfigs.apply(lambda k: cluster_endpoint(decode_kubeconfig(k)))
         self.api_server_url = endpoint.apply(lambda e: e[0])
-        self.api_server_ca = endpoint.apply(lambda e: e[1])
+        self.api_server_ca = endpoint.apply(lambda e: base64.b64decode(e[1]).decode())
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self),
+            kubeconfig=endpoint.apply(
+                lambda e: exec_kubeconfig(args.cluster_name, e[0], e[1], s.kubelogin_mode)
+            ),
+            # The deployer's cluster role is granted in parallel with the cluster (it needs
+            # only the resource group), long before the cluster is ready.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]),
         )
         self.namespace = pulumi.Output.from_input(args.namespace)
         if args.namespace != "default":
@@ -146,6 +251,77 @@ class AksCluster(pulumi.ComponentResource):
                 "clusterName": self.cluster_name,
                 "kubeletClientId": self.kubelet_client_id,
                 "oidcIssuerUrl": self.oidc_issuer_url,
-                "kubeconfig": self.kubeconfig,
             }
         )
+
+    def _deployer_admin(self, name: str, args: AksClusterArgs) -> authorization.RoleAssignment:
+        """Whoever runs `pulumi up` gets "Azure Kubernetes Service RBAC Cluster Admin" on the
+        resource group (this stack's alone). Scoped to the group, it is created as soon as the
+        group exists, so the minutes Azure RBAC takes to reach the API server's authorizer
+        pass while the cluster is being built; one per deployer (a GUID from its object id),
+        so a person's and CI's grants do not replace each other."""
+        return authorization.RoleAssignment(
+            f"{name}-deployer-admin",
+            role_assignment_name=pulumi.Output.from_input(args.deployer_object_id).apply(
+                lambda who: naming.role_assignment_name(
+                    args.cluster_name, RBAC_CLUSTER_ADMIN_ROLE, who
+                )
+            ),
+            scope=args.resource_group_id,
+            role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
+                lambda sub: role_definition_id(sub, RBAC_CLUSTER_ADMIN_ROLE)
+            ),
+            principal_id=args.deployer_object_id,
+            principal_type=args.settings.deployer_principal_type,
+            description="aidbox-secrets: deployer (AKS RBAC Cluster Admin)",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _maintenance(
+        self, name: str, args: AksClusterArgs, cluster: containerservice.ManagedCluster
+    ) -> None:
+        window = maintenance_window(args.settings.maintenance_window)
+        for config in MAINTENANCE_CONFIGS:
+            containerservice.MaintenanceConfiguration(
+                f"{name}-{config}",
+                resource_group_name=args.resource_group_name,
+                resource_name_=cluster.name,
+                config_name=config,
+                maintenance_window=window,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _observability(
+        self, name: str, args: AksClusterArgs, cluster: containerservice.ManagedCluster
+    ) -> None:
+        mon = args.monitoring
+        if args.control_plane_logs:
+            monitor.DiagnosticSetting(
+                f"{name}-control-plane-logs",
+                name="control-plane-to-log-analytics",
+                resource_uri=cluster.id,
+                workspace_id=mon.workspace_id,
+                log_analytics_destination_type="Dedicated",
+                logs=[{"category": c, "enabled": True} for c in args.control_plane_logs],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        associations = {}
+        if mon.prometheus_rule_id is not None:
+            associations["ContainerInsightsMetricsExtension"] = {
+                "data_collection_rule_id": mon.prometheus_rule_id
+            }
+            associations["configurationAccessEndpoint"] = {
+                "data_collection_endpoint_id": mon.prometheus_endpoint_id
+            }
+        if mon.container_insights_rule_id is not None:
+            associations["ContainerInsightsExtension"] = {
+                "data_collection_rule_id": mon.container_insights_rule_id
+            }
+        for association, target in associations.items():
+            monitor.DataCollectionRuleAssociation(
+                f"{name}-{association}",
+                resource_uri=cluster.id,
+                association_name=association,
+                opts=pulumi.ResourceOptions(parent=self),
+                **target,
+            )

@@ -1,4 +1,5 @@
-"""Azure Key Vault in RBAC mode, its secrets, and read grants on it."""
+"""Azure Key Vault in RBAC mode behind its firewall (a private endpoint in the virtual network,
+the deployer's ranges), its audit log, its secrets, and read grants on it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault
+from pulumi_azure_native import authorization, keyvault, monitor, network, privatedns
 
 from .. import naming
 from ..passwords import seed_value
@@ -14,6 +15,20 @@ from ..settings import KeyVaultSettings, SecretSpec
 
 SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"  # Key Vault Secrets User
 SECRETS_OFFICER_ROLE = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"  # Key Vault Secrets Officer
+PRIVATE_DNS_ZONE = "privatelink.vaultcore.azure.net"
+
+
+def network_acls(allowed_ranges: Sequence[str]) -> dict:
+    """Deny by default. The cluster comes in through the private endpoint (which the firewall
+    does not filter); `allowed_ranges` are for people and CI on the data plane; trusted Azure
+    services (e.g. Azure Monitor, Backup) bypass. Azure Resource Manager, through which
+    Pulumi writes the secrets, is the control plane and is not filtered."""
+    return {
+        "default_action": keyvault.NetworkRuleAction.DENY,
+        "bypass": keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+        "ip_rules": [{"value": cidr} for cidr in allowed_ranges],
+        "virtual_network_rules": [],
+    }
 
 
 def role_definition_id(subscription_id: str, role: str) -> str:
@@ -31,6 +46,9 @@ class KeyVaultArgs:
     settings: KeyVaultSettings
     secrets: Sequence[SecretSpec]
     tags: Mapping[str, str]
+    vnet_id: pulumi.Input[str]
+    private_endpoint_subnet_id: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
     protect: bool = False
 
 
@@ -58,6 +76,8 @@ class KeyVault(pulumi.ComponentResource):
                 "soft_delete_retention_in_days": args.settings.retention_days,
                 # Azure accepts only true here, and never turns it off again: omit when off.
                 "enable_purge_protection": True if args.settings.purge_protection else None,
+                "public_network_access": "Enabled",
+                "network_acls": network_acls(args.settings.allowed_ranges),
             },
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
@@ -65,10 +85,62 @@ class KeyVault(pulumi.ComponentResource):
         self.vault_id = vault.id
         self.vault_name = vault.name
         self.vault_uri = vault.properties.apply(lambda p: p.vault_uri)
+        self._private_endpoint(name, vault)
+        monitor.DiagnosticSetting(
+            f"{name}-audit",
+            name="audit-to-log-analytics",
+            resource_uri=vault.id,
+            workspace_id=args.workspace_id,
+            logs=[{"category": "AuditEvent", "enabled": True}],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.secret_names = [spec.name for spec in args.secrets]
         self.secrets = [self._secret(name, vault, spec) for spec in args.secrets]
         self.register_outputs(
             {"vaultName": self.vault_name, "vaultUri": self.vault_uri, "vaultId": self.vault_id}
+        )
+
+    def _private_endpoint(self, name: str, vault: keyvault.Vault) -> None:
+        """The vault's private address in the virtual network, and the private DNS zone that
+        makes <vault>.vault.azure.net resolve to it from the cluster's nodes (where the CSI
+        provider fetches secrets)."""
+        a, child = self._args, pulumi.ResourceOptions(parent=self)
+        zone = privatedns.PrivateZone(
+            f"{name}-dns",
+            resource_group_name=a.resource_group_name,
+            private_zone_name=PRIVATE_DNS_ZONE,
+            location="global",
+            tags=dict(a.tags),
+            opts=child,
+        )
+        privatedns.VirtualNetworkLink(
+            f"{name}-dns-link",
+            resource_group_name=a.resource_group_name,
+            private_zone_name=zone.name,
+            virtual_network={"id": a.vnet_id},
+            registration_enabled=False,
+            location="global",
+            tags=dict(a.tags),
+            opts=child,
+        )
+        endpoint = network.PrivateEndpoint(
+            f"{name}-endpoint",
+            resource_group_name=a.resource_group_name,
+            location=a.location,
+            subnet={"id": a.private_endpoint_subnet_id},
+            private_link_service_connections=[
+                {"name": "vault", "private_link_service_id": vault.id, "group_ids": ["vault"]}
+            ],
+            tags=dict(a.tags),
+            opts=child,
+        )
+        network.PrivateDnsZoneGroup(
+            f"{name}-endpoint-dns",
+            resource_group_name=a.resource_group_name,
+            private_endpoint_name=endpoint.name,
+            private_dns_zone_group_name="vault",
+            private_dns_zone_configs=[{"name": "vault", "private_dns_zone_id": zone.id}],
+            opts=child,
         )
 
     def _secret(self, name: str, vault: keyvault.Vault, spec: SecretSpec) -> keyvault.Secret:

@@ -18,6 +18,7 @@ class PlatformArgs:
 
 class Platform(pulumi.ComponentResource):
     resource_group_name: pulumi.Output[str]
+    resource_group_id: pulumi.Output[str]
     location: pulumi.Output[str]
     tenant_id: pulumi.Output[str]
     subscription_id: pulumi.Output[str]
@@ -38,6 +39,7 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self)
         )
         self.resource_group_name = group.name
+        self.resource_group_id = group.id
         self.location = group.location
         self.tenant_id = client.tenant_id
         self.subscription_id = client.subscription_id

@@ -3,9 +3,11 @@ All validation and defaults live here; a bad value stops the run before any reso
 
 from .aidbox import AidboxSettings
 from .azure import AzureSettings, KeyVaultSettings
-from .cluster import ClusterSettings
+from .cluster import ClusterSettings, MaintenanceWindow, PoolSettings
 from .csi import CsiSettings
 from .load import load_settings
+from .monitoring import MonitoringSettings
+from .network import NetworkSettings
 from .postgres import PostgresSettings
 from .reader import Sensitive, SettingsError
 from .secrets import Scope, SecretSpec, SyncedSecret
@@ -18,6 +20,10 @@ __all__ = [
     "ClusterSettings",
     "CsiSettings",
     "KeyVaultSettings",
+    "MaintenanceWindow",
+    "MonitoringSettings",
+    "NetworkSettings",
+    "PoolSettings",
     "PostgresSettings",
     "Scope",
     "SecretSpec",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .. import naming
 from .reader import Section, Sensitive
-from .values import GUID_RULE, is_guid
+from .values import GUID_RULE, cidrs, is_guid
 
 AZURE_IDENTITIES = ("kubelet", "workload", "servicePrincipal")
 DEPLOYER_OFFICER = ("none", "User", "ServicePrincipal")
@@ -20,6 +20,10 @@ class KeyVaultSettings:
     # Give whoever runs `pulumi up` Key Vault Secrets Officer, to rotate by hand: the
     # principal's type (User or ServicePrincipal) must be stated, Azure checks it.
     deployer_officer: str = "none"
+    # Data-plane access from outside the virtual network (people and CI running
+    # `az keyvault secret ...`). Pulumi itself writes secrets through Azure Resource Manager,
+    # which the vault's firewall does not filter.
+    allowed_ranges: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,13 +39,23 @@ def parse_azure(
     top: Section, project: str, stack: str, organization: str, install: str
 ) -> AzureSettings:
     kv = top.section("keyVault")
-    kv.reject_unknown(("name", "purgeProtection", "retentionDays", "deployerOfficer"))
+    kv.reject_unknown(
+        ("name", "purgeProtection", "retentionDays", "deployerOfficer", "allowedRanges")
+    )
     name = kv.string("name") or naming.key_vault_name(project, stack, organization)
     if not naming.is_valid_key_vault_name(name):
         kv.fail("name", name, f"Key Vault names are {naming.KEY_VAULT_NAME_RULE}")
     az = top.section("azure")
     az.reject_unknown(("identity", "clientId", "clientSecret", "objectId"))
     identity = az.string("identity", "kubelet", choices=AZURE_IDENTITIES) or "kubelet"
+    if install == "aksAddon" and identity == "servicePrincipal":
+        az.fail(
+            "identity",
+            identity,
+            "with csi.install aksAddon the add-on reads the vault with its own identity "
+            "(kubelet) or a workload identity (workload); Microsoft documents no "
+            "service-principal mode for the add-on: install the driver with helm",
+        )
     client_id, client_secret = az.sensitive("clientId"), az.sensitive("clientSecret")
     object_id = az.string("objectId")
     if identity == "servicePrincipal" and not (client_id and client_secret and object_id):
@@ -64,13 +78,6 @@ def parse_azure(
             identity,
             "azure.clientId/clientSecret/objectId need servicePrincipal",
         )
-    if install == "aksAddon" and identity != "kubelet":
-        az.fail(
-            "identity",
-            identity,
-            "with csi.install aksAddon the add-on's own managed identity reads the vault: "
-            "leave azure.identity at kubelet, or install the driver with helm",
-        )
     return AzureSettings(
         key_vault=KeyVaultSettings(
             name=name,
@@ -78,6 +85,7 @@ def parse_azure(
             retention_days=kv.integer("retentionDays", 90, minimum=7, maximum=90),
             deployer_officer=kv.string("deployerOfficer", "none", choices=DEPLOYER_OFFICER)
             or "none",
+            allowed_ranges=cidrs(kv, "allowedRanges"),
         ),
         identity=identity,
         client_id=client_id,

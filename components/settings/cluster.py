@@ -1,32 +1,208 @@
-"""`cluster`: the AKS cluster's nodes and Kubernetes version."""
+"""`cluster`: the AKS cluster's identity, API server access, node pools, upgrades."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .reader import Section, fail
+from .values import cidrs
 
 MIN_KUBERNETES = (1, 30)  # the CSI driver chart 1.6.0 needs it
+TIERS = ("Free", "Standard", "Premium")
+# `rapid`/`stable` move the minor version under Pulumi's feet (the next `up` would try to
+# go back to the pinned minor, which AKS refuses): only patch upgrades, or none.
+UPGRADE_CHANNELS = ("patch", "none")
+NODE_OS_CHANNELS = ("NodeImage", "SecurityPatch", "Unmanaged", "None")
+KUBELOGIN_MODES = ("azurecli", "workloadidentity", "msi")
+NETWORK_POLICY_ENGINES = ("cilium", "calico")
+DEPLOYER_TYPES = ("User", "ServicePrincipal")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+ZONES = ("1", "2", "3")
+# Regions the program knows have no availability zones (Azure's list grows: when a region
+# gains zones, set cluster.zones explicitly; an unknown region is left to Azure to decide).
+REGIONS_WITHOUT_ZONES = frozenset(
+    {
+        "westcentralus",
+        "ukwest",
+        "francesouth",
+        "germanynorth",
+        "norwaywest",
+        "switzerlandwest",
+        "southafricawest",
+        "australiacentral2",
+        "uaecentral",
+    }
+)
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_UTC_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):(00|30|45)$")
+_VERSION = re.compile(r"^(\d+)\.(\d+)(\.\d+)?$")
+_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """One node pool: VM size and the cluster autoscaler's bounds."""
+
+    vm_size: str
+    min_count: int
+    max_count: int
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """When AKS may upgrade the cluster and node images: weekly, in UTC plus an offset."""
+
+    day: str = "Sunday"
+    start: str = "02:00"
+    duration_hours: int = 4
+    utc_offset: str = "+00:00"
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    node_count: int = 2
-    vm_size: str = "Standard_D4s_v5"
     kubernetes_version: str = "1.34"
+    tier: str = "Standard"
+    system_pool: PoolSettings = PoolSettings("Standard_D4s_v5", 3, 4)
+    user_pool: PoolSettings = PoolSettings("Standard_D4s_v5", 3, 6)
+    zones: tuple[str, ...] = ZONES
+    local_accounts: bool = False
+    admin_group_object_ids: tuple[str, ...] = ()
+    deployer_principal_type: str = "User"
+    kubelogin_mode: str = "azurecli"
+    api_server_authorized_ranges: tuple[str, ...] = ()
+    private: bool = False
+    network_policy: str = "cilium"
+    upgrade_channel: str = "patch"
+    node_os_upgrade_channel: str = "NodeImage"
+    maintenance_window: MaintenanceWindow = field(default_factory=MaintenanceWindow)
 
 
-def parse_cluster(top: Section) -> ClusterSettings:
+CLUSTER_KEYS = (
+    "kubernetesVersion",
+    "tier",
+    "systemPool",
+    "userPool",
+    "zones",
+    "localAccounts",
+    "adminGroupObjectIds",
+    "deployerPrincipalType",
+    "kubeloginMode",
+    "apiServerAuthorizedRanges",
+    "private",
+    "networkPolicy",
+    "upgradeChannel",
+    "nodeOsUpgradeChannel",
+    "maintenanceWindow",
+)
+MOVED = {
+    "nodeCount": "cluster.userPool.minCount / maxCount (the autoscaler's bounds)",
+    "vmSize": "cluster.userPool.vmSize (and cluster.systemPool.vmSize)",
+}
+
+
+def parse_pool(s: Section, name: str, default: PoolSettings, *, system: bool) -> PoolSettings:
+    p = s.section(name)
+    p.reject_unknown(("vmSize", "minCount", "maxCount"))
+    vm_size = p.string("vmSize", default.vm_size) or default.vm_size
+    if not _VM_SIZE.match(vm_size):
+        fail(p.key("vmSize"), vm_size, "an Azure VM size such as Standard_D4s_v5")
+    # A system pool must keep a node for CoreDNS and the other critical add-ons.
+    lowest = 1 if system else 0
+    min_count = p.integer("minCount", default.min_count, minimum=lowest, maximum=1000)
+    max_count = p.integer("maxCount", max(default.max_count, min_count), minimum=1, maximum=1000)
+    if min_count > max_count:
+        fail(p.key("minCount"), min_count, f"at most {p.key('maxCount')} ({max_count})")
+    return PoolSettings(vm_size, min_count, max_count)
+
+
+def parse_maintenance_window(s: Section) -> MaintenanceWindow:
+    w = s.section("maintenanceWindow")
+    w.reject_unknown(("day", "start", "durationHours", "utcOffset"))
+    default = MaintenanceWindow()
+    day = w.string("day", default.day, choices=WEEKDAYS) or default.day
+    start = w.string("start", default.start) or default.start
+    if not _TIME.match(start):
+        fail(w.key("start"), start, "a time of day HH:MM, 24-hour clock, e.g. 02:00")
+    offset = w.string("utcOffset", default.utc_offset) or default.utc_offset
+    if not _UTC_OFFSET.match(offset):
+        fail(w.key("utcOffset"), offset, "+HH:MM or -HH:MM, e.g. +01:00")
+    # AKS requires at least 4 hours for the auto-upgrade and node OS schedules.
+    hours = w.integer("durationHours", default.duration_hours, minimum=4, maximum=24)
+    return MaintenanceWindow(day=day, start=start, duration_hours=hours, utc_offset=offset)
+
+
+def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings:
     s = top.section("cluster")
-    s.reject_unknown(("nodeCount", "vmSize", "kubernetesVersion"))
-    version = s.string("kubernetesVersion", ClusterSettings.kubernetes_version)
+    for old, new in MOVED.items():
+        if s.has(old):
+            fail(s.key(old), s.data[old], f"moved: use {new}")
+    s.reject_unknown(CLUSTER_KEYS)
+    d = ClusterSettings()
+    version = s.string("kubernetesVersion", d.kubernetes_version)
     assert version is not None
-    match = re.match(r"^(\d+)\.(\d+)(\.\d+)?$", version)
+    match = _VERSION.match(version)
     if not match or (int(match[1]), int(match[2])) < MIN_KUBERNETES:
         fail(s.key("kubernetesVersion"), version, "'MAJOR.MINOR' (quoted), 1.30 or newer")
+    upgrade = s.string("upgradeChannel", d.upgrade_channel, choices=UPGRADE_CHANNELS)
+    if match[3] and upgrade != "none":
+        fail(
+            s.key("kubernetesVersion"),
+            version,
+            "pin the minor only ('1.34'): the patch upgrade channel moves the patch version "
+            "(or set cluster.upgradeChannel: none)",
+        )
+    raw_zones = s.data.get("zones")
+    if isinstance(raw_zones, list):  # `--path cluster.zones[0] 1` stores a number
+        raw_zones = [
+            str(z) if isinstance(z, int) and not isinstance(z, bool) else z for z in raw_zones
+        ]
+    zones = (
+        Section(s.path, {"zones": raw_zones}).string_list("zones") if s.has("zones") else d.zones
+    )
+    for zone in zones:
+        if zone not in ZONES:
+            fail(s.key("zones"), list(zones), f"a list of zones from {list(ZONES)}, or []")
+    if zones and location in REGIONS_WITHOUT_ZONES:
+        fail(
+            s.key("zones"),
+            list(zones),
+            f"{location} has no availability zones: set cluster.zones to []",
+        )
+    private = s.boolean("private", d.private)
+    ranges = cidrs(s, "apiServerAuthorizedRanges")
+    if private and ranges:
+        fail(
+            s.key("apiServerAuthorizedRanges"),
+            list(ranges),
+            "a private cluster has no public endpoint to restrict: leave it empty",
+        )
+    groups = s.string_list("adminGroupObjectIds")
+    for group in groups:
+        if not re.match(r"^[0-9a-fA-F-]{36}$", group):
+            fail(s.key("adminGroupObjectIds"), group, "Entra ID group object ids (GUIDs)")
     return ClusterSettings(
-        node_count=s.integer("nodeCount", ClusterSettings.node_count, minimum=1, maximum=100),
-        vm_size=s.string("vmSize", ClusterSettings.vm_size) or ClusterSettings.vm_size,
         kubernetes_version=version,
+        tier=s.string("tier", d.tier, choices=TIERS) or d.tier,
+        system_pool=parse_pool(s, "systemPool", d.system_pool, system=True),
+        user_pool=parse_pool(s, "userPool", d.user_pool, system=False),
+        zones=tuple(zones),
+        local_accounts=s.boolean("localAccounts", d.local_accounts),
+        admin_group_object_ids=groups,
+        deployer_principal_type=s.string(
+            "deployerPrincipalType", d.deployer_principal_type, choices=DEPLOYER_TYPES
+        )
+        or d.deployer_principal_type,
+        kubelogin_mode=s.string("kubeloginMode", d.kubelogin_mode, choices=KUBELOGIN_MODES)
+        or d.kubelogin_mode,
+        api_server_authorized_ranges=ranges,
+        private=private,
+        network_policy=s.string("networkPolicy", d.network_policy, choices=NETWORK_POLICY_ENGINES)
+        or d.network_policy,
+        upgrade_channel=upgrade or d.upgrade_channel,
+        node_os_upgrade_channel=s.string(
+            "nodeOsUpgradeChannel", d.node_os_upgrade_channel, choices=NODE_OS_CHANNELS
+        )
+        or d.node_os_upgrade_channel,
+        maintenance_window=parse_maintenance_window(s),
     )

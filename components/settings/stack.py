@@ -13,8 +13,10 @@ from typing import Any
 from .. import naming
 from .aidbox import AidboxSettings, check_env_from_store, parse_aidbox
 from .azure import AzureSettings, parse_azure
-from .cluster import ClusterSettings, parse_cluster
+from .cluster import REGIONS_WITHOUT_ZONES, ClusterSettings, parse_cluster
 from .csi import CsiSettings, parse_csi
+from .monitoring import AUDIT_LOGS, MonitoringSettings, parse_monitoring
+from .network import NetworkSettings, parse_network
 from .postgres import PostgresSettings, parse_postgres
 from .reader import Section, SettingsError, fail
 from .secrets import SecretSpec, parse_secrets
@@ -22,6 +24,7 @@ from .values import AZURE_LOCATION_RULE, azure_location, k8s_name
 from .vault import REGIONS_WITHOUT_ZONES, VaultSettings, parse_vault
 
 SECRET_STORES = ("azure", "vault")
+EVERYWHERE = "0.0.0.0/0"
 AZURE_KEYS = ("keyVault", "azure")
 VAULT_KEYS = ("vault",)
 # Keys that hold a string, number or boolean (the rest are objects).
@@ -37,6 +40,8 @@ TOP_LEVEL_KEYS = (
     "aidboxLicense",
     "aidbox",
     "cluster",
+    "network",
+    "monitoring",
     "csi",
     "postgres",
     *AZURE_KEYS,
@@ -55,6 +60,8 @@ class Settings:
     secrets: tuple[SecretSpec, ...]
     production: bool = False
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     csi: CsiSettings = field(default_factory=CsiSettings)
     aidbox: AidboxSettings = field(default_factory=AidboxSettings)
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
@@ -86,8 +93,61 @@ def production_checks(s: Settings, top: Section) -> None:
         )
     if not s.aidbox.has_license:
         problems.append(("aidboxLicense", None, "required on production (set it with --secret)"))
+    problems += cluster_production_problems(s)
     for key, value, allowed in problems:
         fail(key, value, allowed)
+
+
+def cluster_production_problems(s: Settings) -> list[tuple[str, object, str]]:
+    """The AKS baseline's must-haves: Entra ID only, a closed API server, zones, SLA tier,
+    upgrades on, audit logs, and a Key Vault firewall that does not open to everything."""
+    c, problems = s.cluster, []
+    if c.local_accounts:
+        problems.append(("cluster.localAccounts", True, "off on production: Entra ID only"))
+    if not c.private and (
+        not c.api_server_authorized_ranges or EVERYWHERE in c.api_server_authorized_ranges
+    ):
+        problems.append(
+            (
+                "cluster.apiServerAuthorizedRanges",
+                list(c.api_server_authorized_ranges),
+                "on production, the CIDRs of your CI runners and administrators (not "
+                "0.0.0.0/0, not empty), or cluster.private: true",
+            )
+        )
+    if not c.zones and s.location not in REGIONS_WITHOUT_ZONES:
+        problems.append(("cluster.zones", [], f"at least two zones on production in {s.location}"))
+    elif len(c.zones) == 1:
+        problems.append(("cluster.zones", list(c.zones), "at least two zones on production"))
+    if c.tier == "Free":
+        problems.append(("cluster.tier", "Free", "Standard or Premium on production (SLA)"))
+    if c.system_pool.min_count < 2:
+        problems.append(
+            ("cluster.systemPool.minCount", c.system_pool.min_count, "at least 2 on production")
+        )
+    if c.upgrade_channel == "none":
+        problems.append(("cluster.upgradeChannel", "none", "patch on production"))
+    if c.node_os_upgrade_channel in ("None", "Unmanaged"):
+        problems.append(
+            (
+                "cluster.nodeOsUpgradeChannel",
+                c.node_os_upgrade_channel,
+                "NodeImage or SecurityPatch on production",
+            )
+        )
+    if not set(s.monitoring.control_plane_logs) & set(AUDIT_LOGS):
+        problems.append(
+            (
+                "monitoring.controlPlaneLogs",
+                list(s.monitoring.control_plane_logs),
+                f"one of {list(AUDIT_LOGS)} on production",
+            )
+        )
+    if s.azure and EVERYWHERE in s.azure.key_vault.allowed_ranges:
+        problems.append(
+            ("keyVault.allowedRanges", list(s.azure.key_vault.allowed_ranges), "not 0.0.0.0/0")
+        )
+    return problems
 
 
 def parse_settings(
@@ -136,7 +196,9 @@ def parse_settings(
         namespace=namespace,
         secrets=secrets,
         production=top.boolean("production", False),
-        cluster=parse_cluster(top),
+        cluster=parse_cluster(top, location),
+        network=parse_network(top),
+        monitoring=parse_monitoring(top),
         csi=csi,
         aidbox=aidbox,
         postgres=parse_postgres(top),

@@ -260,3 +260,29 @@ def cidr_list(section: Section, name: str) -> tuple[str, ...]:
             section.fail(name, text, "a CIDR such as 203.0.113.7/32 (a bare IP means /32)")
         cidrs.append(cidr)
     return tuple(cidrs)
+
+
+def cidr(section: Section, name: str, default: str) -> str:
+    """One IPv4 network of an address plan: host bits set is refused, not cleared (in a plan
+    "10.240.1.0/16" is a typo, not a network)."""
+    value = section.string(name, default)
+    assert value is not None
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        network = None
+    if network is None or network.version != 4 or "/" not in value:
+        section.fail(name, value, "an IPv4 CIDR such as 10.240.0.0/16 (no host bits set)")
+    return str(network)
+
+
+def cidrs(section: Section, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """IPv4 CIDRs (`cidr_list`: a bare address means /32), without duplicates; `default`
+    when the key is absent (an empty list stays empty)."""
+    if not section.has(name):
+        return default
+    found = tuple(dict.fromkeys(cidr_list(section, name)))
+    for value in found:
+        if ipaddress.ip_network(value).version != 4:
+            section.fail(name, value, "IPv4 CIDRs (Azure's IP rules take no IPv6 here)")
+    return found

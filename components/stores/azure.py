@@ -12,6 +12,8 @@ from pulumi_azure_native import managedidentity
 from .. import naming
 from ..azure.aks import AksCluster
 from ..azure.key_vault import SECRETS_OFFICER_ROLE, SECRETS_USER_ROLE, KeyVault, KeyVaultArgs
+from ..azure.monitoring import Monitoring
+from ..azure.network import Network
 from ..azure.platform import Platform
 from ..kubernetes.helm import helm_release
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE, azure_provider_values
@@ -30,6 +32,8 @@ class AzureKeyVaultStoreArgs:
     settings: Settings
     platform: Platform
     cluster: AksCluster
+    network: Network
+    monitoring: Monitoring
     tags: Mapping[str, str]
 
 
@@ -65,6 +69,9 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
                 settings=s.azure.key_vault,
                 secrets=s.secrets,
                 tags=args.tags,
+                vnet_id=args.network.vnet_id,
+                private_endpoint_subnet_id=args.network.private_endpoint_subnet_id,
+                workspace_id=args.monitoring.workspace_id,
                 protect=s.production,
             ),
             opts=child,
@@ -135,7 +142,9 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
     def _reader(self, name: str, platform: Platform) -> _Reader:
         s, cluster = self._settings, self._cluster
         assert s.azure is not None
-        if s.csi.install == "aksAddon":
+        # The add-on's driver honours the SecretProviderClass's clientID like the Helm one,
+        # so workload identity works with either install.
+        if s.csi.install == "aksAddon" and s.azure.identity != "workload":
             assert cluster.addon_object_id is not None
             return _Reader("vm", "aks-addon", cluster.addon_object_id, cluster.addon_client_id)
         if s.azure.identity == "kubelet":

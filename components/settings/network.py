@@ -1,0 +1,102 @@
+"""`network`: the virtual network, its subnets, the cluster's overlay ranges, and what the
+Aidbox namespace's NetworkPolicies let in and out."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from .reader import Section, fail
+from .values import cidr, cidrs, k8s_name
+
+# The AKS application routing add-on runs its ingress controller here.
+APP_ROUTING_NAMESPACE = "app-routing-system"
+SUBNETS = ("systemSubnet", "userSubnet", "privateEndpointSubnet", "postgresSubnet")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    address_space: str = "10.240.0.0/16"
+    system_subnet: str = "10.240.0.0/22"
+    user_subnet: str = "10.240.4.0/22"
+    private_endpoint_subnet: str = "10.240.8.0/24"
+    postgres_subnet: str = "10.240.9.0/24"  # delegated to PostgreSQL Flexible Server
+    # Azure CNI Overlay: pods and services get addresses outside the virtual network.
+    pod_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.0.0.0/16"
+    dns_service_ip: str = "10.0.0.10"
+    ingress_namespaces: tuple[str, ...] = (APP_ROUTING_NAMESPACE,)
+    # HTTPS egress from Aidbox beyond the cluster (license check, FHIR package registries);
+    # private ranges and the instance metadata address stay closed whatever is listed.
+    aidbox_egress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+
+
+def _net(text: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(text)
+
+
+def parse_network(top: Section) -> NetworkSettings:
+    s = top.section("network")
+    s.reject_unknown(
+        (
+            "addressSpace",
+            *SUBNETS,
+            "podCidr",
+            "serviceCidr",
+            "dnsServiceIp",
+            "ingressNamespaces",
+            "aidboxEgressCidrs",
+        )
+    )
+    d = NetworkSettings()
+    space = cidr(s, "addressSpace", d.address_space)
+    subnets = {
+        "systemSubnet": cidr(s, "systemSubnet", d.system_subnet),
+        "userSubnet": cidr(s, "userSubnet", d.user_subnet),
+        "privateEndpointSubnet": cidr(s, "privateEndpointSubnet", d.private_endpoint_subnet),
+        "postgresSubnet": cidr(s, "postgresSubnet", d.postgres_subnet),
+    }
+    for key, value in subnets.items():
+        if not _net(value).subnet_of(_net(space)):
+            fail(s.key(key), value, f"a range inside network.addressSpace ({space})")
+        if _net(value).prefixlen > 28:
+            fail(s.key(key), value, "at least a /28 (Azure reserves 5 addresses per subnet)")
+    keys = list(subnets)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if _net(subnets[a]).overlaps(_net(subnets[b])):
+                fail(s.key(b), subnets[b], f"a range that does not overlap network.{a}")
+    pod = cidr(s, "podCidr", d.pod_cidr)
+    service = cidr(s, "serviceCidr", d.service_cidr)
+    for key, value in (("podCidr", pod), ("serviceCidr", service)):
+        if _net(value).overlaps(_net(space)):
+            fail(s.key(key), value, f"a range outside network.addressSpace ({space})")
+    if _net(pod).overlaps(_net(service)):
+        fail(s.key("serviceCidr"), service, f"a range that does not overlap podCidr ({pod})")
+    dns = s.string("dnsServiceIp", d.dns_service_ip) or d.dns_service_ip
+    try:
+        inside = ipaddress.IPv4Address(dns) in _net(service)
+    except ValueError:
+        inside = False
+    if not inside or dns == str(_net(service).network_address):
+        fail(s.key("dnsServiceIp"), dns, f"an address inside serviceCidr ({service})")
+    namespaces = s.string_list("ingressNamespaces") if s.has("ingressNamespaces") else None
+    if namespaces is not None:
+        for index in range(len(namespaces)):
+            k8s_name(
+                Section(s.key("ingressNamespaces"), {str(index): namespaces[index]}),
+                str(index),
+                None,
+            )
+    return NetworkSettings(
+        address_space=space,
+        system_subnet=subnets["systemSubnet"],
+        user_subnet=subnets["userSubnet"],
+        private_endpoint_subnet=subnets["privateEndpointSubnet"],
+        postgres_subnet=subnets["postgresSubnet"],
+        pod_cidr=pod,
+        service_cidr=service,
+        dns_service_ip=dns,
+        ingress_namespaces=d.ingress_namespaces if namespaces is None else namespaces,
+        aidbox_egress_cidrs=cidrs(s, "aidboxEgressCidrs", d.aidbox_egress_cidrs),
+    )
