@@ -26,6 +26,8 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError
 
@@ -46,7 +48,9 @@ ROLE_KV_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
 ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 ROLE_OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 ROLE_CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 ROLE_NAMES = {
+    ROLE_AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
     ROLE_KV_SECRETS_USER: "Key Vault Secrets User",
     ROLE_KV_SECRETS_OFFICER: "Key Vault Secrets Officer",
     ROLE_KV_ADMINISTRATOR: "Key Vault Administrator",
@@ -61,6 +65,8 @@ KEY_VAULT_DATA_ROLES = (
 )
 # What a workload identity (principalType ServicePrincipal) may be granted.
 WORKLOAD_ROLES = (ROLE_KV_SECRETS_USER, ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER)
+# What the deployer's own grants may be: rotating by hand, and driving the cluster.
+DEPLOYER_ROLES = (ROLE_KV_SECRETS_OFFICER, ROLE_AKS_RBAC_CLUSTER_ADMIN)
 # The deployer's own grant (so they can rotate with `az keyvault secret set`) is recognised by
 # its description: "deployer: ..." or the program's "aidbox-secrets: deployer".
 DEPLOYER_DESCRIPTION = re.compile(r"^(?:deployer:|aidbox-secrets: deployer$)")
@@ -105,6 +111,19 @@ SERVICE_TYPE = "kubernetes:core/v1:Service"
 VAULT_POD_LABEL = ("app.kubernetes.io/name", "vault")
 MANAGED_CLUSTER_TYPE = re.compile(
     _AZURE_NATIVE.format(module="containerservice", name="ManagedCluster")
+)
+AGENT_POOL_TYPE = re.compile(_AZURE_NATIVE.format(module="containerservice", name="AgentPool"))
+STACK_TYPE = "pulumi:pulumi:Stack"
+NETWORK_POLICY_ENGINES = ("cilium", "calico", "azure")
+# Stack outputs that look like a credential: by name, or by what the value holds.
+CREDENTIAL_OUTPUT_NAME = re.compile(
+    r"kubeconfig|password|token|credential(?!s?Command$)|private_?key|connection_?string"
+    r"|client_?secret|access_?key|sas_?token",
+    re.IGNORECASE,
+)
+CREDENTIAL_VALUE = re.compile(
+    r"client-key-data|client-certificate-data|\btoken:\s*\S|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|AccountKey=|SharedAccessSignature=|[?&]sig=",
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -310,7 +329,7 @@ def validate_role_assignment(
     deployer = isinstance(description, str) and bool(DEPLOYER_DESCRIPTION.match(description))
     if is_unknown(principal_type):
         check.undecided(principal_type)
-    elif deployer and guid == ROLE_KV_SECRETS_OFFICER:
+    elif deployer and guid in DEPLOYER_ROLES:
         pass
     elif principal_type == "ServicePrincipal" and guid not in WORKLOAD_ROLES:
         check.violation(
@@ -782,6 +801,182 @@ def validate_rotation_interval(
     check.finish()
 
 
+# ---------------------------------------------------------------------------------------------
+# AKS and Key Vault network (production)
+# ---------------------------------------------------------------------------------------------
+
+
+def _production_cluster(args: ResourceValidationArgs, report_violation: ReportViolation):
+    """(check, reason) for a production ManagedCluster, else None."""
+    if not MANAGED_CLUSTER_TYPE.match(args.resource_type):
+        return None
+    check = _Check(args, report_violation)
+    reason = production_reason(check)
+    return (check, reason) if reason else None
+
+
+def validate_aks_local_accounts(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    found = _production_cluster(args, report_violation)
+    if not found:
+        return
+    check, reason = found
+    disabled = check.get(args.props, "disableLocalAccounts")
+    if is_unknown(disabled):
+        check.undecided(disabled)
+    elif disabled is not True:
+        check.violation(
+            f"disableLocalAccounts is {_show(disabled)} on a production cluster ({reason}); it "
+            "must be true: the static cluster-admin credential bypasses Entra ID and audit"
+        )
+    check.finish()
+
+
+def validate_aks_entra_rbac(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    found = _production_cluster(args, report_violation)
+    if not found:
+        return
+    check, reason = found
+    for key in ("managed", "enableAzureRBAC"):
+        value = check.get(args.props, "aadProfile", key)
+        if is_unknown(value):
+            check.undecided(value)
+        elif value is not True:
+            check.violation(
+                f"aadProfile.{key} is {_show(value)} on a production cluster ({reason}); "
+                "Entra ID sign-in with Azure RBAC for Kubernetes authorization is required"
+            )
+    check.finish()
+
+
+def validate_aks_network_policy(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    found = _production_cluster(args, report_violation)
+    if not found:
+        return
+    check, reason = found
+    engine = check.get(args.props, "networkProfile", "networkPolicy")
+    if is_unknown(engine):
+        check.undecided(engine)
+    elif engine not in NETWORK_POLICY_ENGINES:
+        check.violation(
+            f"networkProfile.networkPolicy is {_show(engine)} on a production cluster "
+            f"({reason}); one of {list(NETWORK_POLICY_ENGINES)} is needed, or NetworkPolicies "
+            "are not enforced"
+        )
+    check.finish()
+
+
+def _check_zones(check: _Check, pool: Any, where: str, reason: str) -> None:
+    zones = check.get(pool, "availabilityZones")
+    if is_unknown(zones):
+        check.undecided(zones)
+    elif not _is_list(zones) or len(zones) < 2:
+        check.violation(
+            f"{where}.availabilityZones is {_show(zones if zones else None)} on production "
+            f"({reason}); spread every pool over at least two zones"
+        )
+
+
+def validate_aks_zones(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if AGENT_POOL_TYPE.match(args.resource_type):
+        check = _Check(args, report_violation)
+        reason = production_reason(check)
+        if reason:
+            _check_zones(check, args.props, "agent pool", reason)
+            check.finish()
+        return
+    found = _production_cluster(args, report_violation)
+    if not found:
+        return
+    check, reason = found
+    for index, pool in check.elements(args.props, "agentPoolProfiles"):
+        if is_unknown(pool):
+            check.undecided(pool)
+        else:
+            _check_zones(check, pool, f"agentPoolProfiles[{index}]", reason)
+    check.finish()
+
+
+def validate_key_vault_network(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    if not KEY_VAULT_TYPE.match(args.resource_type):
+        return
+    check = _Check(args, report_violation)
+    reason = production_reason(check)
+    if reason is None:
+        return
+    action = check.get(args.props, "properties", "networkAcls", "defaultAction")
+    if is_unknown(action):
+        check.undecided(action)
+    elif action != "Deny":
+        check.violation(
+            f"properties.networkAcls.defaultAction is {_show(action)} on production ({reason}); "
+            "it must be Deny, with the cluster's path in (private endpoint or subnet rule)"
+        )
+    for index, rule in check.elements(args.props, "properties", "networkAcls", "ipRules"):
+        value = check.get(rule, "value")
+        if is_unknown(value):
+            check.undecided(value)
+        elif value in ("0.0.0.0/0", "0.0.0.0"):
+            check.violation(
+                f"properties.networkAcls.ipRules[{index}] is {_show(value)} on production "
+                f"({reason}); it opens the vault to every network"
+            )
+    check.finish()
+
+
+def credential_outputs(outputs: Any) -> list[str]:
+    """Names of stack outputs that look like a credential, by name or by value."""
+    found = []
+    for key in outputs if isinstance(outputs, Mapping) else ():
+        try:
+            value = outputs[key]
+        except UnknownValueError:
+            value = None
+        by_value = any(CREDENTIAL_VALUE.search(text) for text in _strings(value))
+        if CREDENTIAL_OUTPUT_NAME.search(str(key)) or by_value:
+            found.append(str(key))
+    return found
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key in value:
+            yield f"{key}: "  # a kubeconfig-like key (client-key-data) is enough
+            try:
+                yield from _strings(value[key])
+            except UnknownValueError:
+                continue
+    elif _is_list(value):
+        for item in value:
+            yield from _strings(item)
+
+
+def validate_no_credential_outputs(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """pulumi/actions sets every stack output on the job (and `pulumi stack output
+    --show-secrets` prints them): a credential must never be one, secret or not. The root
+    Stack resource's outputs are the stack outputs."""
+    for resource in args.resources:
+        if resource.resource_type != STACK_TYPE:
+            continue
+        for key in credential_outputs(resource.props):
+            report_violation(
+                f"stack output '{key}' looks like a credential; export how to obtain one "
+                "(e.g. `az aks get-credentials ...`), never the credential itself",
+                resource.urn,
+            )
+
+
 def _show(value: Any) -> str:
     """A value for a message: quoted strings, 'unset' for missing. Never used for env values."""
     if value is None:
@@ -811,7 +1006,7 @@ PRODUCTION_CONFIG = PolicyConfigSchema(
     }
 )
 
-POLICIES: list[ResourceValidationPolicy] = [
+POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ResourceValidationPolicy(
         name="keyvault-rbac-soft-delete",
         description=(
@@ -928,4 +1123,65 @@ POLICIES: list[ResourceValidationPolicy] = [
         enforcement_level=EnforcementLevel.ADVISORY,
         validate=validate_rotation_interval,
     ),
+    ResourceValidationPolicy(
+        name="aks-local-accounts-disabled-production",
+        description=(
+            "On production, AKS clusters set disableLocalAccounts: true (no static "
+            "cluster-admin credential; Entra ID only)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aks_local_accounts,
+    ),
+    ResourceValidationPolicy(
+        name="aks-entra-rbac-production",
+        description=(
+            "On production, AKS clusters use managed Entra ID integration with Azure RBAC for "
+            "Kubernetes authorization (aadProfile.managed and aadProfile.enableAzureRBAC true)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aks_entra_rbac,
+    ),
+    ResourceValidationPolicy(
+        name="aks-network-policy-production",
+        description=(
+            "On production, AKS clusters run a network policy engine "
+            "(networkProfile.networkPolicy cilium, calico or azure)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aks_network_policy,
+    ),
+    ResourceValidationPolicy(
+        name="aks-availability-zones-production",
+        description=(
+            "On production, every AKS node pool (agentPoolProfiles and AgentPool resources) "
+            "spans at least two availability zones."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aks_zones,
+    ),
+    ResourceValidationPolicy(
+        name="keyvault-network-deny-production",
+        description=(
+            "On production, Key Vaults deny network access by default "
+            "(properties.networkAcls.defaultAction: Deny) and no IP rule opens 0.0.0.0/0."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_key_vault_network,
+    ),
+    StackValidationPolicy(
+        name="no-credential-stack-output",
+        description=(
+            "No stack output looks like a credential: by name (kubeconfig, password, token, "
+            "credential, private key, connection string, ...) or by value (client key or "
+            "certificate data, a token, a PEM private key, a storage key or SAS)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        validate=validate_no_credential_outputs,
+    ),
 ]
+RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]

@@ -111,6 +111,7 @@ def key_vault(environment: str = "production", purge: bool | None = True) -> dic
         "enableRbacAuthorization": True,
         "enableSoftDelete": True,
         "softDeleteRetentionInDays": 90,
+        "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": []},
     }
     if purge is not None:
         properties["enablePurgeProtection"] = purge
@@ -237,19 +238,27 @@ def helm_release(chart: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def test_policies_are_named_uniquely_and_only_rotation_is_advisory() -> None:
     names = [p.name for p in rules.POLICIES]
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 17
     levels = {p.name: p.enforcement_level for p in rules.POLICIES}
     assert levels.pop("secret-rotation-interval") is EnforcementLevel.ADVISORY
     assert set(levels.values()) == {EnforcementLevel.MANDATORY}
     configurable = {p.name for p in rules.POLICIES if p.config_schema is not None}
-    assert configurable == {"keyvault-purge-protection-production", "vault-no-dev-mode-production"}
+    assert configurable == {
+        "keyvault-purge-protection-production",
+        "vault-no-dev-mode-production",
+        "aks-local-accounts-disabled-production",
+        "aks-entra-rbac-production",
+        "aks-network-policy-production",
+        "aks-availability-zones-production",
+        "keyvault-network-deny-production",
+    }
     for policy in rules.POLICIES:
         if policy.config_schema is not None:
             assert policy.config_schema.properties["production"]["type"] == "boolean"
 
 
 def test_validators_ignore_other_resource_types() -> None:
-    for policy in rules.POLICIES:
+    for policy in rules.RESOURCE_POLICIES:
         violations: list[str] = []
         policy.validate(
             make_args("kubernetes:core/v1:ConfigMap", {"data": {"PASSWORD": "x"}}),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from harness import AZURE_DEV, ROOT, VAULT_DEV, VAULT_HA, StackRun, run_stack, stack_config
 from test_policy import make_args, rules
+from test_policy_aks import stack_args
 
 LICENSE = "aidbox-secrets:aidboxLicense"
 CASES: dict[str, tuple[dict, list[str], str]] = {
@@ -51,11 +52,18 @@ def violations(run: StackRun, production: bool) -> list[str]:
     for resource in run.resources:
         if not resource.custom:
             continue
-        for policy in rules.POLICIES:
+        for policy in rules.RESOURCE_POLICIES:
             config = {"production": True} if production else None
             args = make_args(resource.type, resource.props, name=resource.name, config=config)
             policy.validate(
                 args, lambda message, urn=None, p=policy: found.append(f"{p.name}: {message}")
+            )
+    outputs = {key: run.output(key) for key in run.outputs}
+    for policy in rules.POLICIES:
+        if policy not in rules.RESOURCE_POLICIES:
+            policy.validate(
+                stack_args(outputs),
+                lambda message, urn=None, p=policy: found.append(f"{p.name}: {message}"),
             )
     return found
 

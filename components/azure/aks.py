@@ -273,7 +273,7 @@ class AksCluster(pulumi.ComponentResource):
             ),
             principal_id=args.deployer_object_id,
             principal_type=args.settings.deployer_principal_type,
-            description="aidbox-secrets: deployer (AKS RBAC Cluster Admin)",
+            description="aidbox-secrets: deployer",
             opts=pulumi.ResourceOptions(parent=self),
         )
 
