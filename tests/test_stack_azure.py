@@ -58,7 +58,11 @@ def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> No
     components = {r.name: r.type for r in run.resources if not r.custom}
     assert components == {
         "platform": "aidbox-secrets:azure:Platform",
+        "network": "aidbox-secrets:azure:Network",
+        "monitoring": "aidbox-secrets:azure:Monitoring",
         "aks": "aidbox-secrets:azure:AksCluster",
+        "prometheus": "aidbox-secrets:kubernetes:PrometheusScrapeSettings",
+        "netpol": "aidbox-secrets:kubernetes:NetworkPolicies",
         "csi": "aidbox-secrets:csi:CsiDriver",
         "store": "aidbox-secrets:stores:AzureKeyVaultStore",
         "store-kv": "aidbox-secrets:azure:KeyVault",
@@ -125,9 +129,9 @@ def test_cluster_has_oidc_and_the_configured_pool(run: StackRun) -> None:
     assert cluster["identity"] == {"type": "SystemAssigned"}
     assert cluster["resourceName"] == "aks-aidbox-secrets-dev"
     pool = cluster["agentPoolProfiles"][0]
-    assert (pool["count"], pool["vmSize"], pool["mode"]) == (2, "Standard_D4s_v5", "System")
+    assert (pool["count"], pool["vmSize"], pool["mode"]) == (3, "Standard_D4s_v5", "System")
     assert cluster["kubernetesVersion"] == "1.34"
-    assert "addonProfiles" not in cluster
+    assert "azureKeyvaultSecretsProvider" not in cluster["addonProfiles"]
 
 
 def test_kubelet_identity_reads_the_vault_only(run: StackRun) -> None:
@@ -150,7 +154,9 @@ def test_kubelet_identity_reads_the_vault_only(run: StackRun) -> None:
 
 
 def test_only_the_reader_is_granted_by_default(run: StackRun) -> None:
-    assert [r.name for r in run.of_type(ROLE)] == ["store-kv-kubelet"]
+    # On the vault; the deployer's cluster role is on the resource group (test_stack_aks.py).
+    assert [r.name for r in run.of_type(ROLE)] == ["aks-deployer-admin", "store-kv-kubelet"]
+    assert "/providers/Microsoft.KeyVault/vaults/" in run.named("store-kv-kubelet").props["scope"]
 
 
 @pytest.mark.parametrize("principal_type", ["User", "ServicePrincipal"])
@@ -327,10 +333,14 @@ def test_stack_outputs(run: StackRun) -> None:
     assert run.output("aidboxService") == "aidbox"
     assert run.output("aidboxUrl") == "http://aidbox.default.svc.cluster.local:8080"
     assert run.output("secrets") == {"client-secret": "/run/azure-secrets/client-secret"}
-    assert run.outputs["kubeconfig"].secret is True
-    assert "clusters" in run.output("kubeconfig")
-    public = {k for k, v in run.outputs.items() if not v.secret}
-    assert public == set(run.outputs) - {"kubeconfig"}
+    assert run.output("getCredentialsCommand") == (
+        "az aks get-credentials --resource-group rg-aidbox-secrets-dev "
+        "--name aks-aidbox-secrets-dev --overwrite-existing "
+        "&& kubelogin convert-kubeconfig --login azurecli"
+    )
+    assert "kubeconfig" not in run.outputs
+    # Nothing in the outputs is secret, because nothing secret is exported.
+    assert not [k for k, v in run.outputs.items() if v.secret]
 
 
 def test_custom_namespace_is_created_and_used() -> None:
