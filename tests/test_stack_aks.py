@@ -1,0 +1,282 @@
+"""The AKS baseline, for every committed stack file: Entra ID only, a Kubernetes provider with
+no static credential, no secret in the outputs, a network policy engine and NetworkPolicies,
+a Key Vault that denies by default with the cluster's path in, and pools, zones, autoscaler,
+tier and upgrade channels as configured."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from harness import (
+    API_SERVER,
+    AZURE_DEV,
+    DEPLOYER,
+    ROOT,
+    UAMI_CLIENT,
+    Mocks,
+    StackRun,
+    run_stack,
+    stack_config,
+)
+
+from components.azure.kubeconfig import AKS_SERVER_APP_ID
+from components.settings import parse_settings
+
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+PROVIDER = "pulumi:providers:kubernetes"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ROLE = "azure-native:authorization:RoleAssignment"
+LICENSE = "aidbox-secrets:aidboxLicense"
+STACK_FILES = sorted(p.name for p in Path(ROOT).glob("Pulumi.*.yaml"))
+
+
+def stack_name(file: str) -> str:
+    return file.removeprefix("Pulumi.").removesuffix(".yaml")
+
+
+def file_config(file: str) -> dict:
+    config = stack_config(Path(ROOT) / file)
+    if stack_name(file) == "prod":
+        config[LICENSE] = "test-license"
+    return config
+
+
+@cache
+def _run(file: str) -> tuple[StackRun, Mocks]:
+    mocks = Mocks()
+    secret = [LICENSE] if stack_name(file) == "prod" else []
+    return run_stack(
+        file_config(file), secret_keys=secret, stack=stack_name(file), mocks=mocks
+    ), mocks
+
+
+@cache
+def _settings(file: str):
+    raw = {
+        k.split(":", 1)[1]: v
+        for k, v in file_config(file).items()
+        if k.startswith("aidbox-secrets:")
+    }
+    return parse_settings(
+        raw,
+        project="aidbox-secrets",
+        stack=stack_name(file),
+        secret_keys=frozenset({"aidboxLicense"}),
+    )
+
+
+@pytest.fixture(params=STACK_FILES)
+def file(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def test_entra_id_with_azure_rbac_and_no_local_accounts(file: str) -> None:
+    cluster = _run(file)[0].one(CLUSTER).props
+    assert cluster["aadProfile"]["managed"] is True
+    assert cluster["aadProfile"]["enableAzureRBAC"] is True
+    assert cluster["enableRBAC"] is True
+    # Off on every committed stack; production refuses to turn it on (test_settings_cluster).
+    assert cluster["disableLocalAccounts"] is True
+
+
+def test_kubernetes_provider_holds_no_static_credential(file: str) -> None:
+    run, mocks = _run(file)
+    assert not [c for c in mocks.calls if c.endswith("listManagedClusterAdminCredentials")]
+    (call,) = mocks.call_args["azure-native:containerservice:listManagedClusterUserCredentials"]
+    assert call["format"] == "exec"
+    provider = run.one(PROVIDER, "aks-k8s")
+    kubeconfig = yaml.safe_load(provider.props["kubeconfig"])
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == API_SERVER
+    (user,) = kubeconfig["users"]
+    assert set(user["user"]) == {"exec"}  # no token, no client certificate or key
+    exec_ = user["user"]["exec"]
+    login = _settings(file).cluster.kubelogin_mode
+    assert exec_["command"] == "kubelogin"
+    assert exec_["args"] == ["get-token", "--login", login, "--server-id", AKS_SERVER_APP_ID]
+    for secretish in ("token", "client-certificate-data", "client-key-data", "password"):
+        assert secretish not in provider.props["kubeconfig"].replace("get-token", "")
+
+
+def test_no_secret_and_no_kubeconfig_in_the_outputs(file: str) -> None:
+    run = _run(file)[0]
+    assert "kubeconfig" not in run.outputs
+    assert not [key for key, value in run.outputs.items() if value.secret]
+    assert run.output("getCredentialsCommand").startswith("az aks get-credentials ")
+
+
+def test_deployer_is_cluster_admin_without_waiting_for_the_cluster(file: str) -> None:
+    run = _run(file)[0]
+    grant = run.named("aks-deployer-admin")
+    assert grant.props["roleDefinitionId"].endswith("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
+    assert grant.props["principalId"] == DEPLOYER
+    assert grant.props["principalType"] == _settings(file).cluster.deployer_principal_type
+    assert grant.props["scope"].endswith(f"/resourceGroups/rg-aidbox-secrets-{stack_name(file)}")
+    cluster_urn = run.one(CLUSTER).urn
+    assert cluster_urn not in grant.dependencies
+    assert grant.urn in run.one(PROVIDER, "aks-k8s").dependencies
+
+
+def test_azure_resources_do_not_wait_for_the_cluster(file: str) -> None:
+    run = _run(file)[0]
+    cluster_urn = run.one(CLUSTER).urn
+    independent = (
+        "azure-native:network:VirtualNetwork",
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:keyvault:Vault",
+        "azure-native:keyvault:Secret",
+        "azure-native:network:PrivateEndpoint",
+        "azure-native:privatedns:PrivateZone",
+    )
+    checked = [r for r in run.resources if r.type in independent]
+    assert checked, "nothing to check"
+    for resource in checked:
+        assert cluster_urn not in resource.dependencies, resource.name
+
+
+def test_network_policy_engine_and_namespace_policies(file: str) -> None:
+    run, s = _run(file)[0], _settings(file)
+    network = run.one(CLUSTER).props["networkProfile"]
+    assert (network["networkPlugin"], network["networkPluginMode"]) == ("azure", "overlay")
+    assert network["networkPolicy"] == s.cluster.network_policy == "cilium"
+    assert network["networkDataplane"] == "cilium"
+    policies = {r.props["metadata"]["name"]: r.props for r in run.of_type(NETWORK_POLICY)}
+    assert set(policies) >= {"default-deny", "allow-dns", "aidbox-ingress", "database-ingress"}
+    assert {p["metadata"]["namespace"] for p in policies.values()} == {s.namespace}
+    assert policies["default-deny"]["spec"] == {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+
+
+def test_nodes_land_in_the_virtual_network(file: str) -> None:
+    run = _run(file)[0]
+    pools = run.one(CLUSTER).props["agentPoolProfiles"]
+    vnet = run.one("azure-native:network:VirtualNetwork")
+    subnets = {s["name"]: s for s in vnet.props["subnets"]}
+    assert [p["vnetSubnetID"].rsplit("/", 1)[-1] for p in pools] == [
+        "snet-aks-system",
+        "snet-aks-user",
+    ]
+    delegation = subnets["snet-postgres"]["delegations"][0]["serviceName"]
+    assert delegation == "Microsoft.DBforPostgreSQL/flexibleServers"
+    assert run.output("postgresSubnetId").endswith("/subnets/snet-postgres")
+    assert run.output("postgresSubnetId").startswith(run.output("vnetId"))
+
+
+def test_key_vault_denies_by_default_and_the_cluster_comes_in_privately(file: str) -> None:
+    run, s = _run(file)[0], _settings(file)
+    if s.azure is None:
+        assert not run.of_type("azure-native:keyvault:Vault")
+        return
+    vault = run.one("azure-native:keyvault:Vault")
+    acls = vault.props["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny"
+    assert acls["bypass"] == "AzureServices"
+    assert [r["value"] for r in acls["ipRules"]] == list(s.azure.key_vault.allowed_ranges)
+    endpoint = run.one("azure-native:network:PrivateEndpoint").props
+    assert endpoint["subnet"]["id"].endswith("/subnets/snet-private-endpoints")
+    assert endpoint["privateLinkServiceConnections"][0]["groupIds"] == ["vault"]
+    zone = run.one("azure-native:privatedns:PrivateZone").props
+    assert zone["privateZoneName"] == "privatelink.vaultcore.azure.net"
+    link = run.one("azure-native:privatedns:VirtualNetworkLink").props
+    assert link["virtualNetwork"]["id"] == run.output("vnetId")
+    audit = run.named("store-kv-audit").props
+    assert audit["logs"] == [{"category": "AuditEvent", "enabled": True}]
+    assert audit["workspaceId"] == run.output("logAnalyticsWorkspaceId")
+
+
+def test_pools_zones_autoscaler_tier_and_channels_as_configured(file: str) -> None:
+    cluster, c = _run(file)[0].one(CLUSTER).props, _settings(file).cluster
+    assert cluster["sku"] == {"name": "Base", "tier": c.tier}
+    system, user = cluster["agentPoolProfiles"]
+    for pool, want, mode in ((system, c.system_pool, "System"), (user, c.user_pool, "User")):
+        assert pool["mode"] == mode
+        assert pool["enableAutoScaling"] is True
+        assert (pool["minCount"], pool["maxCount"], pool["vmSize"]) == (
+            want.min_count,
+            want.max_count,
+            want.vm_size,
+        )
+        assert pool.get("availabilityZones", []) == list(c.zones)
+    assert system["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+    assert "nodeTaints" not in user
+    assert cluster["autoUpgradeProfile"] == {
+        "upgradeChannel": c.upgrade_channel,
+        "nodeOSUpgradeChannel": c.node_os_upgrade_channel,
+    }
+    assert cluster["kubernetesVersion"] == c.kubernetes_version
+    ranges = cluster["apiServerAccessProfile"].get("authorizedIPRanges", [])
+    assert ranges == list(c.api_server_authorized_ranges)
+
+
+def test_maintenance_window_applies_to_both_upgrade_channels(file: str) -> None:
+    run, w = _run(file)[0], _settings(file).cluster.maintenance_window
+    configs = {
+        r.props["configName"]: r.props["maintenanceWindow"]
+        for r in run.of_type("azure-native:containerservice:MaintenanceConfiguration")
+    }
+    assert set(configs) == {"aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"}
+    for window in configs.values():
+        assert window["schedule"]["weekly"]["dayOfWeek"] == w.day
+        assert (window["startTime"], window["durationHours"], window["utcOffset"]) == (
+            w.start,
+            w.duration_hours,
+            w.utc_offset,
+        )
+
+
+def test_production_stack_meets_the_baseline() -> None:
+    run = _run("Pulumi.prod.yaml")[0]
+    cluster = run.one(CLUSTER).props
+    assert cluster["sku"]["tier"] == "Standard"
+    assert all(p["availabilityZones"] == ["1", "2", "3"] for p in cluster["agentPoolProfiles"])
+    assert cluster["agentPoolProfiles"][0]["minCount"] >= 2
+    assert cluster["azureMonitorProfile"] == {"metrics": {"enabled": True}}
+    assert cluster["addonProfiles"]["omsagent"]["enabled"] is True
+    assert "0.0.0.0/0" not in cluster["apiServerAccessProfile"]["authorizedIPRanges"]
+    logs = run.named("aks-control-plane-logs").props["logs"]
+    assert {"category": "kube-audit-admin", "enabled": True} in logs
+    associations = {
+        r.props["associationName"]
+        for r in run.of_type("azure-native:monitor:DataCollectionRuleAssociation")
+    }
+    assert associations == {
+        "ContainerInsightsMetricsExtension",
+        "configurationAccessEndpoint",
+        "ContainerInsightsExtension",
+    }
+    settings = run.k8s("core/v1:ConfigMap", "ama-metrics-settings-configmap").props
+    assert settings["metadata"]["namespace"] == "kube-system"
+    assert (
+        'podannotationnamespaceregex = "kube-system"'
+        in (settings["data"]["pod-annotation-based-scraping"])
+    )
+
+
+def test_dev_stacks_are_cheap_and_say_so() -> None:
+    for file in ("Pulumi.dev.yaml", "Pulumi.dev-vault.yaml"):
+        text = (Path(ROOT) / file).read_text()
+        assert "cheap" in text
+        cluster = _run(file)[0].one(CLUSTER).props
+        assert cluster["sku"]["tier"] == "Free"
+        assert "azureMonitorProfile" not in cluster
+        assert "omsagent" not in (cluster.get("addonProfiles") or {})
+
+
+def test_aks_addon_with_workload_identity_uses_the_federated_identity() -> None:
+    run = run_stack(
+        {**AZURE_DEV, "azure": {"identity": "workload"}, "csi": {"install": "aksAddon"}}
+    )
+    cluster = run.one(CLUSTER).props
+    assert cluster["securityProfile"] == {"workloadIdentity": {"enabled": True}}
+    assert "azureKeyvaultSecretsProvider" in cluster["addonProfiles"]
+    assert not run.of_type("kubernetes:helm.sh/v3:Release")
+    spc = run.one("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass").props
+    assert spc["spec"]["parameters"]["clientID"] == UAMI_CLIENT
+    assert "useVMManagedIdentity" not in spc["spec"]["parameters"]
+    grants = [r.name for r in run.of_type(ROLE)]
+    assert "store-kv-workload" in grants and "store-kv-aks-addon" not in grants
+    assert run.one("azure-native:managedidentity:FederatedIdentityCredential")
