@@ -1,0 +1,158 @@
+"""Model the first `pulumi up`: how long each stack file takes if every resource starts as
+soon as what it waits for is done, and which chain decides it.
+
+It runs the program under the test suite's mocks (tests/harness.py), which record, for each
+registration, the resources it waits for: `depends_on`, every resource whose outputs feed one
+of its inputs, and its provider. Waiting on a component means waiting on all its children.
+Durations are typical first-create times per resource type: assumptions, not measurements
+(Azure varies by region, load and SKU). Usage: python scripts/deploy_time.py
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from harness import Registered, StackRun, run_stack, stack_config  # noqa: E402
+
+# Seconds. Assumptions from typical Azure and Kubernetes create times.
+DURATIONS = {
+    "azure-native:resources:ResourceGroup": 10,
+    "azure-native:containerservice:ManagedCluster": 480,  # ~8 min, pools built in parallel
+    "azure-native:containerservice:AgentPool": 240,
+    "azure-native:containerservice:MaintenanceConfiguration": 10,
+    "azure-native:keyvault:Vault": 60,
+    "azure-native:keyvault:Secret": 10,
+    "azure-native:authorization:RoleAssignment": 30,
+    "azure-native:managedidentity:UserAssignedIdentity": 15,
+    "azure-native:managedidentity:FederatedIdentityCredential": 15,
+    "azure-native:network:VirtualNetwork": 20,
+    "azure-native:network:PrivateEndpoint": 90,
+    "azure-native:network:PrivateDnsZoneGroup": 30,
+    "azure-native:privatedns:PrivateZone": 45,
+    "azure-native:privatedns:VirtualNetworkLink": 45,
+    "azure-native:operationalinsights:Workspace": 30,
+    "azure-native:monitor:AzureMonitorWorkspace": 30,
+    "azure-native:monitor:DataCollectionEndpoint": 10,
+    "azure-native:monitor:DataCollectionRule": 10,
+    "azure-native:monitor:DataCollectionRuleAssociation": 10,
+    "azure-native:monitor:DiagnosticSetting": 15,
+    "kubernetes:helm.sh/v3:Release": 90,  # images pulled, pods ready
+    "kubernetes:apps/v1:Deployment": 120,  # Aidbox starts and passes its probes
+    "kubernetes:apps/v1:StatefulSet": 60,
+}
+LOAD_BALANCER = 60  # a Service of type LoadBalancer gets its address
+OTHER_KUBERNETES = 2
+OTHER = 1  # vault:* and anything else
+FREE = ("pulumi:providers:", "random:", "aidbox-secrets:")  # no cloud call, or components
+# The chain no program can shorten: the cluster, then the CSI driver, then Aidbox.
+UNAVOIDABLE = ("azure-native:containerservice:ManagedCluster", "kubernetes:helm.sh/v3:Release")
+
+
+def duration(resource: Registered) -> int:
+    if resource.type.startswith(FREE):
+        return 0
+    if resource.type in DURATIONS:
+        return DURATIONS[resource.type]
+    if resource.type == "kubernetes:core/v1:Service":
+        spec = resource.props.get("spec") or {}
+        return LOAD_BALANCER if spec.get("type") == "LoadBalancer" else OTHER_KUBERNETES
+    if resource.type.startswith("kubernetes:"):
+        return OTHER_KUBERNETES
+    return OTHER
+
+
+def unavoidable_seconds() -> int:
+    return sum(DURATIONS[t] for t in UNAVOIDABLE) + DURATIONS["kubernetes:apps/v1:Deployment"]
+
+
+@dataclass(frozen=True)
+class Model:
+    total: int
+    path: list[tuple[str, int, int]]  # (resource, start, end) along the critical path
+
+
+def model(run: StackRun) -> Model:
+    by_urn = {r.urn: r for r in run.resources}
+    children: dict[str, list[str]] = {}
+    for r in run.resources:
+        children.setdefault(r.parent, []).append(r.urn)
+
+    def expand(urn: str) -> Iterable[str]:
+        """A component stands for everything under it."""
+        resource = by_urn.get(urn)
+        if resource is None:
+            return
+        if resource.custom:
+            yield urn
+        for child in children.get(urn, []):
+            yield from expand(child)
+
+    def waits_for(r: Registered) -> set[str]:
+        urns = set(r.dependencies)
+        if r.provider:
+            urns.add(r.provider.rsplit("::", 1)[0])  # "urn::id"
+        return {u for dep in urns for u in expand(dep) if u != r.urn}
+
+    end: dict[str, int] = {}
+    before: dict[str, str | None] = {}
+
+    def finish(urn: str, seen: tuple[str, ...] = ()) -> int:
+        if urn in end:
+            return end[urn]
+        if urn in seen:
+            raise ValueError(f"dependency cycle through {urn}")
+        r = by_urn[urn]
+        start, last = 0, None
+        for dep in waits_for(r):
+            if (t := finish(dep, (*seen, urn))) > start:
+                start, last = t, dep
+        end[urn], before[urn] = start + duration(r), last
+        return end[urn]
+
+    customs = [r.urn for r in run.resources if r.custom]
+    total = max((finish(u) for u in customs), default=0)
+    tail = max(customs, key=lambda u: end[u]) if customs else None
+    path = []
+    while tail is not None:
+        r = by_urn[tail]
+        path.append((f"{r.type} {r.name}", end[tail] - duration(r), end[tail]))
+        tail = before[tail]
+    return Model(total, list(reversed(path)))
+
+
+def stack_files() -> list[Path]:
+    return sorted(ROOT.glob("Pulumi.*.yaml"))
+
+
+def run_file(path: Path) -> StackRun:
+    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    config = stack_config(path)
+    secret = []
+    if stack == "prod":
+        config["aidbox-secrets:aidboxLicense"] = "model-license"
+        secret = ["aidbox-secrets:aidboxLicense"]
+    return run_stack(config, secret_keys=secret, stack=stack)
+
+
+def minutes(seconds: int) -> str:
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def main() -> None:
+    print(f"unavoidable chain (cluster, driver, Aidbox): {minutes(unavoidable_seconds())}")
+    for path in stack_files():
+        result = model(run_file(path))
+        print(f"\n{path.name}: modeled first up {minutes(result.total)}; critical path:")
+        for name, start, stop in result.path:
+            if stop > start:
+                print(f"  {minutes(start):>7} -> {minutes(stop):>7}  {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The modeled first `pulumi up` (scripts/deploy_time.py) of the production stack is the
+unavoidable chain (cluster, then CSI driver, then Aidbox) plus a small margin: everything else
+runs in parallel with the cluster."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from harness import ROOT
+
+MARGIN = 60  # seconds: the resource group, the cluster's subnets or workspace, the SPC
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location(
+        "deploy_time", Path(ROOT) / "scripts" / "deploy_time.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+deploy_time = _load()
+
+
+def test_prod_first_up_is_the_unavoidable_chain() -> None:
+    result = deploy_time.model(deploy_time.run_file(Path(ROOT) / "Pulumi.prod.yaml"))
+    names = [name for name, _, _ in result.path]
+    assert any(n.startswith("azure-native:containerservice:ManagedCluster") for n in names)
+    assert any(n.startswith("kubernetes:helm.sh/v3:Release") for n in names)
+    assert names[-2].startswith("kubernetes:apps/v1:Deployment aidbox")
+    assert result.total <= deploy_time.unavoidable_seconds() + MARGIN, result.path
+
+
+def test_the_model_follows_output_dependencies() -> None:
+    run = deploy_time.run_file(Path(ROOT) / "Pulumi.dev.yaml")
+    cluster = next(r for r in run.resources if r.type.endswith(":ManagedCluster"))
+    # The cluster waits for its subnets through an Output (the subnet ids), not depends_on.
+    vnet = next(r for r in run.resources if r.type.endswith(":VirtualNetwork"))
+    assert vnet.urn in cluster.dependencies
+    result = deploy_time.model(run)
+    assert result.total >= deploy_time.unavoidable_seconds()
