@@ -119,6 +119,24 @@ def test_deployer_is_cluster_admin_without_waiting_for_the_cluster(file: str) ->
     assert grant.urn in run.one(PROVIDER, "aks-k8s").dependencies
 
 
+def waits_for(run: StackRun, urn: str) -> set[str]:
+    """Everything `urn` waits for, transitively: its dependencies, its provider, and each
+    component's children."""
+    by_urn = {r.urn: r for r in run.resources}
+    found: set[str] = set()
+    todo = [urn]
+    while todo:
+        r = by_urn.get(todo.pop())
+        if r is None:
+            continue
+        nexts = set(r.dependencies) | ({r.provider.rsplit("::", 1)[0]} if r.provider else set())
+        nexts |= {c.urn for c in run.resources if c.parent == r.urn and not r.custom}
+        for n in nexts - found:
+            found.add(n)
+            todo.append(n)
+    return found
+
+
 def test_azure_resources_do_not_wait_for_the_cluster(file: str) -> None:
     run = _run(file)[0]
     cluster_urn = run.one(CLUSTER).urn
@@ -133,7 +151,9 @@ def test_azure_resources_do_not_wait_for_the_cluster(file: str) -> None:
     checked = [r for r in run.resources if r.type in independent]
     assert checked, "nothing to check"
     for resource in checked:
-        assert cluster_urn not in resource.dependencies, resource.name
+        assert cluster_urn not in waits_for(run, resource.urn), resource.name
+    # ...while what must follow the cluster does.
+    assert cluster_urn in waits_for(run, run.one(PROVIDER, "aks-k8s").urn)
 
 
 def test_network_policy_engine_and_namespace_policies(file: str) -> None:
