@@ -386,11 +386,17 @@ def test_bootstrap_script_passes_shellcheck() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_job_runs_on_a_github_hosted_runner() -> None:
-    """No stack needs a fixed egress IP: dev-vault reaches Vault through the AKS API server."""
+def test_only_prod_needs_a_fixed_egress_runner() -> None:
+    """dev-vault reaches Vault through the AKS API server, so the dev stacks run on GitHub-hosted
+    runners; prod's API server takes only its authorized ranges (PROD_RUNNER)."""
     for path in workflow_files():
         for job_id, job in jobs(load_yaml(path)).items():
-            assert job.get("runs-on") == "ubuntu-latest", f"{path.name}: {job_id}"
+            runs_on = str(job.get("runs-on"))
+            assert runs_on == "ubuntu-latest" or (
+                "PROD_RUNNER" in runs_on and runs_on.endswith("|| 'ubuntu-latest' }}")
+                if "matrix.stack" in runs_on
+                else runs_on == "${{ vars.PROD_RUNNER || 'self-hosted' }}"
+            ), f"{path.name}: {job_id}: {runs_on}"
 
 
 def test_dev_vault_is_refreshed_before_each_up() -> None:
@@ -399,3 +405,37 @@ def test_dev_vault_is_refreshed_before_each_up() -> None:
     assert ups and all(
         str(s.inputs.get("refresh")) == "${{ matrix.stack == 'dev-vault' }}" for s in ups
     )
+
+
+AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+
+def test_every_pulumi_job_can_sign_in_to_aks_without_a_static_credential() -> None:
+    """The Kubernetes provider runs `kubelogin get-token --login azurecli`: each job that runs
+    pulumi installs kubelogin and fetches the AKS token while the OIDC login is fresh."""
+    for path in workflow_files():
+        for job_id, job in jobs(load_yaml(path)).items():
+            job_steps = steps(job)
+            if not any(uses_action(step, PULUMI_ACTION) for step in job_steps):
+                continue
+            names = [str(step.get("uses", "")) + str(step.get("run", "")) for step in job_steps]
+            pulumi_at = next(i for i, n in enumerate(names) if n.startswith(PULUMI_ACTION))
+            kubelogin = [i for i, n in enumerate(names) if n.startswith("azure/use-kubelogin@")]
+            token = [i for i, n in enumerate(names) if f"--resource {AKS_SERVER_APP}" in n]
+            assert kubelogin and kubelogin[0] < pulumi_at, (path.name, job_id)
+            assert token and token[0] < pulumi_at, (path.name, job_id)
+
+
+def test_prod_runs_where_the_api_server_lets_it_in() -> None:
+    """prod's API server takes only cluster.apiServerAuthorizedRanges: not a GitHub-hosted
+    runner, whose addresses change."""
+    checked: list[str] = []
+    for path in workflow_files():
+        for job_id, job in jobs(load_yaml(path)).items():
+            stacks = {
+                s for step in pulumi_steps(path) if step.job_id == job_id for s in step.stacks
+            }
+            if "prod" in stacks:
+                checked.append(job_id)
+                assert "PROD_RUNNER" in str(job.get("runs-on")), (path.name, job_id)
+    assert len(checked) == 2, checked  # the prod preview and the prod up
