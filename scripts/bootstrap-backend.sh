@@ -25,6 +25,7 @@ readonly ROLE_KEY_VAULT_CRYPTO_USER="12338af0-0e69-4776-bea7-57ae8d297424"
 readonly ROLE_KEY_VAULT_CRYPTO_OFFICER="14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
 readonly ROLE_KEY_VAULT_SECRETS_USER="4633458b-17de-408a-b874-0445c86b69e6"
 readonly ROLE_KEY_VAULT_SECRETS_OFFICER="b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+readonly ROLE_AKS_RBAC_CLUSTER_ADMIN="b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 
 readonly GITHUB_OIDC_ISSUER="https://token.actions.githubusercontent.com"
 readonly FEDERATION_AUDIENCE="api://AzureADTokenExchange"
@@ -43,10 +44,12 @@ CI_IDENTITY_TYPE="${CI_IDENTITY_TYPE:-managed-identity}"
 CI_IDENTITY_NAME="${CI_IDENTITY_NAME:-id-aidbox-secrets-github}"
 PROD_ENVIRONMENT="${PROD_ENVIRONMENT:-prod}"
 DEPLOY_SCOPE="${DEPLOY_SCOPE:-}"
-# The program grants Key Vault Secrets User to the CSI reader identity, and Key Vault
-# Secrets Officer to the deployer only where a stack sets aidbox-secrets:keyVault.deployerOfficer
+# The program grants Key Vault Secrets User to the CSI reader identity, Azure Kubernetes
+# Service RBAC Cluster Admin to the deployer (here: the CI identity itself) on the stack's
+# resource group, so its Kubernetes provider may manage the cluster, and Key Vault Secrets
+# Officer to the deployer only where a stack sets aidbox-secrets:keyVault.deployerOfficer
 # (off by default): add $ROLE_KEY_VAULT_SECRETS_OFFICER here for such stacks.
-ASSIGNABLE_ROLE_IDS="${ASSIGNABLE_ROLE_IDS:-$ROLE_KEY_VAULT_SECRETS_USER}"
+ASSIGNABLE_ROLE_IDS="${ASSIGNABLE_ROLE_IDS:-$ROLE_KEY_VAULT_SECRETS_USER,$ROLE_AKS_RBAC_CLUSTER_ADMIN}"
 
 usage() {
   cat <<EOF
@@ -77,7 +80,8 @@ Usage: $0 --github-repo ORG/REPO [options]
                              [DEPLOY_SCOPE] (default: /subscriptions/<subscription>)
   --assignable-roles GUIDS   comma-separated role definition GUIDs the CI identity may assign
                              within the deploy scope  [ASSIGNABLE_ROLE_IDS]
-                             (default: Key Vault Secrets User; add Key Vault Secrets Officer,
+                             (default: Key Vault Secrets User and AKS RBAC Cluster Admin;
+                             add Key Vault Secrets Officer,
                              $ROLE_KEY_VAULT_SECRETS_OFFICER, for stacks that set
                              keyVault.deployerOfficer)
   -h, --help                 this help
@@ -223,7 +227,9 @@ log "subscription $SUBSCRIPTION_ID (tenant $TENANT_ID), repository $GITHUB_REPO"
 
 # --- resource providers and resource group ------------------------------------------------
 
-for namespace in Microsoft.Storage Microsoft.KeyVault Microsoft.ManagedIdentity Microsoft.ContainerService; do
+for namespace in Microsoft.Storage Microsoft.KeyVault Microsoft.ManagedIdentity \
+  Microsoft.ContainerService Microsoft.Network Microsoft.OperationalInsights Microsoft.Insights \
+  Microsoft.Monitor; do
   az provider register --namespace "$namespace" --wait --output none
 done
 
@@ -376,8 +382,9 @@ ensure_role "$ci_principal_id" ServicePrincipal "$ROLE_STORAGE_BLOB_DATA_CONTRIB
 ensure_role "$ci_principal_id" ServicePrincipal "$ROLE_KEY_VAULT_CRYPTO_USER" "$key_scope"
 # The stacks themselves: create and update their resource groups, AKS, Key Vault, ...
 ensure_role "$ci_principal_id" ServicePrincipal "$ROLE_CONTRIBUTOR" "$DEPLOY_SCOPE"
-# The stacks assign Key Vault roles on the vaults they create: allow assigning and
-# removing only the listed roles. An existing assignment is left as it is: to change the
+# The stacks assign Key Vault roles on the vaults they create, and AKS RBAC Cluster Admin to
+# the CI identity on each stack's resource group: allow assigning and removing only the
+# listed roles. An existing assignment is left as it is: to change the
 # list later, delete that role assignment and re-run.
 condition="((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {$role_set})) AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {$role_set}))"
 ensure_role "$ci_principal_id" ServicePrincipal "$ROLE_RBAC_ADMINISTRATOR" "$DEPLOY_SCOPE" "$condition"
@@ -398,6 +405,9 @@ gh variable set PULUMI_STATE_CONTAINER --repo $GITHUB_REPO --body $STATE_CONTAIN
 gh variable set PULUMI_SECRETS_PROVIDER --repo $GITHUB_REPO --body $secrets_provider
 # optional, runner label for dev-vault jobs (needs a fixed egress IP; default: self-hosted)
 # gh variable set DEV_VAULT_RUNNER --repo $GITHUB_REPO --body <runner-label>
+# optional, runner label for prod jobs: its fixed egress IP must be in prod's
+# aidbox-secrets:cluster.apiServerAuthorizedRanges (default: self-hosted)
+# gh variable set PROD_RUNNER --repo $GITHUB_REPO --body <runner-label>
 
 Create the '$PROD_ENVIRONMENT' environment (then add required reviewers in Settings > Environments):
 
