@@ -17,6 +17,7 @@ SP = {
     "objectId": "66666666-7777-8888-9999-000000000000",
 }
 EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
+CLUSTER = {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}
 COMPLIANT: dict[str, dict[str, Any]] = {
     "azure": {
         "production": True,
@@ -25,6 +26,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "aidboxLicense": "license",
         "aidbox": {"replicas": 2},
         "azure": {"identity": "workload"},
+        "cluster": CLUSTER,
     },
     "vault": {
         "production": True,
@@ -33,6 +35,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "aidboxLicense": "license",
         "aidbox": {"replicas": 2},
         "vault": EXTERNAL,
+        "cluster": CLUSTER,
     },
 }
 SECRET_KEYS = frozenset({"aidboxLicense", "azure", "vault"})
@@ -50,6 +53,45 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         "vault",
         {"vault": {"mode": "dev"}},
         "vault.mode",
+    ),
+    "local accounts": (
+        "azure",
+        {"cluster": {**CLUSTER, "localAccounts": True}},
+        "cluster.localAccounts",
+    ),
+    "API server open to everything": (
+        "vault",
+        {"cluster": {"apiServerAuthorizedRanges": ["0.0.0.0/0"]}},
+        "cluster.apiServerAuthorizedRanges",
+    ),
+    "API server without ranges": ("azure", {"cluster": {}}, "cluster.apiServerAuthorizedRanges"),
+    "no zones": ("azure", {"cluster": {**CLUSTER, "zones": []}}, "cluster.zones"),
+    "one zone": ("azure", {"cluster": {**CLUSTER, "zones": ["1"]}}, "cluster.zones"),
+    "Free tier": ("azure", {"cluster": {**CLUSTER, "tier": "Free"}}, "cluster.tier"),
+    "one system node": (
+        "azure",
+        {"cluster": {**CLUSTER, "systemPool": {"minCount": 1}}},
+        "cluster.systemPool.minCount",
+    ),
+    "no upgrades": (
+        "azure",
+        {"cluster": {**CLUSTER, "upgradeChannel": "none"}},
+        "cluster.upgradeChannel",
+    ),
+    "unmanaged node images": (
+        "azure",
+        {"cluster": {**CLUSTER, "nodeOsUpgradeChannel": "None"}},
+        "cluster.nodeOsUpgradeChannel",
+    ),
+    "no audit log": (
+        "vault",
+        {"monitoring": {"controlPlaneLogs": ["kube-apiserver"]}},
+        "monitoring.controlPlaneLogs",
+    ),
+    "Key Vault open to everything": (
+        "azure",
+        {"keyVault": {"allowedRanges": ["0.0.0.0/0"]}},
+        "keyVault.allowedRanges",
     ),
 }
 
