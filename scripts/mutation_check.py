@@ -70,6 +70,11 @@ MUTS = [
         '"default-deny": {"podSelector": {}, "policyTypes": ["Ingress"]},',
     ),
     (
+        "components/kubernetes/network_policies.py",
+        'DATABASE = {"app.kubernetes.io/name": "aidbox-db"}',
+        'DATABASE = {"app.kubernetes.io/name": "postgres"}',
+    ),
+    (
         "components/azure/key_vault.py",
         '"default_action": keyvault.NetworkRuleAction.DENY,',
         '"default_action": keyvault.NetworkRuleAction.ALLOW,',

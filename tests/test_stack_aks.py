@@ -300,3 +300,26 @@ def test_aks_addon_with_workload_identity_uses_the_federated_identity() -> None:
     grants = [r.name for r in run.of_type(ROLE)]
     assert "store-kv-workload" in grants and "store-kv-aks-addon" not in grants
     assert run.one("azure-native:managedidentity:FederatedIdentityCredential")
+
+
+def _matches(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector["matchLabels"].items())
+
+
+def test_network_policies_select_the_pods_the_program_runs(file: str) -> None:
+    """A selector that matches nothing would leave a pod denied (or a rule dead) silently."""
+    run = _run(file)[0]
+    policies = {r.props["metadata"]["name"]: r.props["spec"] for r in run.of_type(NETWORK_POLICY)}
+    aidbox = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]
+    database = run.one("kubernetes:apps/v1:StatefulSet").props["spec"]["template"]
+    assert _matches(policies["aidbox-ingress"]["podSelector"], aidbox["metadata"]["labels"])
+    assert _matches(policies["aidbox-egress"]["podSelector"], aidbox["metadata"]["labels"])
+    assert _matches(policies["database-ingress"]["podSelector"], database["metadata"]["labels"])
+    assert not _matches(policies["database-ingress"]["podSelector"], aidbox["metadata"]["labels"])
+    to_db = policies["aidbox-egress"]["egress"][0]
+    assert _matches(to_db["to"][0]["podSelector"], database["metadata"]["labels"])
+    aidbox_ports = {p["name"] for c in aidbox["spec"]["containers"] for p in c.get("ports", [])}
+    for rule in policies["aidbox-ingress"]["ingress"]:
+        assert {p["port"] for p in rule["ports"]} <= aidbox_ports
+    db_ports = {p["containerPort"] for c in database["spec"]["containers"] for p in c["ports"]}
+    assert to_db["ports"][0]["port"] in db_ports
