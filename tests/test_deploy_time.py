@@ -8,6 +8,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import cases
 from harness import ROOT
 
 MARGIN = 60  # seconds: the resource group, the cluster's subnets or workspace, the SPC
@@ -28,7 +29,7 @@ deploy_time = _load()
 
 
 def test_prod_first_up_is_the_unavoidable_chain() -> None:
-    result = deploy_time.model(deploy_time.run_file(Path(ROOT) / "Pulumi.prod.yaml"))
+    result = deploy_time.model(cases.run("Pulumi.prod.yaml"))
     names = [name for name, _, _ in result.path]
     assert any(n.startswith("azure-native:containerservice:ManagedCluster") for n in names)
     assert any(n.startswith("kubernetes:helm.sh/v3:Release") for n in names)
@@ -37,7 +38,7 @@ def test_prod_first_up_is_the_unavoidable_chain() -> None:
 
 
 def test_the_model_follows_output_dependencies() -> None:
-    run = deploy_time.run_file(Path(ROOT) / "Pulumi.dev.yaml")
+    run = cases.run("Pulumi.dev.yaml")
     cluster = next(r for r in run.resources if r.type.endswith(":ManagedCluster"))
     # The cluster waits for its subnets through an Output (the subnet ids), not depends_on.
     vnet = next(r for r in run.resources if r.type.endswith(":VirtualNetwork"))

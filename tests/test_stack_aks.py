@@ -5,9 +5,9 @@ tier and upgrade channels as configured."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
+import cases
 import pytest
 import yaml
 from harness import (
@@ -16,20 +16,16 @@ from harness import (
     DEPLOYER,
     ROOT,
     UAMI_CLIENT,
-    Mocks,
     StackRun,
     run_stack,
-    stack_config,
 )
 
 from components.azure.kubeconfig import AKS_SERVER_APP_ID
-from components.settings import parse_settings
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 PROVIDER = "pulumi:providers:kubernetes"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ROLE = "azure-native:authorization:RoleAssignment"
-LICENSE = "aidbox-secrets:aidboxLicense"
 STACK_FILES = sorted(p.name for p in Path(ROOT).glob("Pulumi.*.yaml"))
 
 
@@ -37,35 +33,13 @@ def stack_name(file: str) -> str:
     return file.removeprefix("Pulumi.").removesuffix(".yaml")
 
 
-def file_config(file: str) -> dict:
-    config = stack_config(Path(ROOT) / file)
-    if stack_name(file) == "prod":
-        config[LICENSE] = "test-license"
-    return config
+def _run(file: str) -> tuple[StackRun, list[tuple[str, dict]]]:
+    run = cases.run(file)  # each stack file runs once per session, shared with other tests
+    return run, run.calls
 
 
-@cache
-def _run(file: str) -> tuple[StackRun, Mocks]:
-    mocks = Mocks()
-    secret = [LICENSE] if stack_name(file) == "prod" else []
-    return run_stack(
-        file_config(file), secret_keys=secret, stack=stack_name(file), mocks=mocks
-    ), mocks
-
-
-@cache
 def _settings(file: str):
-    raw = {
-        k.split(":", 1)[1]: v
-        for k, v in file_config(file).items()
-        if k.startswith("aidbox-secrets:")
-    }
-    return parse_settings(
-        raw,
-        project="aidbox-secrets",
-        stack=stack_name(file),
-        secret_keys=frozenset({"aidboxLicense"}),
-    )
+    return cases.settings(file)
 
 
 @pytest.fixture(params=STACK_FILES)
@@ -83,9 +57,9 @@ def test_entra_id_with_azure_rbac_and_no_local_accounts(file: str) -> None:
 
 
 def test_kubernetes_provider_holds_no_static_credential(file: str) -> None:
-    run, mocks = _run(file)
-    assert not [c for c in mocks.calls if c.endswith("listManagedClusterAdminCredentials")]
-    (call,) = mocks.call_args["azure-native:containerservice:listManagedClusterUserCredentials"]
+    run, calls = _run(file)
+    assert not [t for t, _ in calls if t.endswith("listManagedClusterAdminCredentials")]
+    (call,) = [a for t, a in calls if t.endswith(":listManagedClusterUserCredentials")]
     assert call["format"] == "exec"
     provider = run.one(PROVIDER, "aks-k8s")
     kubeconfig = yaml.safe_load(provider.props["kubeconfig"])
