@@ -118,7 +118,10 @@ if settings.secret_store == "azure":
     )
 else:
     store = HashiCorpVaultStore(
-        "store", HashiCorpVaultStoreArgs(settings, cluster=cluster, platform=platform, tags=tags)
+        "store",
+        HashiCorpVaultStoreArgs(
+            settings, cluster=cluster, platform=platform, tags=tags, network=network
+        ),
     )
 
 if settings.csi.metrics == "serviceMonitor":

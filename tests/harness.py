@@ -375,5 +375,5 @@ VAULT_DEV = {
 VAULT_HA = {
     **VAULT_DEV,
     "vault": {"mode": "ha"},
-    "cluster": {"nodeCount": 3},
+    "cluster": {"userPool": {"minCount": 3, "maxCount": 3}},
 }

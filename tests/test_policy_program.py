@@ -37,6 +37,7 @@ CASES |= {
         {
             **VAULT_HA,
             "production": True,
+            "cluster": {**VAULT_HA["cluster"], "apiServerAuthorizedRanges": ["203.0.113.0/28"]},
             "aidbox": {"replicas": 2},
             "vault": {"mode": "ha", "token": "t"},
             LICENSE: "test-license",

@@ -11,7 +11,7 @@ from components.settings import Scope, SettingsError, parse_settings
 SECRETS = {"client-secret": {"scope": "Client/basic"}}
 VAULT_DEV = {"mode": "dev"}
 HA = {"mode": "ha"}
-THREE_NODES = {"nodeCount": 3}
+THREE_NODES = {"userPool": {"minCount": 3, "maxCount": 3}}
 SP_CLIENT = "11111111-2222-3333-4444-555555555555"
 SP_OBJECT = "66666666-7777-8888-9999-000000000000"
 
@@ -237,8 +237,8 @@ BAD_INPUT = {
         ["vault.caCertFile", "only for vault.mode external"],
     ),
     "vault ha with more replicas than nodes": (
-        vault(vault=HA),
-        ["vault.replicas", "3", "at most cluster.nodeCount (2)", "node of its own"],
+        vault(vault=HA, cluster={"userPool": {"minCount": 1, "maxCount": 2}}),
+        ["vault.replicas", "3", "at most cluster.userPool.maxCount (2)", "node of its own"],
     ),
     "vault ha with zero replicas": (
         vault(vault={**HA, "replicas": 0}, cluster=THREE_NODES),
@@ -1059,11 +1059,13 @@ def test_external_vault_ca_file_must_exist(tmp_path: Any) -> None:
 
 
 def test_ha_vault_on_production_needs_zones_and_three_replicas() -> None:
+    cluster = {**THREE_NODES, "apiServerAuthorizedRanges": ["203.0.113.0/28"]}
     raw = vault(
-        production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", vault=HA, cluster=THREE_NODES
+        production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", vault=HA, cluster=cluster
     )
+    no_zones = {**raw, "cluster": {**cluster, "zones": []}}  # what the cluster can do there
     with pytest.raises(SettingsError) as error:
-        parse(raw, secret_keys=("aidboxLicense",), location="northcentralus")
+        parse(no_zones, secret_keys=("aidboxLicense",), location="northcentralus")
     message = str(error.value)
     assert message.startswith("azure-native:location = 'northcentralus'")
     assert "availability zones" in message

@@ -86,7 +86,12 @@ def test_dev_stacks_are_not_protected() -> None:
         {**AZURE_DEV, "secrets": {"client-secret": {"scope": "Client/"}}},
         {**AZURE_DEV, "rotationPollInterval": "soon"},
         {**AZURE_DEV, "keyVault": {"name": "kv--x"}},
-        {**AZURE_DEV, "secretStore": "vault", "vault": {"mode": "ha"}},
+        {
+            **AZURE_DEV,
+            "secretStore": "vault",
+            "vault": {"mode": "ha"},
+            "cluster": {"userPool": {"minCount": 1, "maxCount": 2}},
+        },
     ],
     ids=["store", "secrets", "scope", "interval", "vault-name", "vault-ha-replicas"],
 )

@@ -355,7 +355,7 @@ def test_ha_vault_unseals_with_an_azure_key_through_workload_identity(ha: StackR
     assert key["properties"]["keyOps"] == ["wrapKey", "unwrapKey"]
     federation = ha.one("azure-native:managedidentity:FederatedIdentityCredential").props
     assert federation["subject"] == "system:serviceaccount:vault:vault"
-    grant = ha.one("azure-native:authorization:RoleAssignment").props
+    grant = ha.named("store-unseal-grant").props
     assert grant["roleDefinitionId"].endswith("e147488a-f6f5-4113-8e2d-b22465e65bf6")
     assert grant["scope"].endswith(f"/vaults/{vault['vaultName']}")
     cluster = ha.one("azure-native:containerservice:ManagedCluster").props

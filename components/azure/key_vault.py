@@ -37,6 +37,59 @@ def role_definition_id(subscription_id: str, role: str) -> str:
     )
 
 
+def private_access(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    vault_id: pulumi.Input[str],
+    resource_group_name: pulumi.Input[str],
+    location: pulumi.Input[str],
+    vnet_id: pulumi.Input[str],
+    subnet_id: pulumi.Input[str],
+    tags: Mapping[str, str],
+) -> None:
+    """A vault's private address in the virtual network, and the private DNS zone that makes
+    <vault>.vault.azure.net resolve to it from the cluster's nodes and pods."""
+    child = pulumi.ResourceOptions(parent=parent)
+    zone = privatedns.PrivateZone(
+        f"{name}-dns",
+        resource_group_name=resource_group_name,
+        private_zone_name=PRIVATE_DNS_ZONE,
+        location="global",
+        tags=dict(tags),
+        opts=child,
+    )
+    privatedns.VirtualNetworkLink(
+        f"{name}-dns-link",
+        resource_group_name=resource_group_name,
+        private_zone_name=zone.name,
+        virtual_network={"id": vnet_id},
+        registration_enabled=False,
+        location="global",
+        tags=dict(tags),
+        opts=child,
+    )
+    endpoint = network.PrivateEndpoint(
+        f"{name}-endpoint",
+        resource_group_name=resource_group_name,
+        location=location,
+        subnet={"id": subnet_id},
+        private_link_service_connections=[
+            {"name": "vault", "private_link_service_id": vault_id, "group_ids": ["vault"]}
+        ],
+        tags=dict(tags),
+        opts=child,
+    )
+    network.PrivateDnsZoneGroup(
+        f"{name}-endpoint-dns",
+        resource_group_name=resource_group_name,
+        private_endpoint_name=endpoint.name,
+        private_dns_zone_group_name="vault",
+        private_dns_zone_configs=[{"name": "vault", "private_dns_zone_id": zone.id}],
+        opts=child,
+    )
+
+
 @dataclass(frozen=True)
 class KeyVaultArgs:
     resource_group_name: pulumi.Input[str]
@@ -85,7 +138,16 @@ class KeyVault(pulumi.ComponentResource):
         self.vault_id = vault.id
         self.vault_name = vault.name
         self.vault_uri = vault.properties.apply(lambda p: p.vault_uri)
-        self._private_endpoint(name, vault)
+        private_access(
+            name,
+            self,
+            vault_id=vault.id,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            vnet_id=args.vnet_id,
+            subnet_id=args.private_endpoint_subnet_id,
+            tags=args.tags,
+        )
         monitor.DiagnosticSetting(
             f"{name}-audit",
             name="audit-to-log-analytics",
@@ -98,49 +160,6 @@ class KeyVault(pulumi.ComponentResource):
         self.secrets = [self._secret(name, vault, spec) for spec in args.secrets]
         self.register_outputs(
             {"vaultName": self.vault_name, "vaultUri": self.vault_uri, "vaultId": self.vault_id}
-        )
-
-    def _private_endpoint(self, name: str, vault: keyvault.Vault) -> None:
-        """The vault's private address in the virtual network, and the private DNS zone that
-        makes <vault>.vault.azure.net resolve to it from the cluster's nodes (where the CSI
-        provider fetches secrets)."""
-        a, child = self._args, pulumi.ResourceOptions(parent=self)
-        zone = privatedns.PrivateZone(
-            f"{name}-dns",
-            resource_group_name=a.resource_group_name,
-            private_zone_name=PRIVATE_DNS_ZONE,
-            location="global",
-            tags=dict(a.tags),
-            opts=child,
-        )
-        privatedns.VirtualNetworkLink(
-            f"{name}-dns-link",
-            resource_group_name=a.resource_group_name,
-            private_zone_name=zone.name,
-            virtual_network={"id": a.vnet_id},
-            registration_enabled=False,
-            location="global",
-            tags=dict(a.tags),
-            opts=child,
-        )
-        endpoint = network.PrivateEndpoint(
-            f"{name}-endpoint",
-            resource_group_name=a.resource_group_name,
-            location=a.location,
-            subnet={"id": a.private_endpoint_subnet_id},
-            private_link_service_connections=[
-                {"name": "vault", "private_link_service_id": vault.id, "group_ids": ["vault"]}
-            ],
-            tags=dict(a.tags),
-            opts=child,
-        )
-        network.PrivateDnsZoneGroup(
-            f"{name}-endpoint-dns",
-            resource_group_name=a.resource_group_name,
-            private_endpoint_name=endpoint.name,
-            private_dns_zone_group_name="vault",
-            private_dns_zone_configs=[{"name": "vault", "private_dns_zone_id": zone.id}],
-            opts=child,
         )
 
     def _secret(self, name: str, vault: keyvault.Vault, spec: SecretSpec) -> keyvault.Secret:

@@ -10,7 +10,8 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from .. import naming
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
-from .key_vault import role_definition_id
+from .key_vault import network_acls, private_access, role_definition_id
+from .network import Network
 
 # wrapKey, unwrapKey and read on keys: what Vault's azurekeyvault seal calls (GetKey,
 # WrapKey, UnwrapKey), and nothing on secrets.
@@ -30,6 +31,10 @@ class VaultUnsealKeyArgs:
     subject: str  # system:serviceaccount:<namespace>:<Vault server ServiceAccount>
     production: bool
     tags: Mapping[str, str]
+    # The vault's firewall: the Vault pods come in through a private endpoint in `network`;
+    # `allowed_ranges` (the administrators') may use the data plane for the one-time init.
+    network: Network | None = None
+    allowed_ranges: tuple[str, ...] = ()
 
 
 class VaultUnsealKey(pulumi.ComponentResource):
@@ -56,10 +61,26 @@ class VaultUnsealKey(pulumi.ComponentResource):
                 "soft_delete_retention_in_days": 90 if args.production else 7,
                 # Losing this key loses every secret in Vault: it can never be purged early.
                 "enable_purge_protection": True,
+                # Without a network to come in through, or with no range for the one-time init
+                # off production, the firewall stays open (dev).
+                "network_acls": network_acls(args.allowed_ranges)
+                if args.network is not None and (args.production or args.allowed_ranges)
+                else None,
             },
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.production),
         )
+        if args.network is not None:
+            private_access(
+                name,
+                self,
+                vault_id=vault.id,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                vnet_id=args.network.vnet_id,
+                subnet_id=args.network.private_endpoint_subnet_id,
+                tags=args.tags,
+            )
         key = keyvault.Key(
             f"{name}-key",
             resource_group_name=args.resource_group_name,

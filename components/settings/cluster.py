@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .reader import Section, fail
 from .values import cidrs
+from .vault import REGIONS_WITHOUT_ZONES  # one list: the cluster's zones and an `ha` Vault's
 
 MIN_KUBERNETES = (1, 30)  # the CSI driver chart 1.6.0 needs it
 TIERS = ("Free", "Standard", "Premium")
@@ -19,21 +20,6 @@ NETWORK_POLICY_ENGINES = ("cilium", "calico")
 DEPLOYER_TYPES = ("User", "ServicePrincipal")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ZONES = ("1", "2", "3")
-# Regions the program knows have no availability zones (Azure's list grows: when a region
-# gains zones, set cluster.zones explicitly; an unknown region is left to Azure to decide).
-REGIONS_WITHOUT_ZONES = frozenset(
-    {
-        "westcentralus",
-        "ukwest",
-        "francesouth",
-        "germanynorth",
-        "norwaywest",
-        "switzerlandwest",
-        "southafricawest",
-        "australiacentral2",
-        "uaecentral",
-    }
-)
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _UTC_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):(00|30|45)$")
 _VERSION = re.compile(r"^(\d+)\.(\d+)(\.\d+)?$")

@@ -13,7 +13,7 @@ from typing import Any
 from .. import naming
 from .aidbox import AidboxSettings, check_env_from_store, parse_aidbox
 from .azure import AzureSettings, parse_azure
-from .cluster import REGIONS_WITHOUT_ZONES, ClusterSettings, parse_cluster
+from .cluster import ClusterSettings, parse_cluster
 from .csi import CsiSettings, parse_csi
 from .monitoring import AUDIT_LOGS, MonitoringSettings, parse_monitoring
 from .network import NetworkSettings, parse_network
@@ -208,12 +208,14 @@ def parse_settings(
         vault=parse_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
     )
     v = settings.vault
-    # The chart keeps Vault pods on separate nodes (required anti-affinity).
-    if v and v.mode == "ha" and v.replicas > settings.cluster.node_count:
+    # The chart keeps Vault pods on separate nodes (required anti-affinity), in the user pool
+    # (the system pool takes critical add-ons only): the autoscaler adds nodes up to its max.
+    pool = settings.cluster.user_pool
+    if v and v.mode == "ha" and v.replicas > pool.max_count:
         fail(
             "vault.replicas",
             v.replicas,
-            f"at most cluster.nodeCount ({settings.cluster.node_count}): each Vault "
+            f"at most cluster.userPool.maxCount ({pool.max_count}): each Vault "
             "replica needs a node of its own",
         )
     if settings.production:

@@ -22,6 +22,7 @@ from pulumi_azure_native import authorization
 
 from .. import naming
 from ..azure.aks import AksCluster
+from ..azure.network import Network
 from ..azure.platform import Platform
 from ..azure.unseal_key import INIT_SECRET_NAME, VaultUnsealKey, VaultUnsealKeyArgs
 from ..kubernetes.helm import helm_release
@@ -72,6 +73,7 @@ class HashiCorpVaultStoreArgs:
     cluster: AksCluster
     platform: Platform
     tags: Mapping[str, str] = field(default_factory=dict)
+    network: Network | None = None  # where an `ha` Vault's unseal Key Vault is reached
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
                 subject=f"system:serviceaccount:{ns}:{RELEASE_NAME}",
                 production=s.production,
                 tags=self._args.tags,
+                network=self._args.network,
+                allowed_ranges=s.cluster.api_server_authorized_ranges,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
