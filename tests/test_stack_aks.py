@@ -16,6 +16,7 @@ from harness import (
     DEPLOYER,
     ROOT,
     UAMI_CLIENT,
+    VAULT_HA,
     StackRun,
     run_stack,
 )
@@ -297,3 +298,25 @@ def test_network_policies_select_the_pods_the_program_runs(file: str) -> None:
         assert {p["port"] for p in rule["ports"]} <= aidbox_ports
     db_ports = {p["containerPort"] for c in database["spec"]["containers"] for p in c["ports"]}
     assert to_db["ports"][0]["port"] in db_ports
+
+
+def test_an_ha_vaults_unseal_key_vault_is_behind_the_same_firewall() -> None:
+    ranges = ["203.0.113.0/28"]
+    config = {
+        **VAULT_HA,
+        "production": True,
+        "aidbox": {"replicas": 2},
+        "aidboxLicense": "l",
+        "cluster": {**VAULT_HA["cluster"], "apiServerAuthorizedRanges": ranges},
+    }
+    run = run_stack(config, secret_keys=["aidboxLicense"], stack="prod")
+    acls = run.named("store-unseal-vault").props["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny"
+    assert [r["value"] for r in acls["ipRules"]] == ranges  # the administrators', for the init
+    endpoint = run.named("store-unseal-endpoint").props
+    assert endpoint["subnet"]["id"].endswith("/subnets/snet-private-endpoints")
+    # dev, no ranges: left open, so the one-time init works from anywhere; still reachable
+    # privately from the pods.
+    dev = run_stack(VAULT_HA)
+    assert "networkAcls" not in dev.named("store-unseal-vault").props["properties"]
+    assert dev.named("store-unseal-endpoint")
