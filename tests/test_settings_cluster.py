@@ -227,3 +227,12 @@ def test_production_passes_with_ranges_or_a_private_cluster() -> None:
 def test_aks_addon_may_use_workload_identity() -> None:
     s = parse({"azure": {"identity": "workload"}, "csi": {"install": "aksAddon"}})
     assert s.azure is not None and s.azure.identity == "workload"
+
+
+def test_admin_groups_are_guids() -> None:
+    group = "00000000-0000-0000-0000-0000000000ad"
+    assert parse({"cluster": {"adminGroupObjectIds": [group]}}).cluster.admin_group_object_ids == (
+        group,
+    )
+    with pytest.raises(SettingsError, match=r"cluster.adminGroupObjectIds = 'admins'"):
+        parse({"cluster": {"adminGroupObjectIds": ["admins"]}})

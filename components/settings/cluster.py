@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .reader import Section, fail
-from .values import cidrs
+from .reader import Section
+from .values import GUID_RULE, cidrs, is_guid
 from .vault import REGIONS_WITHOUT_ZONES  # one list: the cluster's zones and an `ha` Vault's
 
 MIN_KUBERNETES = (1, 30)  # the CSI driver chart 1.6.0 needs it
@@ -92,13 +92,13 @@ def parse_pool(s: Section, name: str, default: PoolSettings, *, system: bool) ->
     p.reject_unknown(("vmSize", "minCount", "maxCount"))
     vm_size = p.string("vmSize", default.vm_size) or default.vm_size
     if not _VM_SIZE.match(vm_size):
-        fail(p.key("vmSize"), vm_size, "an Azure VM size such as Standard_D4s_v5")
+        p.fail("vmSize", vm_size, "an Azure VM size such as Standard_D4s_v5")
     # A system pool must keep a node for CoreDNS and the other critical add-ons.
     lowest = 1 if system else 0
     min_count = p.integer("minCount", default.min_count, minimum=lowest, maximum=1000)
     max_count = p.integer("maxCount", max(default.max_count, min_count), minimum=1, maximum=1000)
     if min_count > max_count:
-        fail(p.key("minCount"), min_count, f"at most {p.key('maxCount')} ({max_count})")
+        p.fail("minCount", min_count, f"at most {p.key('maxCount')} ({max_count})")
     return PoolSettings(vm_size, min_count, max_count)
 
 
@@ -109,10 +109,10 @@ def parse_maintenance_window(s: Section) -> MaintenanceWindow:
     day = w.string("day", default.day, choices=WEEKDAYS) or default.day
     start = w.string("start", default.start) or default.start
     if not _TIME.match(start):
-        fail(w.key("start"), start, "a time of day HH:MM, 24-hour clock, e.g. 02:00")
+        w.fail("start", start, "a time of day HH:MM, 24-hour clock, e.g. 02:00")
     offset = w.string("utcOffset", default.utc_offset) or default.utc_offset
     if not _UTC_OFFSET.match(offset):
-        fail(w.key("utcOffset"), offset, "+HH:MM or -HH:MM, e.g. +01:00")
+        w.fail("utcOffset", offset, "+HH:MM or -HH:MM, e.g. +01:00")
     # AKS requires at least 4 hours for the auto-upgrade and node OS schedules.
     hours = w.integer("durationHours", default.duration_hours, minimum=4, maximum=24)
     return MaintenanceWindow(day=day, start=start, duration_hours=hours, utc_offset=offset)
@@ -122,18 +122,18 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
     s = top.section("cluster")
     for old, new in MOVED.items():
         if s.has(old):
-            fail(s.key(old), s.data[old], f"moved: use {new}")
+            s.fail(old, s.data[old], f"moved: use {new}")
     s.reject_unknown(CLUSTER_KEYS)
     d = ClusterSettings()
     version = s.string("kubernetesVersion", d.kubernetes_version)
     assert version is not None
     match = _VERSION.match(version)
     if not match or (int(match[1]), int(match[2])) < MIN_KUBERNETES:
-        fail(s.key("kubernetesVersion"), version, "'MAJOR.MINOR' (quoted), 1.30 or newer")
+        s.fail("kubernetesVersion", version, "'MAJOR.MINOR' (quoted), 1.30 or newer")
     upgrade = s.string("upgradeChannel", d.upgrade_channel, choices=UPGRADE_CHANNELS)
     if match[3] and upgrade != "none":
-        fail(
-            s.key("kubernetesVersion"),
+        s.fail(
+            "kubernetesVersion",
             version,
             "pin the minor only ('1.34'): the patch upgrade channel moves the patch version "
             "(or set cluster.upgradeChannel: none)",
@@ -148,25 +148,25 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
     )
     for zone in zones:
         if zone not in ZONES:
-            fail(s.key("zones"), list(zones), f"a list of zones from {list(ZONES)}, or []")
+            s.fail("zones", list(zones), f"a list of zones from {list(ZONES)}, or []")
     if zones and location in REGIONS_WITHOUT_ZONES:
-        fail(
-            s.key("zones"),
+        s.fail(
+            "zones",
             list(zones),
             f"{location} has no availability zones: set cluster.zones to []",
         )
     private = s.boolean("private", d.private)
     ranges = cidrs(s, "apiServerAuthorizedRanges")
     if private and ranges:
-        fail(
-            s.key("apiServerAuthorizedRanges"),
+        s.fail(
+            "apiServerAuthorizedRanges",
             list(ranges),
             "a private cluster has no public endpoint to restrict: leave it empty",
         )
     groups = s.string_list("adminGroupObjectIds")
     for group in groups:
-        if not re.match(r"^[0-9a-fA-F-]{36}$", group):
-            fail(s.key("adminGroupObjectIds"), group, "Entra ID group object ids (GUIDs)")
+        if not is_guid(group):
+            s.fail("adminGroupObjectIds", group, f"Entra ID group object ids: {GUID_RULE}")
     return ClusterSettings(
         kubernetes_version=version,
         tier=s.string("tier", d.tier, choices=TIERS) or d.tier,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .reader import Section, fail
+from .reader import Section
 
 # AKS control-plane log categories (diagnostic settings on the managed cluster).
 CONTROL_PLANE_LOGS = (
@@ -45,7 +45,7 @@ def parse_monitoring(top: Section) -> MonitoringSettings:
     logs = s.string_list("controlPlaneLogs") if s.has("controlPlaneLogs") else d.control_plane_logs
     for category in logs:
         if category not in CONTROL_PLANE_LOGS:
-            fail(s.key("controlPlaneLogs"), category, f"categories from {list(CONTROL_PLANE_LOGS)}")
+            s.fail("controlPlaneLogs", category, f"categories from {list(CONTROL_PLANE_LOGS)}")
     return MonitoringSettings(
         prometheus=s.boolean("prometheus", d.prometheus),
         container_insights=s.boolean("containerInsights", d.container_insights),

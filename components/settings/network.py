@@ -6,8 +6,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from .reader import Section, fail
-from .values import cidr, cidrs, k8s_name
+from .. import naming
+from .reader import Section
+from .values import cidr, cidrs
 
 # The AKS application routing add-on runs its ingress controller here.
 APP_ROUTING_NAMESPACE = "app-routing-system"
@@ -58,36 +59,32 @@ def parse_network(top: Section) -> NetworkSettings:
     }
     for key, value in subnets.items():
         if not _net(value).subnet_of(_net(space)):
-            fail(s.key(key), value, f"a range inside network.addressSpace ({space})")
+            s.fail(key, value, f"a range inside network.addressSpace ({space})")
         if _net(value).prefixlen > 28:
-            fail(s.key(key), value, "at least a /28 (Azure reserves 5 addresses per subnet)")
+            s.fail(key, value, "at least a /28 (Azure reserves 5 addresses per subnet)")
     keys = list(subnets)
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
             if _net(subnets[a]).overlaps(_net(subnets[b])):
-                fail(s.key(b), subnets[b], f"a range that does not overlap network.{a}")
+                s.fail(b, subnets[b], f"a range that does not overlap network.{a}")
     pod = cidr(s, "podCidr", d.pod_cidr)
     service = cidr(s, "serviceCidr", d.service_cidr)
     for key, value in (("podCidr", pod), ("serviceCidr", service)):
         if _net(value).overlaps(_net(space)):
-            fail(s.key(key), value, f"a range outside network.addressSpace ({space})")
+            s.fail(key, value, f"a range outside network.addressSpace ({space})")
     if _net(pod).overlaps(_net(service)):
-        fail(s.key("serviceCidr"), service, f"a range that does not overlap podCidr ({pod})")
+        s.fail("serviceCidr", service, f"a range that does not overlap podCidr ({pod})")
     dns = s.string("dnsServiceIp", d.dns_service_ip) or d.dns_service_ip
     try:
         inside = ipaddress.IPv4Address(dns) in _net(service)
     except ValueError:
         inside = False
     if not inside or dns == str(_net(service).network_address):
-        fail(s.key("dnsServiceIp"), dns, f"an address inside serviceCidr ({service})")
+        s.fail("dnsServiceIp", dns, f"an address inside serviceCidr ({service})")
     namespaces = s.string_list("ingressNamespaces") if s.has("ingressNamespaces") else None
-    if namespaces is not None:
-        for index in range(len(namespaces)):
-            k8s_name(
-                Section(s.key("ingressNamespaces"), {str(index): namespaces[index]}),
-                str(index),
-                None,
-            )
+    for namespace in namespaces or ():
+        if not naming.is_valid_k8s_name(namespace):
+            s.fail("ingressNamespaces", namespace, f"namespace names: {naming.K8S_NAME_RULE}")
     return NetworkSettings(
         address_space=space,
         system_subnet=subnets["systemSubnet"],
