@@ -298,22 +298,20 @@ def run_stack(
     `secret_keys` names keys Pulumi holds as secrets (as `--secret` would). Runs with the
     harness's own mocks are remembered by their inputs: tests only read what a run recorded, so
     the many tests that look at the same configuration share one run."""
+    full = {(k if ":" in k else f"{PROJECT}:{k}"): _encode(v) for k, v in config.items()}
+    secrets = sorted({k if ":" in k else f"{PROJECT}:{k}" for k in secret_keys})
     if mocks is None:
-        key = json.dumps([config, sorted(secret_keys), stack], sort_keys=True, default=str)
+        key = json.dumps([full, secrets, stack], sort_keys=True)
         if key not in _RUNS:
-            _RUNS[key] = _run(config, secret_keys=secret_keys, stack=stack, mocks=Mocks())
+            _RUNS[key] = _run(full, secrets, stack, Mocks())
         return _RUNS[key]
-    return _run(config, secret_keys=secret_keys, stack=stack, mocks=mocks)
+    return _run(full, secrets, stack, mocks)
 
 
 _RUNS: dict[str, StackRun] = {}
 
 
-def _run(
-    config: Mapping[str, Any], *, secret_keys: Iterable[str], stack: str, mocks: Mocks
-) -> StackRun:
-    full = {(k if ":" in k else f"{PROJECT}:{k}"): _encode(v) for k, v in config.items()}
-    secrets = [k if ":" in k else f"{PROJECT}:{k}" for k in secret_keys]
+def _run(full: dict[str, str], secrets: list[str], stack: str, mocks: Mocks) -> StackRun:
     pulumi.runtime.set_all_config(full, secrets)
     settings.ROOT.set(None)  # a fresh Stack per run: exports do not leak between tests
     pulumi.runtime.set_mocks(
