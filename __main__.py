@@ -5,7 +5,9 @@ import pulumi
 
 from components import naming
 from components.aidbox.component import Aidbox, AidboxArgs
+from components.aidbox.generated import GeneratedSecrets
 from components.aidbox.postgres import Postgres, PostgresArgs
+from components.aidbox.service_account import AidboxServiceAccount, AidboxServiceAccountArgs
 from components.azure.aks import AksCluster, AksClusterArgs, KeyVaultAddon
 from components.azure.kubeconfig import get_credentials_command
 from components.azure.monitoring import Monitoring, MonitoringArgs
@@ -86,6 +88,7 @@ cluster = AksCluster(
         workload_identity=(settings.azure is not None and settings.azure.identity == "workload")
         or (settings.vault is not None and settings.vault.mode == "ha"),
         key_vault_addon=KeyVaultAddon(settings.csi.rotation_poll_interval) if addon else None,
+        app_routing=settings.aidbox.host is not None,
         protect=settings.production,
     ),
 )
@@ -104,6 +107,8 @@ if not addon:
     )
     driver_ready = [driver.release]
 
+# Aidbox's signing keys and the database password, seeded into the store once.
+generated = GeneratedSecrets("generated")
 if settings.secret_store == "azure":
     store = AzureKeyVaultStore(
         "store",
@@ -114,13 +119,19 @@ if settings.secret_store == "azure":
             network=network,
             monitoring=monitoring,
             tags=tags,
+            seeds=generated.values,
         ),
     )
 else:
     store = HashiCorpVaultStore(
         "store",
         HashiCorpVaultStoreArgs(
-            settings, cluster=cluster, platform=platform, tags=tags, network=network
+            settings,
+            cluster=cluster,
+            platform=platform,
+            tags=tags,
+            network=network,
+            seeds=generated.values,
         ),
     )
 
@@ -149,17 +160,8 @@ NetworkPolicies(
     ),
 )
 
-postgres = Postgres(
-    "postgres",
-    PostgresArgs(
-        provider=cluster.provider,
-        namespace=cluster.namespace,
-        settings=settings.postgres,
-        labels=labels,
-        protect=settings.production,
-    ),
-)
-# An `ha` Vault before its one-time init cannot serve secrets yet (the store warns).
+# An `ha` Vault before its one-time init cannot serve secrets yet (the store warns): nothing
+# that reads the store (Aidbox, the in-cluster database's password) is declared until then.
 if store.binding.configured:
     spc = SecretProviderClass(
         "spc",
@@ -171,6 +173,30 @@ if store.binding.configured:
             depends_on=driver_ready,
         ),
     )
+    # The store lets this account read; Aidbox and the in-cluster database run as it.
+    account = AidboxServiceAccount(
+        "aidbox-account",
+        AidboxServiceAccountArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            name=settings.aidbox.service_account,
+            binding=store.binding,
+            labels=labels,
+        ),
+    )
+    postgres = Postgres(
+        "postgres",
+        PostgresArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            settings=settings.postgres,
+            labels=labels,
+            binding=store.binding,
+            secret_provider_class=spc,
+            service_account=account,
+            protect=settings.production,
+        ),
+    )
     aidbox = Aidbox(
         "aidbox",
         AidboxArgs(
@@ -179,7 +205,8 @@ if store.binding.configured:
             settings=settings,
             binding=store.binding,
             secret_provider_class=spc,
-            postgres=postgres,
+            service_account=account,
+            database=postgres.database,
             labels=labels,
         ),
     )

@@ -81,9 +81,20 @@ FLOATING_TAGS = frozenset({"latest", "edge", "stable"})
 
 SECRET_ENV_NAME = re.compile(r"PASSWORD|SECRET|LICENSE|TOKEN", re.IGNORECASE)
 # Names that match SECRET_ENV_NAME but carry no secret: Aidbox's legacy secret-files switch
-# (set by components/aidbox/render.py for builds before BOX_VAULT_CONFIG). Their values are
-# "true" and a directory path. Listed by exact name so the pattern itself stays strict.
-NON_SECRET_ENV_NAMES = frozenset({"AIDBOX_SECRET_FILES_ENABLED", "AIDBOX_SECRET_FILES_DIRS"})
+# (set by components/aidbox/render.py for builds before BOX_VAULT_CONFIG), whose values are
+# "true" and a directory path, and the postgres image's POSTGRES_PASSWORD_FILE, the path of
+# the password file the CSI volume mounts. Listed by exact name so the pattern stays strict.
+NON_SECRET_ENV_NAMES = frozenset(
+    {"AIDBOX_SECRET_FILES_ENABLED", "AIDBOX_SECRET_FILES_DIRS", "POSTGRES_PASSWORD_FILE"}
+)
+
+# Aidbox's images (Docker Hub healthsamurai/...), and the settings that make its token-signing
+# keys shared between replicas: each (current name, deprecated alias).
+AIDBOX_IMAGE = re.compile(r"(?:^|/)healthsamurai/(?:aidboxone|aidbox|multibox)(?:[:@]|$)")
+AIDBOX_SHARED_KEY_ENV = (
+    ("BOX_SECURITY_AUTH_KEYS_PRIVATE", "BOX_AUTH_KEYS_PRIVATE"),
+    ("BOX_SECURITY_AUTH_KEYS_SECRET", "BOX_AUTH_KEYS_SECRET"),
+)
 
 # Kubernetes kinds that carry a pod spec, and where it is.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -629,6 +640,74 @@ def _check_env(check: _Check, container: Container, index: int, env: Any) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
+# Aidbox
+# ---------------------------------------------------------------------------------------------
+
+
+def is_aidbox_image(image: Any) -> bool:
+    return isinstance(image, str) and bool(AIDBOX_IMAGE.search(image))
+
+
+def _has_secret_env(check: _Check, container: Container, names: Sequence[str]) -> bool | None:
+    """Whether one of `names` is set from a secretKeyRef; None if an unknown hides it."""
+    for _, env in check.elements(container.value, "env"):
+        if is_unknown(env):
+            check.undecided(env)
+            return None
+        name = check.get(env, "name")
+        if is_unknown(name):
+            check.undecided(name)
+            return None
+        if name in names:
+            ref = check.get(env, "valueFrom", "secretKeyRef")
+            if is_unknown(ref):
+                check.undecided(ref)
+                return None
+            return isinstance(ref, Mapping)
+    return False
+
+
+def validate_aidbox_shared_keys(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    if args.resource_type != "kubernetes:apps/v1:Deployment":
+        return
+    check = _Check(args, report_violation)
+    reason = production_reason(check)
+    if reason is None:
+        return
+    replicas = check.get(args.props, "spec", "replicas")
+    if is_unknown(replicas):
+        check.undecided(replicas)
+        check.finish()
+        return
+    if is_number(replicas) and replicas <= 1:
+        return
+    count = "unset (an autoscaler sets it)" if replicas is None else f"{replicas:g}"
+    for container in _workload_containers(check):
+        image = check.get(container.value, "image")
+        if is_unknown(image):
+            check.undecided(image)
+            continue
+        if not is_aidbox_image(image):
+            continue
+        missing = []
+        for names in AIDBOX_SHARED_KEY_ENV:
+            found = _has_secret_env(check, container, names)
+            if found is False:
+                missing.append(names[0])
+        if missing:
+            check.violation(
+                f"{container.label} runs Aidbox with spec.replicas {count} on a production "
+                f"stack ({reason}) without shared signing keys: {', '.join(missing)} must come "
+                "from a Secret (valueFrom.secretKeyRef). Without them every pod makes its own "
+                "keys at start-up, so a token issued by one pod is refused by the others and "
+                "every restart invalidates all tokens"
+            )
+    check.finish()
+
+
+# ---------------------------------------------------------------------------------------------
 # Helm releases and the AKS add-on
 # ---------------------------------------------------------------------------------------------
 
@@ -1112,6 +1191,19 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         ),
         enforcement_level=EnforcementLevel.MANDATORY,
         validate=validate_image_pinned,
+    ),
+    ResourceValidationPolicy(
+        name="aidbox-shared-keys-production",
+        description=(
+            "On production, a Deployment running an Aidbox image (healthsamurai/aidboxone, "
+            "aidbox or multibox) with more than one replica, or with the count left to an "
+            "autoscaler, sets BOX_SECURITY_AUTH_KEYS_PRIVATE and BOX_SECURITY_AUTH_KEYS_SECRET "
+            "from a Secret (valueFrom.secretKeyRef): otherwise tokens issued by one pod are "
+            "refused by the others."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aidbox_shared_keys,
     ),
     ResourceValidationPolicy(
         name="secret-rotation-interval",

@@ -118,7 +118,11 @@ MUTS = [
         '"enableSecretRotation": False',
     ),
     ("components/aidbox/postgres.py", "protect=args.protect", "protect=False"),
-    ("components/aidbox/component.py", "if s.aidbox.replicas > 1:", "if s.aidbox.replicas > 5:"),
+    (
+        "components/aidbox/component.py",
+        "if s.aidbox.min_replicas > 1 or s.aidbox.autoscaling:",
+        "if s.aidbox.min_replicas > 5:",
+    ),
     (
         "components/kubernetes/secret_provider_class.py",
         "depends_on=[*args.depends_on, *args.binding.ready]",
@@ -178,7 +182,8 @@ MUTS = [
         '"secrets-store-csi-driver": {"install": False}',
         '"secrets-store-csi-driver": {"install": True}',
     ),
-    ("__main__.py", "sync_secrets=bool(secret_objects(settings.secrets))", "sync_secrets=True"),
+    # Aidbox's own secrets are always mirrored now, so the driver always syncs.
+    ("__main__.py", "sync_secrets=bool(secret_objects(settings.secrets))", "sync_secrets=False"),
     ("components/kubernetes/helm.py", "atomic=True", "atomic=False"),
     # Identifiers state depends on (tests/test_identity.py).
     (
@@ -218,7 +223,11 @@ MUTS = [
     ),
     ("components/aidbox/postgres.py", '"automountServiceAccountToken": False,', ""),
     # Each production rule on its own (tests/test_production_rules.py).
-    ("components/settings/stack.py", "if s.aidbox.replicas < 2:", "if False:"),
+    (
+        "components/settings/stack.py",
+        "elif s.aidbox.replicas < 2 and not s.aidbox.autoscaling:",
+        "elif False:",
+    ),
     (
         "components/settings/stack.py",
         "if s.azure and not s.azure.key_vault.purge_protection:",
@@ -258,6 +267,43 @@ MUTS = [
         '"namespace": self._cluster.namespace,',
         '"namespace": self._settings.namespace,',
     ),
+    ("components/settings/stack.py", "    if s.aidbox.dev_mode:", "    if False:"),
+    (
+        "components/settings/stack.py",
+        "if s.aidbox.autoscaling and s.aidbox.autoscaling.min_replicas < 2:",
+        "if False:",
+    ),
+    # Issue 9: shared keys, nothing in manifests, rollout order, endpoint, image, policy.
+    (
+        "components/aidbox/render.py",
+        "    env += [secret_env(name, *auth_keys[name]) for name in AUTH_KEYS_ENV]",
+        "    pass",
+    ),
+    ("components/aidbox/component.py", "                    *binding.ready,\n", ""),
+    ("components/aidbox/component.py", "                    *db.ready,\n", ""),
+    ("components/stores/azure.py", "            *reader.ready,\n", ""),
+    (
+        "components/aidbox/postgres.py",
+        '{"name": "POSTGRES_PASSWORD_FILE", "value": f"{mount_dir}/{DB_PASSWORD}"}',
+        '{"name": "POSTGRES_PASSWORD", "value": "aidbox"}',
+    ),
+    ("components/aidbox/render.py", '"true" if dev_mode else "false"', '"true"'),
+    (
+        "components/aidbox/component.py",
+        "base_url = s.aidbox.base_url or in_cluster_url",
+        "base_url = in_cluster_url",
+    ),
+    (
+        "components/settings/stack.py",
+        "if tag is not None and not FIXED_TAG.match(tag):",
+        "if tag is None:",
+    ),
+    (
+        "components/settings/aidbox_env.py",
+        "if SECRET_LOOKING_NAME.search(name) or looks_secret(text):",
+        "if SECRET_LOOKING_NAME.search(name):",
+    ),
+    ("policy/rules.py", "            return isinstance(ref, Mapping)", "            return True"),
 ]
 
 

@@ -108,6 +108,31 @@ CASES: dict[str, Case] = {
         ),
         _mode("azure-synced", AZURE_DEV, {"secrets": {"client-secret": SYNCED}}),
         _mode("azure-serviceMonitor", AZURE_DEV, {"csi": {"metrics": "serviceMonitor"}}),
+        _mode(
+            "azure-public-autoscaled",
+            AZURE_DEV,
+            {
+                "aidbox": {
+                    "host": "fhir.example.org",
+                    "tls": {"secretName": "fhir-tls"},
+                    "autoscaling": {"minReplicas": 2, "maxReplicas": 4},
+                    "env": {"BOX_WEB_THREAD": 8},
+                }
+            },
+        ),
+        _mode(
+            "azure-aksAddon-keyvault-certificate",
+            AZURE_DEV,
+            {
+                "csi": {"install": "aksAddon", "metrics": "serviceMonitor"},
+                "aidbox": {
+                    "host": "fhir.example.org",
+                    "tls": {
+                        "keyVaultCertificateUri": "https://kv-a.vault.azure.net/certificates/fhir"
+                    },
+                },
+            },
+        ),
     ]
 }
 VAULT_CASES = [c for c in CASES if CASES[c].store == "vault"]

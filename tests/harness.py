@@ -65,6 +65,7 @@ SA_TOKEN = "reviewer-jwt"
 ENTRA_TOKEN = "entra-token-for-aks"
 VAULT_CA_PEM = "-----BEGIN CERTIFICATE-----\nVAULTCA\n-----END CERTIFICATE-----\n"
 VAULT_CERT_PEM = "-----BEGIN CERTIFICATE-----\nVAULTSERVER\n-----END CERTIFICATE-----\n"
+PEM_PRIVATE_HEAD = "-----BEGIN RSA PRIVATE KEY-----\n"
 
 
 def is_secret(value: Any) -> bool:
@@ -187,6 +188,9 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
         "kubernetes.io/service-account-token"
     ):
         out["data"] = {"token": base64.b64encode(SA_TOKEN.encode()).decode()}
+    elif typ == "tls:index/privateKey:PrivateKey":
+        out["privateKeyPem"] = rpc.wrap_rpc_secret(f"{PEM_PRIVATE_HEAD}{name}\n-----END")
+        out["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n"
     elif typ == "random:index/randomPassword:RandomPassword":
         out["result"] = rpc.wrap_rpc_secret(f"generated-{name}")
     elif typ == "tls:index/privateKey:PrivateKey":

@@ -238,7 +238,7 @@ def helm_release(chart: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def test_policies_are_named_uniquely_and_only_rotation_is_advisory() -> None:
     names = [p.name for p in rules.POLICIES]
-    assert len(names) == len(set(names)) == 17
+    assert len(names) == len(set(names)) == 18
     levels = {p.name: p.enforcement_level for p in rules.POLICIES}
     assert levels.pop("secret-rotation-interval") is EnforcementLevel.ADVISORY
     assert set(levels.values()) == {EnforcementLevel.MANDATORY}
@@ -251,6 +251,7 @@ def test_policies_are_named_uniquely_and_only_rotation_is_advisory() -> None:
         "aks-network-policy-production",
         "aks-availability-zones-production",
         "keyvault-network-deny-production",
+        "aidbox-shared-keys-production",
     }
     for policy in rules.POLICIES:
         if policy.config_schema is not None:
@@ -544,6 +545,82 @@ def test_literal_env_value_unknown_at_preview_is_still_refused() -> None:
     props = workload()
     aidbox(props)["env"].append({"name": "BOX_ADMIN_PASSWORD", "value": UNKNOWN_STRING_VALUE})
     assert "literal value" in only(run(rules.validate_no_literal_secret_env, DEPLOYMENT, props))
+
+
+# --------------------------------------------------------------------------------------------
+# aidbox-shared-keys-production
+# --------------------------------------------------------------------------------------------
+
+SHARED_KEYS = [
+    {
+        "name": name,
+        "valueFrom": {"secretKeyRef": {"name": "aidbox-managed", "key": key}},
+    }
+    for name, key in (
+        ("BOX_SECURITY_AUTH_KEYS_PRIVATE", "aidbox-auth-private-key"),
+        ("BOX_SECURITY_AUTH_KEYS_PUBLIC", "aidbox-auth-public-key"),
+        ("BOX_SECURITY_AUTH_KEYS_SECRET", "aidbox-auth-secret"),
+    )
+]
+
+
+def replicated(replicas: int | None, *, keys: bool) -> dict[str, Any]:
+    props = workload()
+    if replicas is None:
+        del props["spec"]["replicas"]
+    else:
+        props["spec"]["replicas"] = replicas
+    if keys:
+        aidbox(props)["env"].extend(copy.deepcopy(SHARED_KEYS))
+    return props
+
+
+def test_production_aidbox_with_replicas_and_shared_keys_passes() -> None:
+    production = {"production": True}
+    validate = rules.validate_aidbox_shared_keys
+    assert run(validate, DEPLOYMENT, replicated(3, keys=True), config=production) == []
+    assert run(validate, DEPLOYMENT, replicated(None, keys=True), config=production) == []
+    # One replica, or not production: not this rule's business.
+    assert run(validate, DEPLOYMENT, replicated(1, keys=False), config=production) == []
+    assert run(validate, DEPLOYMENT, replicated(3, keys=False)) == []
+
+
+def test_production_aidbox_with_replicas_and_no_shared_keys_is_refused() -> None:
+    message = only(
+        run(
+            rules.validate_aidbox_shared_keys,
+            DEPLOYMENT,
+            replicated(2, keys=False),
+            name="aidbox",
+            config={"production": True},
+        )
+    )
+    assert "Deployment 'aidbox'" in message and "spec.replicas 2" in message
+    assert "BOX_SECURITY_AUTH_KEYS_PRIVATE, BOX_SECURITY_AUTH_KEYS_SECRET" in message
+    assert "refused by the others" in message
+
+
+def test_autoscaled_aidbox_with_literal_keys_is_refused() -> None:
+    props = replicated(None, keys=False)
+    aidbox(props)["env"] += [
+        {"name": "BOX_SECURITY_AUTH_KEYS_PRIVATE", "value": "-----BEGIN..."},
+        SHARED_KEYS[2],
+    ]
+    props["metadata"]["labels"]["aidbox-secrets/environment"] = "production"
+    message = only(run(rules.validate_aidbox_shared_keys, DEPLOYMENT, props))
+    assert "unset (an autoscaler sets it)" in message
+    assert "BOX_SECURITY_AUTH_KEYS_PRIVATE must come from a Secret" in message
+    assert "-----BEGIN" not in message
+
+
+def test_other_images_are_not_aidbox() -> None:
+    props = replicated(3, keys=False)
+    aidbox(props)["image"] = "example.org/healthsamurai-aidboxone-fork:1"
+    assert (
+        run(rules.validate_aidbox_shared_keys, DEPLOYMENT, props, config={"production": True}) == []
+    )
+    assert rules.is_aidbox_image("healthsamurai/aidboxone@sha256:" + "0" * 64)
+    assert rules.is_aidbox_image("myregistry.azurecr.io/healthsamurai/multibox:2605.1")
 
 
 # --------------------------------------------------------------------------------------------

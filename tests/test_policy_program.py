@@ -12,6 +12,11 @@ from test_policy import make_args, rules
 from test_policy_aks import stack_args
 
 LICENSE = "aidbox-secrets:aidboxLicense"
+PUBLIC_AUTOSCALED = {
+    "host": "fhir.example.org",
+    "tls": {"secretName": "fhir-tls"},
+    "autoscaling": {"minReplicas": 2, "maxReplicas": 4},
+}
 CASES: dict[str, tuple[dict, list[str], str]] = {
     path.name: (stack_config(path), [], path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
     for path in sorted(Path(ROOT).glob("Pulumi.*.yaml"))
@@ -27,6 +32,12 @@ CASES |= {
         "dev",
     ),
     "azure-legacy-env": ({**AZURE_DEV, "aidbox": {"legacySecretFileEnv": True}}, [], "dev"),
+    "azure-public-autoscaled": ({**AZURE_DEV, "aidbox": PUBLIC_AUTOSCALED}, [], "dev"),
+    "vault-public-monitored": (
+        {**VAULT_DEV, "aidbox": PUBLIC_AUTOSCALED, "csi": {"metrics": "serviceMonitor"}},
+        [],
+        "dev",
+    ),
     "vault-external": (
         {**VAULT_DEV, "vault": {"mode": "external", "address": "https://v:8200", "token": "t"}},
         ["vault"],

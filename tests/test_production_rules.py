@@ -93,6 +93,17 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         {"keyVault": {"allowedRanges": ["0.0.0.0/0"]}},
         "keyVault.allowedRanges",
     ),
+    "Aidbox dev mode": ("azure", {"aidbox": {"replicas": 2, "devMode": True}}, "aidbox.devMode"),
+    "monthly Aidbox tag": (
+        "azure",
+        {"aidbox": {"replicas": 2, "image": "healthsamurai/aidboxone:2605"}},
+        "aidbox.image",
+    ),
+    "autoscaler floor of one": (
+        "azure",
+        {"aidbox": {"autoscaling": {"minReplicas": 1, "maxReplicas": 3}}},
+        "aidbox.autoscaling.minReplicas",
+    ),
 }
 
 

@@ -72,28 +72,36 @@ def test_json_is_stable_and_checksum_changes_with_content() -> None:
     assert render.checksum(text) == render.checksum(text)
 
 
+ENV_ARGS: dict[str, object] = dict(
+    box_id="aidbox-dev",
+    base_url="http://aidbox.default.svc.cluster.local:8080",
+    db_host="aidbox-db.default.svc.cluster.local",
+    db_port=5432,
+    db_name="aidbox",
+    db_user="aidbox",
+    db_secret=("aidbox-managed", "aidbox-db-password"),
+    db_tls=False,
+    auth_keys={env: ("aidbox-managed", name) for env, name in render.AUTH_KEYS_ENV.items()},
+    credentials_secret="aidbox",
+    store_env={},
+    has_license=True,
+    has_init_bundle=True,
+    legacy_secret_dir=None,
+)
+
+
 def env(**overrides: object) -> dict[str, dict]:
-    args = dict(
-        box_id="aidbox-dev",
-        base_url="http://aidbox.default.svc.cluster.local:8080",
-        db_host="aidbox-db.default.svc.cluster.local",
-        db_name="aidbox",
-        db_user="aidbox",
-        db_secret=("aidbox-db", "password"),
-        credentials_secret="aidbox",
-        store_env={},
-        has_license=True,
-        has_init_bundle=True,
-        legacy_secret_dir=None,
-    )
-    args.update(overrides)
+    args = {**ENV_ARGS, **overrides}
     return {e["name"]: e for e in render.aidbox_env(**args)}  # type: ignore[arg-type]
 
 
 def test_env_takes_every_credential_from_a_secret() -> None:
     by_name = env()
     for name, (secret, key) in {
-        "BOX_DB_PASSWORD": ("aidbox-db", "password"),
+        "BOX_DB_PASSWORD": ("aidbox-managed", "aidbox-db-password"),
+        "BOX_SECURITY_AUTH_KEYS_PRIVATE": ("aidbox-managed", "aidbox-auth-private-key"),
+        "BOX_SECURITY_AUTH_KEYS_PUBLIC": ("aidbox-managed", "aidbox-auth-public-key"),
+        "BOX_SECURITY_AUTH_KEYS_SECRET": ("aidbox-managed", "aidbox-auth-secret"),
         "BOX_ADMIN_PASSWORD": ("aidbox", "admin-password"),
         "BOX_ROOT_CLIENT_SECRET": ("aidbox", "root-client-secret"),
         "BOX_LICENSE": ("aidbox", "license"),
@@ -132,3 +140,34 @@ def test_env_only_secrets_stay_out_of_the_vault_config() -> None:
     config = render.vault_config([CLIENT, env_only], "/run/azure-secrets")
     assert list(config["secret"]) == ["client-secret"]
     assert render.init_bundle([env_only]) is None
+
+
+def test_recommended_settings_are_defaults_and_dev_mode_is_off() -> None:
+    by_name = env()
+    assert by_name["BOX_BOOTSTRAP_FHIR_PACKAGES"]["value"] == "hl7.fhir.r4.core#4.0.1"
+    for name in (
+        "BOX_FHIR_COMPLIANT_MODE",
+        "BOX_FHIR_SCHEMA_VALIDATION",
+        "BOX_SECURITY_AUDIT_LOG_ENABLED",
+    ):
+        assert by_name[name]["value"] == "true"
+    assert by_name["BOX_SETTINGS_MODE"]["value"] == "read-write"
+    assert by_name["BOX_SECURITY_DEV_MODE"]["value"] == "false"
+    assert env(dev_mode=True)["BOX_SECURITY_DEV_MODE"]["value"] == "true"
+
+
+def test_extra_env_adds_and_overrides_recommended_settings_once() -> None:
+    extra = (("BOX_FHIR_TERMINOLOGY_ENGINE", "local"), ("BOX_WEB_THREAD", "8"))
+    listed = render.aidbox_env(**{**ENV_ARGS, "extra_env": extra})  # type: ignore[arg-type]
+    names = [e["name"] for e in listed]
+    assert len(names) == len(set(names))
+    by_name = {e["name"]: e for e in listed}
+    assert by_name["BOX_FHIR_TERMINOLOGY_ENGINE"]["value"] == "local"
+    assert by_name["BOX_WEB_THREAD"]["value"] == "8"
+
+
+def test_managed_database_connection_requires_verified_tls() -> None:
+    assert "AIDBOX_DB_PARAM_SSLMODE" not in env()
+    by_name = env(db_tls=True)
+    assert by_name["AIDBOX_DB_PARAM_SSLMODE"]["value"] == "verify-full"
+    assert by_name["AIDBOX_DB_PARAM_SSLFACTORY"]["value"].startswith("org.postgresql.ssl.")

@@ -22,6 +22,7 @@ from harness import (
 
 from components import naming
 from components.aidbox import render
+from components.settings.managed import MANAGED_SECRETS
 
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -64,9 +65,11 @@ def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> No
         "prometheus": "aidbox-secrets:kubernetes:PrometheusScrapeSettings",
         "netpol": "aidbox-secrets:kubernetes:NetworkPolicies",
         "csi": "aidbox-secrets:csi:CsiDriver",
+        "generated": "aidbox-secrets:aidbox:GeneratedSecrets",
         "store": "aidbox-secrets:stores:AzureKeyVaultStore",
         "store-kv": "aidbox-secrets:azure:KeyVault",
         "spc": "aidbox-secrets:csi:SecretProviderClass",
+        "aidbox-account": "aidbox-secrets:aidbox:ServiceAccount",
         "postgres": "aidbox-secrets:aidbox:Postgres",
         "aidbox": "aidbox-secrets:aidbox:Aidbox",
     }
@@ -74,6 +77,8 @@ def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> No
         if resource.custom:
             owner = resource.parent.rsplit("::", 1)[-1]
             assert owner in components, f"{resource.name} is not inside a component"
+            if resource.name == "aidbox-service-account":
+                continue  # keeps its name from before it had its own component (alias)
             assert resource.name.startswith(owner), f"{resource.name} not named from {owner}"
     assert run.named("store-kv-vault").parent.endswith("aidbox-secrets:azure:KeyVault::store-kv")
     assert run.named("aidbox-deployment").parent.endswith("aidbox-secrets:aidbox:Aidbox::aidbox")
@@ -98,7 +103,7 @@ def test_purge_protection_can_be_turned_off_for_dev() -> None:
 
 
 def test_vault_secret_is_generated_secret_and_survives_rotation(run: StackRun) -> None:
-    secret = run.one("azure-native:keyvault:Secret")
+    secret = run.named("store-kv-client-secret")
     assert secret.props["secretName"] == "client-secret"
     assert secret.props["vaultName"] == run.one("azure-native:keyvault:Vault").props["vaultName"]
     assert is_secret(secret.inputs["properties"]["value"]) or is_secret(secret.inputs["properties"])
@@ -112,7 +117,7 @@ def test_configured_secret_value_is_used_and_stays_secret() -> None:
         {**AZURE_DEV, "secrets": {"client-secret": {"scope": "Client/basic", "value": "s3cr3t"}}},
         secret_keys=["secrets"],
     )
-    secret = run.one("azure-native:keyvault:Secret")
+    secret = run.named("store-kv-client-secret")
     assert secret.props["properties"]["value"] == "s3cr3t"
     assert "random:index/randomPassword:RandomPassword" not in {
         r.type for r in run.resources if r.name.startswith("store")
@@ -175,8 +180,9 @@ def test_csi_driver_and_azure_provider_releases(run: StackRun) -> None:
     assert driver["version"] == "1.6.0" and "repositoryOpts" not in driver
     assert driver["namespace"] == "kube-system"
     assert (driver["timeout"], driver["atomic"], driver["cleanupOnFail"]) == (600, True, True)
-    # No secret is mirrored into a Kubernetes Secret: no cluster-wide RBAC on Secrets.
-    assert driver["values"]["syncSecret"] == {"enabled": False}
+    # Aidbox's signing keys and database password are mirrored into a Kubernetes Secret (its
+    # env reads them), so the driver needs its RBAC on Secrets.
+    assert driver["values"]["syncSecret"] == {"enabled": True}
     assert driver["values"]["enableSecretRotation"] is True
     assert driver["values"]["rotationPollInterval"] == "30s"
     provider = run.named("store-provider").props
@@ -219,9 +225,16 @@ def test_secret_provider_class(run: StackRun) -> None:
     assert params["userAssignedIdentityID"] == KUBELET_CLIENT
     objects = yaml.safe_load(params["objects"])["array"]
     assert [yaml.safe_load(o) for o in objects] == [
-        {"objectName": "client-secret", "objectType": "secret"}
+        {"objectName": name, "objectType": "secret"} for name in ("client-secret", *MANAGED_SECRETS)
     ]
-    assert "secretObjects" not in props["spec"]
+    # Only the program's own secrets are mirrored, into one Secret for Aidbox's env.
+    assert props["spec"]["secretObjects"] == [
+        {
+            "secretName": "aidbox-managed",
+            "type": "Opaque",
+            "data": [{"objectName": name, "key": name} for name in MANAGED_SECRETS],
+        }
+    ]
     # Registered after the driver release that installs its CRD, and after the read grant.
     assert {"csi-driver", "store-kv-kubelet", "store-provider"} <= depends_on(spc)
 
@@ -230,7 +243,7 @@ def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) 
     spec = deployment(run)["spec"]
     pod = spec["template"]["spec"]
     container = pod["containers"][0]
-    assert container["image"] == "healthsamurai/aidboxone:2602"
+    assert container["image"] == "healthsamurai/aidboxone:2605.1"
     assert pod["serviceAccountName"] == "aidbox"
     volume = next(v for v in pod["volumes"] if "csi" in v)
     assert volume["csi"] == {
@@ -245,8 +258,8 @@ def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) 
     assert env["BOX_INIT_BUNDLE"]["value"] == "file:///etc/aidbox/init-bundle.json"
     assert env["BOX_DB_HOST"]["value"] == "aidbox-db.default.svc.cluster.local"
     assert env["BOX_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": "aidbox-db",
-        "key": "password",
+        "name": "aidbox-managed",
+        "key": "aidbox-db-password",
     }
     assert "BOX_LICENSE" not in env  # not configured here
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -309,14 +322,28 @@ def test_license_from_secret_config_reaches_the_pod_through_the_secret() -> None
 def test_postgres_runs_in_cluster_with_a_volume(run: StackRun) -> None:
     db = run.k8s("apps/v1:StatefulSet", "aidbox-db").props["spec"]
     assert db["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "20Gi"
-    env = {e["name"]: e for e in db["template"]["spec"]["containers"][0]["env"]}
-    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "aidbox-db"
+    pod = db["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    # The password comes from the store, through the same volume Aidbox mounts: no Secret.
+    assert "POSTGRES_PASSWORD" not in env
+    assert env["POSTGRES_PASSWORD_FILE"]["value"] == "/run/azure-secrets/aidbox-db-password"
+    assert pod["serviceAccountName"] == "aidbox"
+    volume = next(v for v in pod["volumes"] if "csi" in v)
+    assert volume["csi"]["volumeAttributes"] == {"secretProviderClass": "aidbox-secrets"}
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"])
+    assert mount["mountPath"] == "/run/azure-secrets"
+    assert not run.of_type("kubernetes:core/v1:Secret") or all(
+        s.props["metadata"]["name"] != "aidbox-db" for s in run.of_type("kubernetes:core/v1:Secret")
+    )
     assert run.k8s("core/v1:Service", "aidbox-db").props["spec"]["ports"][0]["port"] == 5432
+    statefulset = run.k8s("apps/v1:StatefulSet", "aidbox-db")
+    assert {"spc", "aidbox-service-account"} <= depends_on(statefulset)
 
 
 def test_no_secret_value_in_plain_text(run: StackRun) -> None:
     generated = [r.name for r in run.of_type("random:index/randomPassword:RandomPassword")]
-    assert len(generated) == 4  # client secret, db, admin, root client
+    # client secret, db, admin, root client, HS256 secret
+    assert len(generated) == 5
     for resource in run.resources:
         leaked = [s for s in plain_strings(resource.inputs) if "generated-" in s]
         assert not leaked, f"{resource.type} {resource.name} holds {leaked}"

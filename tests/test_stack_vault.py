@@ -11,6 +11,7 @@ from harness import (
     AZURE_DEV,
     CA_PEM,
     ENTRA_TOKEN,
+    PEM_PRIVATE_HEAD,
     ROOT,
     SA_TOKEN,
     VAULT_CA_PEM,
@@ -22,6 +23,8 @@ from harness import (
     plain_strings,
     run_stack,
 )
+
+from components.settings.managed import MANAGED_SECRETS
 
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 EXTERNAL = {
@@ -153,9 +156,16 @@ def test_kv_secret_holds_each_secret(dev: StackRun) -> None:
     secret = dev.one("vault:kv/secretV2:SecretV2")
     assert secret.props["mount"] == "secret" and secret.props["name"] == "aidbox/client"
     assert is_secret(secret.inputs["dataJson"])
-    assert json.loads(secret.props["dataJson"]) == {
-        "client-secret": "generated-store-client-secret-value"
+    data = json.loads(secret.props["dataJson"])
+    # One path holds the user's secret and the program's own (keys, database password).
+    assert data == {
+        "client-secret": "generated-store-client-secret-value",
+        "aidbox-auth-private-key": f"{PEM_PRIVATE_HEAD}generated-auth-key\n-----END",
+        "aidbox-auth-public-key": data["aidbox-auth-public-key"],
+        "aidbox-auth-secret": "generated-generated-auth-secret",
+        "aidbox-db-password": "generated-generated-db-password",
     }
+    assert data["aidbox-auth-public-key"].startswith("-----BEGIN PUBLIC KEY-----\n")
 
 
 def test_dev_kv_secret_is_restored_by_refresh(dev: StackRun) -> None:
@@ -181,7 +191,8 @@ def test_configured_value_is_used() -> None:
         secret_keys=["secrets"],
     )
     data = json.loads(run.one("vault:kv/secretV2:SecretV2").props["dataJson"])
-    assert data == {"client-secret": "v4lue"}
+    assert data["client-secret"] == "v4lue"
+    assert set(data) == {"client-secret", *MANAGED_SECRETS}
     for resource in run.resources:
         assert not [s for s in plain_strings(resource.inputs) if "v4lue" in s], resource.name
 
@@ -221,11 +232,8 @@ def test_secret_provider_class_for_vault(dev: StackRun) -> None:
     assert "vaultKubernetesMountPath" not in params  # the default mount
     objects = yaml.safe_load(params["objects"])
     assert objects == [
-        {
-            "objectName": "client-secret",
-            "secretPath": "secret/data/aidbox/client",
-            "secretKey": "client-secret",
-        }
+        {"objectName": name, "secretPath": "secret/data/aidbox/client", "secretKey": name}
+        for name in ("client-secret", *MANAGED_SECRETS)
     ]
     policy_path = dev.one("vault:index/policy:Policy").props["policy"].split('"')[1]
     assert objects[0]["secretPath"].startswith(policy_path.rstrip("*"))

@@ -1,4 +1,5 @@
-"""Aidbox: its ServiceAccount, config, credentials, Deployment, Service and disruption budget."""
+"""Aidbox: its config, credentials, Deployment, Service, disruption budget and, when asked
+for, autoscaler, public Ingress and ServiceMonitor."""
 
 from __future__ import annotations
 
@@ -10,18 +11,26 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import naming
+from ..kubernetes.helm_values import prometheus_annotations
+from ..kubernetes.metrics import ScrapeTarget, scrape
 from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..passwords import generated_password
-from ..settings import Settings
+from ..settings import Autoscaling, Settings, Tls
 from ..stores.binding import StoreBinding
 from ..versions import CSI_DRIVER_NAME
 from . import render
-from .postgres import Postgres
+from .database import Database
+from .service_account import AidboxServiceAccount
 
 NAME = naming.AIDBOX
 CONFIG_MAP = naming.AIDBOX_CONFIG_MAP
 CREDENTIALS_SECRET = naming.AIDBOX_CREDENTIALS_SECRET
 SECRETS_VOLUME = "secrets-store"
+INGRESS_CLASS = "webapprouting.kubernetes.azure.com"  # the AKS application routing add-on
+KEY_VAULT_CERT_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
+# FHIR transactions and bulk imports exceed NGINX's 1 MiB default request body.
+INGRESS_ANNOTATIONS = {"nginx.ingress.kubernetes.io/proxy-body-size": "64m"}
+METRICS_ENDPOINTS = (("/metrics", "10s"), ("/metrics/minutes", "60s"), ("/metrics/hours", "10m"))
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,57 @@ class AidboxArgs:
     settings: Settings
     binding: StoreBinding
     secret_provider_class: SecretProviderClass
-    postgres: Postgres
+    service_account: AidboxServiceAccount
+    database: Database
     labels: Mapping[str, str]
+
+
+def topology_spread(selector: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Across zones, then nodes. Soft, as Aidbox's HA guide has it: a region without zones or a
+    cordoned node must not keep a pod pending. pod-template-hash counts one revision only."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(selector)},
+            "matchLabelKeys": ["pod-template-hash"],
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+
+
+def ingress_annotations(tls: Tls) -> dict[str, str]:
+    annotations = dict(INGRESS_ANNOTATIONS)
+    if tls.key_vault_certificate_uri:
+        annotations[KEY_VAULT_CERT_ANNOTATION] = tls.key_vault_certificate_uri
+    return annotations
+
+
+def ingress_spec(host: str, tls: Tls) -> dict[str, Any]:
+    # With a Key Vault certificate the add-on writes it into the Secret keyvault-<Ingress>.
+    secret = tls.secret_name or f"keyvault-{NAME}"
+    backend = {"service": {"name": NAME, "port": {"number": render.WEB_PORT}}}
+    return {
+        "ingressClassName": INGRESS_CLASS,
+        "tls": [{"hosts": [host], "secretName": secret}],
+        "rules": [
+            {
+                "host": host,
+                "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+            }
+        ],
+    }
+
+
+def autoscaler_spec(a: Autoscaling) -> dict[str, Any]:
+    target = {"type": "Utilization", "averageUtilization": a.target_cpu_utilization}
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
+        "minReplicas": a.min_replicas,
+        "maxReplicas": a.max_replicas,
+        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": target}}],
+    }
 
 
 class Aidbox(pulumi.ComponentResource):
@@ -44,7 +102,7 @@ class Aidbox(pulumi.ComponentResource):
         self, name: str, args: AidboxArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aidbox-secrets:aidbox:Aidbox", name, None, opts)
-        s, binding = args.settings, args.binding
+        s, binding, db = args.settings, args.binding, args.database
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         labels = {**args.labels, "app.kubernetes.io/name": NAME}
         meta = {"namespace": args.namespace, "labels": labels}
@@ -55,67 +113,82 @@ class Aidbox(pulumi.ComponentResource):
         if bundle is not None:
             files[render.INIT_BUNDLE_FILE] = render.to_json(bundle)
         self.secret_paths = {
-            spec.name: render.secret_file(binding.mount_dir, spec.name) for spec in s.secrets
+            spec.name: render.secret_file(binding.mount_dir, spec.name)
+            for spec in s.secrets
+            if not spec.managed
         }
 
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata={
-                **meta,
-                "name": s.aidbox.service_account,
-                "annotations": dict(binding.service_account_annotations),
-            },
-            # Aidbox never calls the Kubernetes API; the CSI driver requests its own tokens.
-            automount_service_account_token=False,
-            opts=child,
-        )
         config = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata={**meta, "name": CONFIG_MAP}, data=files, opts=child
         )
         synced = {spec.name: spec.kubernetes_secret for spec in s.secrets}
-        store_env = {
-            env: (synced[secret].name, synced[secret].key)  # type: ignore[union-attr]
-            for env, secret in s.aidbox.env_from_store
-        }
+
+        def from_store(secret: str) -> tuple[str, str]:
+            target = synced[secret]
+            assert target is not None, f"{secret} is not synced to a Kubernetes Secret"
+            return target.name, target.key
+
+        store_env = {env: from_store(secret) for env, secret in s.aidbox.env_from_store}
         credentials = self._credentials(name, meta, s, set(store_env), child)
 
-        base_url = f"http://{NAME}.{s.namespace}.svc.cluster.local:{render.WEB_PORT}"
+        in_cluster_url = f"http://{NAME}.{s.namespace}.svc.cluster.local:{render.WEB_PORT}"
+        base_url = s.aidbox.base_url or in_cluster_url
         env = render.aidbox_env(
             box_id=f"aidbox-{s.stack}",
             base_url=base_url,
-            db_host=f"{args.postgres.service_name}.{s.namespace}.svc.cluster.local",
-            db_name=args.postgres.database,
-            db_user=args.postgres.user,
-            db_secret=args.postgres.password_secret,
+            db_host=db.host,
+            db_port=db.port,
+            db_name=db.name,
+            db_user=db.user,
+            db_secret=from_store(db.password_secret),
+            db_tls=db.tls,
+            auth_keys={env: from_store(name) for env, name in render.AUTH_KEYS_ENV.items()},
             credentials_secret=CREDENTIALS_SECRET,
             store_env=store_env,
             has_license=s.aidbox.license is not None,
             has_init_bundle=bundle is not None,
             legacy_secret_dir=binding.mount_dir if s.aidbox.legacy_secret_file_env else None,
+            dev_mode=s.aidbox.dev_mode,
+            extra_env=s.aidbox.env,
         )
         pod_labels = {**labels, **binding.pod_labels}
         selector = {"app.kubernetes.io/name": NAME}
+        # A changed vault config or bundle needs a restart: roll the pods.
+        annotations = {"checksum/aidbox-config": render.checksum(*sorted(files.values()))}
+        if s.csi.metrics == "annotations":
+            annotations |= {
+                **prometheus_annotations(render.METRICS_PORT),
+                "prometheus.io/path": "/metrics",
+            }
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": pod_labels, "annotations": annotations},
+                "spec": self._pod_spec(args, env, selector),
+            },
+        }
+        if s.aidbox.autoscaling is None:
+            # With an autoscaler the count is its to set: a fixed one here would be reset by
+            # every `pulumi up`.
+            spec["replicas"] = s.aidbox.replicas
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={**meta, "name": NAME},
-            spec={
-                "replicas": s.aidbox.replicas,
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {
-                        "labels": pod_labels,
-                        # A changed vault config or bundle needs a restart: roll the pods.
-                        "annotations": {
-                            "checksum/aidbox-config": render.checksum(*sorted(files.values()))
-                        },
-                    },
-                    "spec": self._pod_spec(args, env),
-                },
-            },
+            spec=spec,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
-                depends_on=[account, config, credentials, args.secret_provider_class],
+                # Everything the first pod needs, so the first rollout does not crash-loop
+                # into the await timeout: the store configured and readable (secrets, grant,
+                # federated credential, Vault role), the class, the database up.
+                depends_on=[
+                    args.service_account.resource,
+                    config,
+                    credentials,
+                    args.secret_provider_class,
+                    *binding.ready,
+                    *db.ready,
+                ],
             ),
         )
         service = k8s.core.v1.Service(
@@ -129,13 +202,34 @@ class Aidbox(pulumi.ComponentResource):
                 parent=self, provider=args.provider, depends_on=[deployment]
             ),
         )
-        if s.aidbox.replicas > 1:
+        if s.aidbox.min_replicas > 1 or s.aidbox.autoscaling:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb",
                 metadata={**meta, "name": NAME},
-                spec={"minAvailable": s.aidbox.replicas - 1, "selector": {"matchLabels": selector}},
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
                 opts=child,
             )
+        if s.aidbox.autoscaling:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata={**meta, "name": NAME},
+                spec=autoscaler_spec(s.aidbox.autoscaling),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, depends_on=[deployment]
+                ),
+            )
+        if s.aidbox.host and s.aidbox.tls:
+            k8s.networking.v1.Ingress(
+                f"{name}-ingress",
+                metadata={**meta, "name": NAME, "annotations": ingress_annotations(s.aidbox.tls)},
+                spec=ingress_spec(s.aidbox.host, s.aidbox.tls),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, depends_on=[service]
+                ),
+            )
+        if s.csi.metrics == "serviceMonitor":
+            target = ScrapeTarget(NAME, selector, render.METRICS_PORT)
+            scrape(f"{name}-metrics", target, args.namespace, child, METRICS_ENDPOINTS)
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.url = pulumi.Output.from_input(base_url)
         self.register_outputs({"serviceName": self.service_name, "url": self.url})
@@ -169,7 +263,9 @@ class Aidbox(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _pod_spec(self, args: AidboxArgs, env: list[dict[str, Any]]) -> dict[str, Any]:
+    def _pod_spec(
+        self, args: AidboxArgs, env: list[dict[str, Any]], selector: Mapping[str, str]
+    ) -> dict[str, Any]:
         s, binding = args.settings, args.binding
         csi: dict[str, Any] = {
             "driver": CSI_DRIVER_NAME,
@@ -181,6 +277,7 @@ class Aidbox(pulumi.ComponentResource):
         health = {"httpGet": {"path": "/health", "port": "http"}}
         return {
             "serviceAccountName": s.aidbox.service_account,
+            "topologySpreadConstraints": topology_spread(selector),
             "securityContext": {
                 "runAsNonRoot": True,
                 "runAsUser": 1000,

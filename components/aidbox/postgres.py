@@ -1,19 +1,26 @@
-"""PostgreSQL for Aidbox: an in-cluster StatefulSet with a persistent volume."""
+"""PostgreSQL for Aidbox in the cluster: a StatefulSet with a persistent volume. Its password
+comes from the secret store through the CSI volume, never from a Kubernetes manifest."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import naming
-from ..passwords import generated_password
+from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..settings import PostgresSettings
+from ..settings.managed import DB_PASSWORD
+from ..stores.binding import StoreBinding
+from ..versions import CSI_DRIVER_NAME
+from .database import Database
+from .service_account import AidboxServiceAccount
 
 PORT = 5432
-PASSWORD_KEY = "password"
+SECRETS_VOLUME = "secrets-store"
 
 
 @dataclass(frozen=True)
@@ -22,42 +29,71 @@ class PostgresArgs:
     namespace: pulumi.Input[str]
     settings: PostgresSettings
     labels: Mapping[str, str]
+    # The store, and the ServiceAccount it lets read: the pod mounts the same volume as
+    # Aidbox and reads the password file (POSTGRES_PASSWORD_FILE).
+    binding: StoreBinding
+    secret_provider_class: SecretProviderClass
+    service_account: AidboxServiceAccount
     database: str = "aidbox"
     user: str = "aidbox"
     service_name: str = naming.POSTGRES
     protect: bool = False
 
 
+def postgres_container(args: PostgresArgs, mount_dir: str) -> dict[str, Any]:
+    ready = {"exec": {"command": ["pg_isready", "-U", args.user, "-d", args.database]}}
+    return {
+        "name": "postgres",
+        "image": args.settings.image,
+        "ports": [{"name": "postgres", "containerPort": PORT}],
+        "env": [
+            {"name": "POSTGRES_DB", "value": args.database},
+            {"name": "POSTGRES_USER", "value": args.user},
+            # The official image reads the initial password from this file (initdb only).
+            {"name": "POSTGRES_PASSWORD_FILE", "value": f"{mount_dir}/{DB_PASSWORD}"},
+            # The volume's root holds lost+found; initdb needs an empty directory.
+            {"name": "PGDATA", "value": "/var/lib/postgresql/data/db"},
+        ],
+        "readinessProbe": {**ready, "periodSeconds": 10},
+        "livenessProbe": {**ready, "initialDelaySeconds": 30, "periodSeconds": 20},
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "512Mi"},
+            "limits": {"cpu": "2", "memory": "2Gi"},
+        },
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [
+            {"name": "data", "mountPath": "/var/lib/postgresql/data"},
+            {"name": SECRETS_VOLUME, "mountPath": mount_dir, "readOnly": True},
+        ],
+    }
+
+
 class Postgres(pulumi.ComponentResource):
     host: pulumi.Output[str]
-    service_name: str
-    database: str
-    user: str
-    password_secret: tuple[str, str]  # (Secret name, key) holding the password
+    database: Database
 
     def __init__(
         self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aidbox-secrets:aidbox:Postgres", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        svc = args.service_name
+        svc, binding = args.service_name, args.binding
         labels = {**args.labels, "app.kubernetes.io/name": svc}
         selector = {"app.kubernetes.io/name": svc}
-        password = generated_password(f"{name}-password", self)
-        secret = k8s.core.v1.Secret(
-            f"{name}-credentials",
-            metadata={"name": svc, "namespace": args.namespace, "labels": labels},
-            type="Opaque",
-            string_data={PASSWORD_KEY: password},
-            opts=child,
-        )
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata={"name": svc, "namespace": args.namespace, "labels": labels},
             spec={"selector": selector, "ports": [{"name": "postgres", "port": PORT}]},
             opts=child,
         )
-        k8s.apps.v1.StatefulSet(
+        csi: dict[str, Any] = {
+            "driver": CSI_DRIVER_NAME,
+            "readOnly": True,
+            "volumeAttributes": {"secretProviderClass": args.secret_provider_class.spc_name},
+        }
+        if binding.node_publish_secret:
+            csi["nodePublishSecretRef"] = {"name": binding.node_publish_secret}
+        statefulset = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata={"name": svc, "namespace": args.namespace, "labels": labels},
             spec={
@@ -65,9 +101,11 @@ class Postgres(pulumi.ComponentResource):
                 "replicas": 1,
                 "selector": {"matchLabels": selector},
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": {"labels": {**labels, **binding.pod_labels}},
                     "spec": {
-                        # PostgreSQL never calls the Kubernetes API.
+                        "serviceAccountName": args.service_account.account_name,
+                        # PostgreSQL never calls the Kubernetes API (the CSI driver asks for
+                        # its own token).
                         "automountServiceAccountToken": False,
                         "securityContext": {
                             "runAsNonRoot": True,
@@ -75,46 +113,8 @@ class Postgres(pulumi.ComponentResource):
                             "fsGroup": 999,
                             "seccompProfile": {"type": "RuntimeDefault"},
                         },
-                        "containers": [
-                            {
-                                "name": "postgres",
-                                "image": args.settings.image,
-                                "ports": [{"name": "postgres", "containerPort": PORT}],
-                                "env": [
-                                    {"name": "POSTGRES_DB", "value": args.database},
-                                    {"name": "POSTGRES_USER", "value": args.user},
-                                    {
-                                        "name": "POSTGRES_PASSWORD",
-                                        "valueFrom": {
-                                            "secretKeyRef": {"name": svc, "key": PASSWORD_KEY}
-                                        },
-                                    },
-                                    # The volume's root holds lost+found; initdb needs an
-                                    # empty directory.
-                                    {"name": "PGDATA", "value": "/var/lib/postgresql/data/db"},
-                                ],
-                                "readinessProbe": {
-                                    "exec": {"command": ["pg_isready", "-U", args.user]},
-                                    "periodSeconds": 10,
-                                },
-                                "livenessProbe": {
-                                    "exec": {"command": ["pg_isready", "-U", args.user]},
-                                    "initialDelaySeconds": 30,
-                                    "periodSeconds": 20,
-                                },
-                                "resources": {
-                                    "requests": {"cpu": "250m", "memory": "512Mi"},
-                                    "limits": {"cpu": "2", "memory": "2Gi"},
-                                },
-                                "securityContext": {
-                                    "allowPrivilegeEscalation": False,
-                                    "capabilities": {"drop": ["ALL"]},
-                                },
-                                "volumeMounts": [
-                                    {"name": "data", "mountPath": "/var/lib/postgresql/data"}
-                                ],
-                            }
-                        ],
+                        "containers": [postgres_container(args, binding.mount_dir)],
+                        "volumes": [{"name": SECRETS_VOLUME, "csi": csi}],
                     },
                 },
                 "volumeClaimTemplates": [
@@ -131,12 +131,22 @@ class Postgres(pulumi.ComponentResource):
                 parent=self,
                 provider=args.provider,
                 protect=args.protect,
-                depends_on=[secret],
+                # The password file comes from the store through this class, read as this
+                # account.
+                depends_on=[args.secret_provider_class, args.service_account.resource],
             ),
         )
         self.host = pulumi.Output.concat(
             service.metadata.apply(lambda m: m.name), ".", args.namespace, ".svc.cluster.local"
         )
-        self.service_name, self.database, self.user = svc, args.database, args.user
-        self.password_secret = (svc, PASSWORD_KEY)
+        # Pulumi waits for the StatefulSet's pod to be ready: Aidbox waits for that.
+        self.database = Database(
+            host=self.host,
+            port=PORT,
+            name=args.database,
+            user=args.user,
+            password_secret=DB_PASSWORD,
+            tls=False,
+            ready=(statefulset, service),
+        )
         self.register_outputs({"host": self.host})

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..settings import SecretSpec
+from ..settings.managed import AUTH_PRIVATE_KEY, AUTH_PUBLIC_KEY, AUTH_SECRET
 
 CONFIG_DIR = "/etc/aidbox"
 VAULT_CONFIG_FILE = "vault-config.json"
@@ -82,34 +83,79 @@ def secret_env(name: str, secret_name: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
 
 
+# Aidbox's recommended settings (docs: configuration/recommended-envs.md), minus what the
+# program sets itself (ports, base URL, database, credentials, dev mode). `aidbox.env` may
+# override any of them.
+RECOMMENDED_ENV = {
+    "BOX_BOOTSTRAP_FHIR_PACKAGES": "hl7.fhir.r4.core#4.0.1",
+    "BOX_COMPATIBILITY_VALIDATION_JSON__SCHEMA_REGEX": "#{:fhir-datetime}",
+    "BOX_FHIR_BUNDLE_EXECUTION_VALIDATION_MODE": "limited",
+    "BOX_FHIR_COMPLIANT_MODE": "true",
+    "BOX_FHIR_CORRECT_AIDBOX_FORMAT": "true",
+    "BOX_FHIR_CREATEDAT_URL": "https://aidbox.app/ex/createdAt",
+    "BOX_FHIR_SCHEMA_VALIDATION": "true",
+    "BOX_FHIR_SEARCH_AUTHORIZE_INLINE_REQUESTS": "true",
+    "BOX_FHIR_SEARCH_CHAIN_SUBSELECT": "true",
+    "BOX_FHIR_SEARCH_COMPARISONS": "true",
+    "BOX_FHIR_TERMINOLOGY_ENGINE": "hybrid",
+    "BOX_FHIR_TERMINOLOGY_ENGINE_HYBRID_EXTERNAL_TX_SERVER": "https://tx.health-samurai.io/fhir",
+    "BOX_FHIR_TERMINOLOGY_SERVICE_BASE_URL": "https://tx.health-samurai.io/fhir",
+    "BOX_MODULE_SDC_STRICT_ACCESS_CONTROL": "true",
+    "BOX_SEARCH_INCLUDE_CONFORMANT": "true",
+    "BOX_SECURITY_AUDIT_LOG_ENABLED": "true",
+    "BOX_SETTINGS_MODE": "read-write",
+}
+# Token signing: the same key pair and HS256 secret for every replica and restart, each from
+# its managed store secret.
+AUTH_KEYS_ENV = {
+    "BOX_SECURITY_AUTH_KEYS_PRIVATE": AUTH_PRIVATE_KEY,
+    "BOX_SECURITY_AUTH_KEYS_PUBLIC": AUTH_PUBLIC_KEY,
+    "BOX_SECURITY_AUTH_KEYS_SECRET": AUTH_SECRET,
+}
+# JDBC parameters (AIDBOX_DB_PARAM_<NAME> -> <name>) for a managed server: TLS required, the
+# certificate checked against the JVM's trust store and the host name.
+DB_TLS_ENV = {
+    "AIDBOX_DB_PARAM_SSLMODE": "verify-full",
+    "AIDBOX_DB_PARAM_SSLFACTORY": "org.postgresql.ssl.DefaultJavaSSLFactory",
+}
+
+
 def aidbox_env(
     *,
     box_id: str,
-    base_url: str,
-    db_host: str,
+    base_url: object,
+    db_host: object,
+    db_port: int,
     db_name: str,
     db_user: str,
     db_secret: tuple[str, str],
+    db_tls: bool,
+    auth_keys: Mapping[str, tuple[str, str]],
     credentials_secret: str,
     store_env: Mapping[str, tuple[str, str]],
     has_license: bool,
     has_init_bundle: bool,
     legacy_secret_dir: str | None,
+    dev_mode: bool = False,
+    extra_env: Iterable[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """The container env: plain settings as values, every credential from a Secret.
-    `store_env` maps env vars to (Secret, key) the CSI driver syncs from the store; the rest
-    come from the generated credentials Secret."""
+    `store_env` and `auth_keys` map env vars to (Secret, key) the CSI driver syncs from the
+    store; the rest come from the generated credentials Secret. `db_host` and `base_url` may
+    be Pulumi outputs."""
     env: list[dict[str, Any]] = [
         {"name": "BOX_ID", "value": box_id},
         {"name": "BOX_WEB_PORT", "value": str(WEB_PORT)},
         {"name": "BOX_METRICS_PORT", "value": str(METRICS_PORT)},
         {"name": "BOX_WEB_BASE_URL", "value": base_url},
         {"name": "BOX_DB_HOST", "value": db_host},
-        {"name": "BOX_DB_PORT", "value": "5432"},
+        {"name": "BOX_DB_PORT", "value": str(db_port)},
         {"name": "BOX_DB_DATABASE", "value": db_name},
         {"name": "BOX_DB_USER", "value": db_user},
         secret_env("BOX_DB_PASSWORD", *db_secret),
     ]
+    if db_tls:
+        env += [{"name": k, "value": v} for k, v in DB_TLS_ENV.items()]
     generated = {
         "BOX_ADMIN_PASSWORD": "admin-password",
         "BOX_ROOT_CLIENT_SECRET": "root-client-secret",
@@ -121,6 +167,7 @@ def aidbox_env(
             env.append(secret_env(name, *store_env[name]))
         elif name in generated:
             env.append(secret_env(name, credentials_secret, generated[name]))
+    env += [secret_env(name, *auth_keys[name]) for name in AUTH_KEYS_ENV]
     env.append({"name": "BOX_VAULT_CONFIG", "value": f"{CONFIG_DIR}/{VAULT_CONFIG_FILE}"})
     if has_init_bundle:
         env.append({"name": "BOX_INIT_BUNDLE", "value": f"file://{CONFIG_DIR}/{INIT_BUNDLE_FILE}"})
@@ -128,4 +175,7 @@ def aidbox_env(
         # Builds before BOX_VAULT_CONFIG read every file under these directories instead.
         env.append({"name": "AIDBOX_SECRET_FILES_ENABLED", "value": "true"})
         env.append({"name": "AIDBOX_SECRET_FILES_DIRS", "value": legacy_secret_dir})
+    env.append({"name": "BOX_SECURITY_DEV_MODE", "value": "true" if dev_mode else "false"})
+    settings = {**RECOMMENDED_ENV, **dict(extra_env)}
+    env += [{"name": k, "value": settings[k]} for k in sorted(settings)]
     return env

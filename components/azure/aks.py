@@ -53,6 +53,7 @@ class AksClusterArgs:
     namespace: str = "default"  # where Aidbox runs; created unless it is "default"
     workload_identity: bool = False
     key_vault_addon: KeyVaultAddon | None = None
+    app_routing: bool = False  # the application routing add-on (managed NGINX Ingress)
     protect: bool = False
 
 
@@ -199,6 +200,7 @@ class AksCluster(pulumi.ComponentResource):
                 args.key_vault_addon,
                 mon.workspace_id if mon.container_insights_rule_id is not None else None,
             ),
+            ingress_profile={"web_app_routing": {"enabled": True}} if args.app_routing else None,
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )

@@ -4,7 +4,7 @@ the deployer's ranges), its audit log, its secrets, and read grants on it."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import authorization, keyvault, monitor, network, privatedns
@@ -103,6 +103,7 @@ class KeyVaultArgs:
     private_endpoint_subnet_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
     protect: bool = False
+    seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -163,7 +164,7 @@ class KeyVault(pulumi.ComponentResource):
         )
 
     def _secret(self, name: str, vault: keyvault.Vault, spec: SecretSpec) -> keyvault.Secret:
-        value = seed_value(name, spec, self)
+        value = seed_value(name, spec, self, self._args.seeds)
         return keyvault.Secret(
             f"{name}-{spec.name}",
             resource_group_name=self._args.resource_group_name,

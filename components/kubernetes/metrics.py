@@ -1,5 +1,6 @@
-"""Prometheus Operator scraping for the CSI driver and the Azure provider (csi.metrics
-serviceMonitor): a metrics Service and a ServiceMonitor per target. Needs the operator's CRDs."""
+"""Prometheus Operator scraping (csi.metrics serviceMonitor) for the CSI driver and the Azure
+provider, and the `scrape` helper Aidbox uses too: a metrics Service and a ServiceMonitor per
+target. Needs the operator's CRDs."""
 
 from __future__ import annotations
 
@@ -51,27 +52,42 @@ class CsiMetrics(pulumi.ComponentResource):
             parent=self, provider=args.provider, depends_on=list(args.depends_on)
         )
         for target in args.targets:
-            labels = {"app.kubernetes.io/name": f"{target.name}-metrics"}
-            meta = {"name": f"{target.name}-metrics", "namespace": args.namespace, "labels": labels}
-            k8s.core.v1.Service(
-                f"{name}-{target.name}",
-                metadata=meta,
-                spec={
-                    "clusterIP": "None",
-                    "selector": dict(target.selector),
-                    "ports": [{"name": "metrics", "port": target.port, "targetPort": target.port}],
-                },
-                opts=child,
-            )
-            k8s.apiextensions.CustomResource(
-                f"{name}-{target.name}-monitor",
-                api_version="monitoring.coreos.com/v1",
-                kind="ServiceMonitor",
-                metadata=meta,
-                spec={
-                    "selector": {"matchLabels": labels},
-                    "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
-                },
-                opts=child,
-            )
+            scrape(f"{name}-{target.name}", target, args.namespace, child)
         self.register_outputs({})
+
+
+def scrape(
+    name: str,
+    target: ScrapeTarget,
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    endpoints: Sequence[tuple[str, str]] = (("/metrics", "30s"),),
+) -> None:
+    """A headless metrics Service for `target`'s pods and a ServiceMonitor scraping each
+    (path, interval) of `endpoints`."""
+    labels = {"app.kubernetes.io/name": f"{target.name}-metrics"}
+    meta = {"name": f"{target.name}-metrics", "namespace": namespace, "labels": labels}
+    k8s.core.v1.Service(
+        name,
+        metadata=meta,
+        spec={
+            "clusterIP": "None",
+            "selector": dict(target.selector),
+            "ports": [{"name": "metrics", "port": target.port, "targetPort": target.port}],
+        },
+        opts=opts,
+    )
+    k8s.apiextensions.CustomResource(
+        f"{name}-monitor",
+        api_version="monitoring.coreos.com/v1",
+        kind="ServiceMonitor",
+        metadata=meta,
+        spec={
+            "selector": {"matchLabels": labels},
+            "endpoints": [
+                {"port": "metrics", "path": path, "interval": interval}
+                for path, interval in endpoints
+            ],
+        },
+        opts=opts,
+    )

@@ -1,14 +1,14 @@
 """Stack config -> one frozen, typed Settings object, one module per config section.
 All validation and defaults live here; a bad value stops the run before any resource exists."""
 
-from .aidbox import AidboxSettings
+from .aidbox import AidboxSettings, Autoscaling, Tls
 from .azure import AzureSettings, KeyVaultSettings
 from .cluster import ClusterSettings, MaintenanceWindow, PoolSettings
 from .csi import CsiSettings
 from .load import load_settings
 from .monitoring import MonitoringSettings
 from .network import NetworkSettings
-from .postgres import PostgresSettings
+from .postgres import FlexibleServerSettings, PostgresSettings
 from .reader import Sensitive, SettingsError
 from .secrets import Scope, SecretSpec, SyncedSecret
 from .stack import Settings, parse_settings
@@ -16,9 +16,11 @@ from .vault import VaultSettings
 
 __all__ = [
     "AidboxSettings",
+    "Autoscaling",
     "AzureSettings",
     "ClusterSettings",
     "CsiSettings",
+    "FlexibleServerSettings",
     "KeyVaultSettings",
     "MaintenanceWindow",
     "MonitoringSettings",
@@ -31,6 +33,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SyncedSecret",
+    "Tls",
     "VaultSettings",
     "load_settings",
     "parse_settings",

@@ -2,15 +2,59 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from .aidbox_env import parse_env
 from .reader import Section, Sensitive, fail
 from .secrets import SecretSpec
 from .values import image, k8s_object_name, quantity, quantity_value
 
 # Aidbox settings read from env at start-up that may come from the store (a synced Secret).
 STORE_ENV = ("BOX_LICENSE", "BOX_ADMIN_PASSWORD", "BOX_ROOT_CLIENT_SECRET")
-DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2602"
+# The May 2026 LTS line (backports for two years), one fixed build of it. BOX_VAULT_CONFIG
+# needs 2602 or later, so the older LTS lines (2507, 2512) cannot run this program.
+DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605.1"
+# A tag that names one build (YYMM.N); the bare YYMM tag moves with every minor release.
+FIXED_TAG = re.compile(r"^\d{4}\.\d+$")
+MONTHLY_TAG = re.compile(r"^\d{4}$")
+DNS_NAME_RULE = (
+    "a DNS name such as fhir.example.org: lower-case labels of a-z, 0-9 and '-' (1-63 "
+    "characters, alphanumeric at both ends), at least two labels, 253 characters at most, "
+    "no scheme, port or path"
+)
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+KEY_VAULT_CERTIFICATE_URI = re.compile(
+    r"^https://[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\.vault\.azure\.net/certificates/"
+    r"[a-zA-Z0-9-]{1,127}(/[0-9a-f]{32})?$"
+)
+
+
+def is_dns_name(text: str) -> bool:
+    labels = text.split(".")
+    return len(text) <= 253 and len(labels) >= 2 and all(_DNS_LABEL.match(x) for x in labels)
+
+
+def image_tag(reference: str) -> str | None:
+    """The tag of an image reference, None when it is pinned by digest."""
+    if "@" in reference:
+        return None
+    return reference.rpartition(":")[2]
+
+
+@dataclass(frozen=True)
+class Tls:
+    """Where the Ingress's certificate comes from: exactly one of the two."""
+
+    key_vault_certificate_uri: str | None = None  # read by the application routing add-on
+    secret_name: str | None = None  # a kubernetes.io/tls Secret someone else keeps current
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_replicas: int
+    max_replicas: int
+    target_cpu_utilization: int = 70
 
 
 @dataclass(frozen=True)
@@ -26,10 +70,24 @@ class AidboxSettings:
     memory_request: str = "2Gi"
     cpu_limit: str = "2"
     memory_limit: str = "4Gi"
+    host: str | None = None  # the public DNS name; None: ClusterIP only (port-forward)
+    tls: Tls | None = None
+    autoscaling: Autoscaling | None = None
+    dev_mode: bool = False
+    env: tuple[tuple[str, str], ...] = ()  # aidbox.env: plain settings, sorted
 
     @property
     def has_license(self) -> bool:
         return self.license is not None or "BOX_LICENSE" in dict(self.env_from_store)
+
+    @property
+    def min_replicas(self) -> int:
+        """The fewest pods that run: the autoscaler's floor, else the fixed count."""
+        return self.autoscaling.min_replicas if self.autoscaling else self.replicas
+
+    @property
+    def base_url(self) -> str | None:
+        return f"https://{self.host}" if self.host else None
 
 
 def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
@@ -45,6 +103,11 @@ def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
             "memoryRequest",
             "cpuLimit",
             "memoryLimit",
+            "host",
+            "tls",
+            "autoscaling",
+            "devMode",
+            "env",
         )
     )
     d = AidboxSettings
@@ -56,6 +119,7 @@ def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
             "a ServiceAccount of Aidbox's own (the program creates it; 'default' is the "
             "namespace's own account)",
         )
+    host, tls = _endpoint(s)
     settings = AidboxSettings(
         image=image(s, "image", d.image),
         replicas=s.integer("replicas", d.replicas, minimum=1, maximum=20),
@@ -70,6 +134,11 @@ def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
         memory_request=quantity(s, "memoryRequest", d.memory_request, kind="bytes"),
         cpu_limit=quantity(s, "cpuLimit", d.cpu_limit, kind="cpu"),
         memory_limit=quantity(s, "memoryLimit", d.memory_limit, kind="bytes"),
+        host=host,
+        tls=tls,
+        autoscaling=_autoscaling(s),
+        dev_mode=s.boolean("devMode", d.dev_mode),
+        env=parse_env(s),
     )
     pairs = (
         ("cpuRequest", settings.cpu_request, "cpuLimit", settings.cpu_limit),
@@ -86,8 +155,60 @@ def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
     return settings
 
 
+def _endpoint(s: Section) -> tuple[str | None, Tls | None]:
+    host = s.string("host")
+    t = s.section("tls")
+    t.reject_unknown(("keyVaultCertificateUri", "secretName"))
+    if host is not None and not is_dns_name(host):
+        s.fail("host", host, DNS_NAME_RULE)
+    if host is None:
+        if t.data:
+            fail(t.path, "(set)", "a certificate needs aidbox.host (the name it is for)")
+        return None, None
+    uri = t.string("keyVaultCertificateUri")
+    secret_name = k8s_object_name(t, "secretName", None) if t.has("secretName") else None
+    if uri is not None and not KEY_VAULT_CERTIFICATE_URI.match(uri):
+        t.fail(
+            "keyVaultCertificateUri",
+            uri,
+            "a Key Vault certificate URI, https://<vault>.vault.azure.net/certificates/<name> "
+            "(leave out the version so renewals are picked up)",
+        )
+    if (uri is None) == (secret_name is None):
+        fail(
+            t.path,
+            "(both)" if uri else None,
+            "exactly one of aidbox.tls.keyVaultCertificateUri (a certificate in Azure Key "
+            "Vault, read by the application routing add-on) or aidbox.tls.secretName (a "
+            "kubernetes.io/tls Secret in the namespace, e.g. kept by cert-manager)",
+        )
+    return host, Tls(key_vault_certificate_uri=uri, secret_name=secret_name)
+
+
+def _autoscaling(s: Section) -> Autoscaling | None:
+    a = s.section("autoscaling")
+    if not a.data:
+        return None
+    a.reject_unknown(("minReplicas", "maxReplicas", "targetCPUUtilization"))
+    for key in ("minReplicas", "maxReplicas"):
+        if not a.has(key):
+            a.fail(key, None, "required when aidbox.autoscaling is set")
+    low = a.integer("minReplicas", 1, minimum=1, maximum=20)
+    high = a.integer("maxReplicas", 1, minimum=1, maximum=50)
+    if low > high:
+        a.fail("minReplicas", low, f"at most aidbox.autoscaling.maxReplicas ({high})")
+    if s.has("replicas"):
+        s.fail(
+            "replicas",
+            s.data["replicas"],
+            "leave it out with aidbox.autoscaling: the autoscaler owns the replica count",
+        )
+    target = a.integer("targetCPUUtilization", 70, minimum=10, maximum=100)
+    return Autoscaling(low, high, target)
+
+
 def check_env_from_store(aidbox: AidboxSettings, secrets: tuple[SecretSpec, ...]) -> None:
-    synced = {spec.name for spec in secrets if spec.kubernetes_secret}
+    synced = {spec.name for spec in secrets if spec.kubernetes_secret and not spec.managed}
     for env, name in aidbox.env_from_store:
         key = f"aidbox.envFromStore.{env}"
         if env not in STORE_ENV:
@@ -96,3 +217,16 @@ def check_env_from_store(aidbox: AidboxSettings, secrets: tuple[SecretSpec, ...]
             fail(key, name, "a secret in `secrets` with a kubernetesSecret (env needs a Secret)")
         if env == "BOX_LICENSE" and aidbox.license is not None:
             fail(key, name, "aidboxLicense is set too: keep the license in one place")
+
+
+def check_tls_source(aidbox: AidboxSettings, install: str) -> None:
+    """The add-on reads a Key Vault certificate through AKS's Key Vault CSI add-on
+    (`az aks approuting update --enable-kv`), which must not run beside the Helm driver."""
+    if aidbox.tls and aidbox.tls.key_vault_certificate_uri and install != "aksAddon":
+        fail(
+            "aidbox.tls.keyVaultCertificateUri",
+            aidbox.tls.key_vault_certificate_uri,
+            "needs csi.install aksAddon (the routing add-on reads Key Vault through AKS's "
+            "Key Vault CSI add-on, which must not run beside the Helm-installed driver); with "
+            "csi.install helm use aidbox.tls.secretName",
+        )

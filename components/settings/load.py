@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from .aidbox import MONTHLY_TAG, image_tag
 from .reader import NAMESPACE
 from .stack import SCALAR_KEYS, Settings, parse_settings
 
@@ -42,6 +43,13 @@ def load_settings() -> Settings:
         location=runtime_config.get_config("azure-native:location"),
         secret_keys=frozenset(secret_keys),
     )
+    tag = image_tag(settings.aidbox.image)
+    if tag is not None and MONTHLY_TAG.match(tag):
+        pulumi.log.warn(
+            f"{NAMESPACE}:aidbox.image = {settings.aidbox.image} is a monthly tag that Aidbox "
+            "moves with every minor release: pods may run different builds. Pin YYMM.N or a "
+            "digest (production refuses it)"
+        )
     if not settings.aidbox.has_license:
         pulumi.log.warn(
             f"{NAMESPACE}:aidboxLicense is not set: Aidbox will not start without a license "

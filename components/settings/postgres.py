@@ -1,4 +1,4 @@
-"""`postgres`: the database Aidbox uses."""
+"""`postgres`: the database Aidbox uses, in the cluster or Azure Database for PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,20 +6,104 @@ from dataclasses import dataclass
 
 from .reader import Section
 from .values import image, quantity
+from .vault import REGIONS_WITHOUT_ZONES
 
 DEFAULT_POSTGRES_IMAGE = "postgres:17.6"
+POSTGRES_MODES = ("inCluster", "azureFlexible")
+FLEXIBLE_VERSIONS = ("16", "17")  # majors Aidbox supports (16-18) that Azure offers
+FLEXIBLE_TIERS = ("Burstable", "GeneralPurpose", "MemoryOptimized")
+
+
+@dataclass(frozen=True)
+class FlexibleServerSettings:
+    version: str = "16"
+    sku: str = "Standard_D4ds_v5"
+    tier: str = "GeneralPurpose"
+    high_availability: bool = True  # zone-redundant standby in another zone
+    backup_retention_days: int = 35
+    geo_redundant_backup: bool = False
+    storage_size_gb: int = 128
 
 
 @dataclass(frozen=True)
 class PostgresSettings:
+    mode: str = "inCluster"
     image: str = DEFAULT_POSTGRES_IMAGE
     storage_size: str = "20Gi"
+    flexible: FlexibleServerSettings | None = None
 
 
-def parse_postgres(top: Section) -> PostgresSettings:
+def parse_postgres(top: Section, location: str) -> PostgresSettings:
     s = top.section("postgres")
-    s.reject_unknown(("image", "storageSize"))
+    s.reject_unknown(("mode", "image", "storageSize", "azureFlexible"))
+    mode = s.string("mode", PostgresSettings.mode, choices=POSTGRES_MODES) or "inCluster"
+    flexible = None
+    if mode == "azureFlexible":
+        for key in ("image", "storageSize"):
+            if s.has(key):
+                s.fail(key, s.data[key], "only for postgres.mode inCluster")
+        flexible = parse_flexible(s.section("azureFlexible"), location)
+        s.fail(
+            "mode",
+            mode,
+            "azureFlexible is not available yet (it needs the cluster's virtual network for "
+            "private access); use inCluster for now",
+        )
+    elif s.has("azureFlexible"):
+        s.fail("azureFlexible", "(set)", "only for postgres.mode azureFlexible")
     return PostgresSettings(
+        mode=mode,
         image=image(s, "image", PostgresSettings.image),
         storage_size=quantity(s, "storageSize", PostgresSettings.storage_size, kind="bytes"),
+        flexible=flexible,
+    )
+
+
+def parse_flexible(f: Section, location: str) -> FlexibleServerSettings:
+    f.reject_unknown(
+        (
+            "version",
+            "sku",
+            "tier",
+            "highAvailability",
+            "backupRetentionDays",
+            "geoRedundantBackup",
+            "storageSizeGB",
+        )
+    )
+    d = FlexibleServerSettings
+    version = f.data.get("version", d.version)
+    if isinstance(version, int) and not isinstance(version, bool):
+        version = str(version)  # `--path postgres.azureFlexible.version 16` stores a number
+    if version not in FLEXIBLE_VERSIONS:
+        f.fail("version", version, f"a pinned major version, one of {list(FLEXIBLE_VERSIONS)}")
+    tier = f.string("tier", d.tier, choices=FLEXIBLE_TIERS) or d.tier
+    sku = f.string("sku", d.sku) or d.sku
+    if not sku.startswith("Standard_"):
+        f.fail("sku", sku, "an Azure compute SKU name such as Standard_D4ds_v5")
+    ha = f.boolean("highAvailability", d.high_availability)
+    if ha and tier == "Burstable":
+        f.fail(
+            "highAvailability",
+            True,
+            "zone-redundant HA needs the GeneralPurpose or MemoryOptimized tier, not Burstable",
+        )
+    # The known list shared with the cluster and Vault; Azure refuses the rest at deploy time.
+    if ha and location in REGIONS_WITHOUT_ZONES:
+        f.fail(
+            "highAvailability",
+            True,
+            f"region {location} has no availability zones, so no zone-redundant HA: pick a "
+            "region with zones or turn highAvailability off",
+        )
+    return FlexibleServerSettings(
+        version=str(version),
+        sku=sku,
+        tier=tier,
+        high_availability=ha,
+        backup_retention_days=f.integer(
+            "backupRetentionDays", d.backup_retention_days, minimum=7, maximum=35
+        ),
+        geo_redundant_backup=f.boolean("geoRedundantBackup", d.geo_redundant_backup),
+        storage_size_gb=f.integer("storageSizeGB", d.storage_size_gb, minimum=32, maximum=32768),
     )

@@ -11,10 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import naming
-from .aidbox import AidboxSettings, check_env_from_store, parse_aidbox
+from .aidbox import (
+    FIXED_TAG,
+    AidboxSettings,
+    check_env_from_store,
+    check_tls_source,
+    image_tag,
+    parse_aidbox,
+)
 from .azure import AzureSettings, parse_azure
 from .cluster import ClusterSettings, parse_cluster
 from .csi import CsiSettings, parse_csi
+from .managed import with_managed
 from .monitoring import AUDIT_LOGS, MonitoringSettings, parse_monitoring
 from .network import NetworkSettings, parse_network
 from .postgres import PostgresSettings, parse_postgres
@@ -71,8 +79,34 @@ class Settings:
 
 def production_checks(s: Settings, top: Section) -> None:
     problems = []
-    if s.aidbox.replicas < 2:
+    if s.aidbox.autoscaling and s.aidbox.autoscaling.min_replicas < 2:
+        problems.append(
+            (
+                "aidbox.autoscaling.minReplicas",
+                s.aidbox.autoscaling.min_replicas,
+                "at least 2 on production",
+            )
+        )
+    elif s.aidbox.replicas < 2 and not s.aidbox.autoscaling:
         problems.append(("aidbox.replicas", s.aidbox.replicas, "at least 2 on production"))
+    if s.aidbox.dev_mode:
+        problems.append(
+            (
+                "aidbox.devMode",
+                True,
+                "never on production: it returns access-policy debug traces to callers",
+            )
+        )
+    tag = image_tag(s.aidbox.image)
+    if tag is not None and not FIXED_TAG.match(tag):
+        problems.append(
+            (
+                "aidbox.image",
+                s.aidbox.image,
+                "a fixed release tag such as healthsamurai/aidboxone:2605.1 (YYMM.N) or a "
+                "digest on production; the YYMM tag moves with every minor release",
+            )
+        )
     if s.azure and not s.azure.key_vault.purge_protection:
         problems.append(("keyVault.purgeProtection", False, "must stay on for production"))
     if s.vault and s.vault.mode == "dev":
@@ -185,8 +219,9 @@ def parse_settings(
 
     aidbox = parse_aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
     csi = parse_csi(top, store)
-    secrets = parse_secrets(section_of("secrets"))
+    secrets = with_managed(parse_secrets(section_of("secrets")))
     check_env_from_store(aidbox, secrets)
+    check_tls_source(aidbox, csi.install)
     settings = Settings(
         project=project,
         stack=stack,
@@ -201,7 +236,7 @@ def parse_settings(
         monitoring=parse_monitoring(top),
         csi=csi,
         aidbox=aidbox,
-        postgres=parse_postgres(top),
+        postgres=parse_postgres(top, location),
         azure=parse_azure(section_of("azure"), project, stack, organization, csi.install)
         if store == "azure"
         else None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -35,6 +35,7 @@ class AzureKeyVaultStoreArgs:
     network: Network
     monitoring: Monitoring
     tags: Mapping[str, str]
+    seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class _Reader:
     grantee: str
     principal_id: pulumi.Input[str]
     client_id: pulumi.Input[str] | None
+    ready: tuple[pulumi.Resource, ...] = ()
 
 
 class AzureKeyVaultStore(pulumi.ComponentResource):
@@ -73,16 +75,21 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
                 private_endpoint_subnet_id=args.network.private_endpoint_subnet_id,
                 workspace_id=args.monitoring.workspace_id,
                 protect=s.production,
+                seeds=args.seeds,
             ),
             opts=child,
         )
         reader = self._reader(name, platform)
+        # What a pod mounting the vault needs first: the secrets, the read grant and, in
+        # workload mode, the federated credential.
         ready: list[pulumi.Resource] = [
+            *self.key_vault.secrets,
+            *reader.ready,
             self.key_vault.grant(
                 role=SECRETS_USER_ROLE,
                 principal_id=reader.principal_id,
                 grantee=reader.grantee,
-            )
+            ),
         ]
         if s.azure.key_vault.deployer_officer != "none":
             self.key_vault.grant(
@@ -158,7 +165,7 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
             location=platform.location,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        managedidentity.FederatedIdentityCredential(
+        federation = managedidentity.FederatedIdentityCredential(
             f"{name}-federation",
             resource_group_name=platform.resource_group_name,
             resource_name_=identity.name,
@@ -167,7 +174,9 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
             audiences=[AZURE_TOKEN_AUDIENCE],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return _Reader("workload", "workload", identity.principal_id, identity.client_id)
+        return _Reader(
+            "workload", "workload", identity.principal_id, identity.client_id, (federation,)
+        )
 
     def _credentials_secret(self, name: str) -> k8s.core.v1.Secret:
         """The service principal's credentials, read by the driver via nodePublishSecretRef."""

@@ -74,6 +74,7 @@ class HashiCorpVaultStoreArgs:
     platform: Platform
     tags: Mapping[str, str] = field(default_factory=dict)
     network: Network | None = None  # where an `ha` Vault's unseal Key Vault is reached
+    seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,10 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
         return [self._kv_secret(kv_opts), self._kubernetes_auth(mode.auth, vault_opts)]
 
     def _kv_secret(self, opts: pulumi.ResourceOptions) -> vault.kv.SecretV2:
-        values = {spec.name: seed_value(self._name, spec, self) for spec in self._settings.secrets}
+        values = {
+            spec.name: seed_value(self._name, spec, self, self._args.seeds)
+            for spec in self._settings.secrets
+        }
         data = pulumi.Output.all(**values).apply(lambda d: json.dumps(d, sort_keys=True))
         if self._v.mode == "dev":
             # A dev Vault forgets everything when its pod restarts: `pulumi up --refresh` must

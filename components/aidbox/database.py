@@ -1,0 +1,24 @@
+"""What Aidbox needs from its database, whichever component provides it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class Database:
+    host: pulumi.Input[str]
+    port: int
+    name: str
+    user: str
+    # The store secret holding the password (a managed secret the CSI driver syncs): the
+    # Deployment reads it the same way in every mode.
+    password_secret: str
+    # Require TLS and verify the server's certificate and name (a managed server). The
+    # in-cluster database is reached over the pod network only.
+    tls: bool
+    # What must be up before Aidbox starts: the server (and its firewall or private DNS).
+    ready: Sequence[pulumi.Resource] = ()
