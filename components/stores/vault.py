@@ -134,7 +134,8 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
                 f"vault.mode {v.mode}: Vault is installed but not configured yet. Run its "
                 "one-time init (README, 'HashiCorp Vault variant'), set the token with "
                 "`pulumi config set --secret --path vault.token`, then `pulumi up` again; "
-                "until then the SecretProviderClass and Aidbox are not deployed.",
+                "until then the SecretProviderClass, Aidbox and its in-cluster database (which "
+                "reads its password from the store) are not deployed.",
                 resource=self,
             )
         else:
