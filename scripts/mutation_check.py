@@ -221,7 +221,17 @@ MUTS = [
         "render.checksum(*sorted(files.values()))",
         "render.checksum(vault_config)",
     ),
-    ("components/aidbox/postgres.py", '"automountServiceAccountToken": False,', ""),
+    # The database shares Aidbox's ServiceAccount (no token either): turn it on in the pod.
+    (
+        "components/aidbox/postgres.py",
+        '"automountServiceAccountToken": False,',
+        '"automountServiceAccountToken": True,',
+    ),
+    (
+        "components/aidbox/service_account.py",
+        "automount_service_account_token=False",
+        "automount_service_account_token=True",
+    ),
     # Each production rule on its own (tests/test_production_rules.py).
     (
         "components/settings/stack.py",
