@@ -67,8 +67,16 @@ def duration(resource: Registered) -> int:
     return OTHER
 
 
-def unavoidable_seconds() -> int:
-    return sum(DURATIONS[t] for t in UNAVOIDABLE) + DURATIONS["kubernetes:apps/v1:Deployment"]
+def unavoidable_seconds(in_cluster_database: bool = False) -> int:
+    """The chain no program can shorten. The in-cluster database reads its password from the
+    store through the CSI driver, so it joins the chain (cluster, driver, database, Aidbox);
+    a managed database is created beside the cluster and does not."""
+    database = DURATIONS["kubernetes:apps/v1:StatefulSet"] if in_cluster_database else 0
+    return (
+        sum(DURATIONS[t] for t in UNAVOIDABLE)
+        + database
+        + DURATIONS["kubernetes:apps/v1:Deployment"]
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ from components.settings.postgres import parse_flexible
 from components.settings.reader import Section
 
 SECRETS = {"client-secret": {"scope": "Client/basic"}}
-PROD = {"production": True, "aidboxLicense": "lic", "aidbox": {"replicas": 2}}
+# Production settings that meet every other rule (the cluster's included).
+PROD = {
+    "production": True,
+    "aidboxLicense": "lic",
+    "aidbox": {"replicas": 2},
+    "cluster": {"apiServerAuthorizedRanges": ["203.0.113.0/28"]},
+}
 
 
 def parse(raw: dict[str, Any], *, secret_keys: tuple[str, ...] = (), **kwargs: Any):
