@@ -13,6 +13,7 @@ from components.azure.kubeconfig import get_credentials_command
 from components.azure.monitoring import Monitoring, MonitoringArgs
 from components.azure.network import Network, NetworkArgs
 from components.azure.platform import Platform, PlatformArgs
+from components.azure.postgres_flexible import FlexibleServer, FlexibleServerArgs
 from components.kubernetes.csi import CsiDriver, CsiDriverArgs
 from components.kubernetes.metrics import (
     AZURE_PROVIDER_ADDON,
@@ -25,6 +26,7 @@ from components.kubernetes.network_policies import NetworkPolicies, NetworkPolic
 from components.kubernetes.prometheus import PrometheusScrapeSettings
 from components.kubernetes.secret_provider_class import SecretProviderClass, SecretProviderClassArgs
 from components.settings import load_settings
+from components.settings.managed import DB_PASSWORD
 from components.stores.azure import AzureKeyVaultStore, AzureKeyVaultStoreArgs
 from components.stores.parameters import secret_objects
 from components.stores.vault import HashiCorpVaultStore, HashiCorpVaultStoreArgs
@@ -149,6 +151,25 @@ if settings.csi.metrics == "serviceMonitor":
 if settings.monitoring.prometheus and settings.csi.metrics == "annotations":
     # Managed Prometheus scrapes annotated pods only in the namespaces this names.
     PrometheusScrapeSettings("prometheus", provider=cluster.provider)
+# A managed database needs only the network and its password: it is built beside the cluster.
+managed_db = None
+if settings.postgres.flexible is not None:
+    managed_db = FlexibleServer(
+        "postgres-server",
+        FlexibleServerArgs(
+            resource_group_name=platform.resource_group_name,
+            location=platform.location,
+            server_name=naming.postgres_server_name(
+                settings.project, settings.stack, settings.organization
+            ),
+            settings=settings.postgres.flexible,
+            vnet_id=network.vnet_id,
+            subnet_id=network.postgres_subnet_id,
+            password=generated.values[DB_PASSWORD],
+            tags=tags,
+            protect=settings.production,
+        ),
+    )
 NetworkPolicies(
     "netpol",
     NetworkPoliciesArgs(
@@ -157,6 +178,7 @@ NetworkPolicies(
         ingress_namespaces=settings.network.ingress_namespaces,
         https_egress=settings.network.aidbox_egress_cidrs,
         labels=labels,
+        managed_database=settings.network.postgres_subnet if managed_db else None,
     ),
 )
 
@@ -184,19 +206,22 @@ if store.binding.configured:
             labels=labels,
         ),
     )
-    postgres = Postgres(
-        "postgres",
-        PostgresArgs(
-            provider=cluster.provider,
-            namespace=cluster.namespace,
-            settings=settings.postgres,
-            labels=labels,
-            binding=store.binding,
-            secret_provider_class=spc,
-            service_account=account,
-            protect=settings.production,
-        ),
-    )
+    if managed_db is not None:
+        database = managed_db.database
+    else:
+        database = Postgres(
+            "postgres",
+            PostgresArgs(
+                provider=cluster.provider,
+                namespace=cluster.namespace,
+                settings=settings.postgres,
+                labels=labels,
+                binding=store.binding,
+                secret_provider_class=spc,
+                service_account=account,
+                protect=settings.production,
+            ),
+        ).database
     aidbox = Aidbox(
         "aidbox",
         AidboxArgs(
@@ -206,7 +231,7 @@ if store.binding.configured:
             binding=store.binding,
             secret_provider_class=spc,
             service_account=account,
-            database=postgres.database,
+            database=database,
             labels=labels,
         ),
     )

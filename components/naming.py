@@ -100,6 +100,14 @@ def cluster_name(project: str, stack: str) -> str:
     return f"aks-{_slug(project)}-{_slug(stack)}"[:63].rstrip("-")
 
 
+def postgres_server_name(project: str, stack: str, organization: str) -> str:
+    """`psql-<project>-<stack>-<suffix>`: flexible server names are global DNS labels (3-63 of
+    a-z, 0-9, '-'), so a stable suffix hashes organization, project and stack."""
+    suffix = hashlib.sha256(f"{organization}/{project}/{stack}".encode()).hexdigest()[:5]
+    body = f"psql-{_slug(project)}-{_slug(stack)}"[: 63 - len(suffix) - 1].rstrip("-")
+    return f"{body}-{suffix}"
+
+
 def role_assignment_name(*parts: str) -> str:
     """A GUID derived from what the grant is (scope, role, grantee), stable across runs."""
     return str(uuid.uuid5(_ROLE_ASSIGNMENT_NS, "/".join(parts)))

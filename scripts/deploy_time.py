@@ -45,7 +45,22 @@ DURATIONS = {
     "kubernetes:helm.sh/v3:Release": 90,  # images pulled, pods ready
     "kubernetes:apps/v1:Deployment": 120,  # Aidbox starts and passes its probes
     "kubernetes:apps/v1:StatefulSet": 60,
+    # Azure Database for PostgreSQL flexible server with a zone-redundant standby.
+    "azure-native:dbforpostgresql:Server": 600,
+    "azure-native:dbforpostgresql:Database": 30,
+    "azure-native:dbforpostgresql:Configuration": 30,
 }
+# A managed server's own chain: its private DNS zone and link, the server, then its two
+# configuration changes one after the other.
+MANAGED_DATABASE = (
+    "azure-native:resources:ResourceGroup",
+    "azure-native:network:VirtualNetwork",
+    "azure-native:privatedns:PrivateZone",
+    "azure-native:privatedns:VirtualNetworkLink",
+    "azure-native:dbforpostgresql:Server",
+    "azure-native:dbforpostgresql:Configuration",
+    "azure-native:dbforpostgresql:Configuration",
+)
 LOAD_BALANCER = 60  # a Service of type LoadBalancer gets its address
 OTHER_KUBERNETES = 2
 OTHER = 1  # vault:* and anything else
@@ -67,16 +82,16 @@ def duration(resource: Registered) -> int:
     return OTHER
 
 
-def unavoidable_seconds(in_cluster_database: bool = False) -> int:
+def unavoidable_seconds(in_cluster_database: bool = False, managed_database: bool = False) -> int:
     """The chain no program can shorten. The in-cluster database reads its password from the
-    store through the CSI driver, so it joins the chain (cluster, driver, database, Aidbox);
-    a managed database is created beside the cluster and does not."""
-    database = DURATIONS["kubernetes:apps/v1:StatefulSet"] if in_cluster_database else 0
-    return (
-        sum(DURATIONS[t] for t in UNAVOIDABLE)
-        + database
-        + DURATIONS["kubernetes:apps/v1:Deployment"]
-    )
+    store through the CSI driver, so it joins the chain (cluster, driver, database, Aidbox); a
+    managed database is created beside the cluster, and Aidbox waits for whichever of the two
+    is ready last."""
+    cluster = sum(DURATIONS[t] for t in UNAVOIDABLE)
+    if in_cluster_database:
+        cluster += DURATIONS["kubernetes:apps/v1:StatefulSet"]
+    database = sum(DURATIONS[t] for t in MANAGED_DATABASE) if managed_database else 0
+    return max(cluster, database) + DURATIONS["kubernetes:apps/v1:Deployment"]
 
 
 @dataclass(frozen=True)

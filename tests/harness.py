@@ -178,6 +178,9 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
             profile["identity"] = {"clientId": ADDON_CLIENT, "objectId": ADDON_OBJECT}
             out["addonProfiles"] = {**addons, "azureKeyvaultSecretsProvider": profile}
         rid = f"{rg}/providers/Microsoft.ContainerService/managedClusters/{out['name']}"
+    elif typ == "azure-native:dbforpostgresql:Server":
+        out["name"] = inputs["serverName"]
+        out["fullyQualifiedDomainName"] = f"{inputs['serverName']}.postgres.database.azure.com"
     elif typ == "azure-native:managedidentity:UserAssignedIdentity":
         out |= {"name": f"{name}-uami", "clientId": UAMI_CLIENT, "principalId": UAMI_PRINCIPAL}
     elif typ == "kubernetes:core/v1:Service" and inputs.get("spec", {}).get("type") == (

@@ -232,11 +232,16 @@ def test_in_cluster_database_is_the_default() -> None:
     assert s.postgres.mode == "inCluster" and s.postgres.flexible is None
 
 
-def test_azure_flexible_is_not_available_yet() -> None:
-    refused(
-        {"postgres": {"mode": "azureFlexible"}},
-        r"postgres\.mode = 'azureFlexible' .* not available yet",
-    )
+def test_the_managed_database_is_the_production_default() -> None:
+    assert prod().postgres.mode == "azureFlexible" and prod().postgres.flexible is not None
+    assert parse({}).postgres.mode == "inCluster" and parse({}).postgres.flexible is None
+    assert parse({"postgres": {"mode": "azureFlexible"}}).postgres.flexible is not None
+    assert prod(postgres={"mode": "inCluster"}).postgres.flexible is None
+
+
+def test_zone_redundant_ha_is_the_default_only_where_the_region_has_zones() -> None:
+    assert flexible("westeurope").high_availability
+    assert not flexible("westcentralus").high_availability
 
 
 def flexible(location: str = "westeurope", **raw: Any):
@@ -256,7 +261,10 @@ def test_flexible_server_settings_are_parsed() -> None:
         ({"version": "15"}, r"version = '15' .* pinned major"),
         ({"version": "16.4"}, r"version = '16\.4'"),
         ({"backupRetentionDays": 40}, r"backupRetentionDays = 40 .* 7 to 35"),
-        ({"tier": "Burstable"}, r"highAvailability = True .* not Burstable"),
+        (
+            {"tier": "Burstable", "highAvailability": True},
+            r"highAvailability = True .* not Burstable",
+        ),
         ({"sku": "D4ds_v5"}, r"sku = 'D4ds_v5'"),
     ],
 )
@@ -267,13 +275,16 @@ def test_flexible_server_bad_input(raw: dict[str, Any], match: str) -> None:
 
 def test_zone_redundant_ha_needs_a_region_with_zones() -> None:
     with pytest.raises(SettingsError, match=r"highAvailability = True .* westus has no"):
-        flexible("westus")
+        flexible("westus", highAvailability=True)
     assert flexible("westus", highAvailability=False).high_availability is False
 
 
-def test_flexible_settings_are_checked_before_the_mode_is_refused() -> None:
+def test_flexible_settings_contradictions_are_refused() -> None:
+    burstable = {"mode": "azureFlexible", "azureFlexible": {"tier": "Burstable"}}
+    assert not parse({"postgres": burstable}).postgres.flexible.high_availability
+    burstable_ha = {**burstable["azureFlexible"], "highAvailability": True}
     refused(
-        {"postgres": {"mode": "azureFlexible", "azureFlexible": {"tier": "Burstable"}}},
+        {"postgres": {"mode": "azureFlexible", "azureFlexible": burstable_ha}},
         r"highAvailability = True",
     )
     refused(

@@ -57,7 +57,7 @@ def test_prod_stack_refuses_to_run_without_a_license() -> None:
 
 def test_prod_stack_protects_state_and_keeps_aidbox_available() -> None:
     run = run_file(ROOT / "Pulumi.prod.yaml", LICENSE, ("aidbox-secrets:aidboxLicense",))
-    for name in ("store-kv-vault", "aks-cluster", "postgres-statefulset"):
+    for name in ("store-kv-vault", "aks-cluster", "postgres-server-server"):
         resource = run.named(name)
         assert resource.opts is not None and resource.opts.protect is True, name
     vault = run.one("azure-native:keyvault:Vault").props

@@ -42,10 +42,14 @@ def _https_peer(cidr: str) -> dict[str, Any]:
 
 
 def aidbox_policies(
-    ingress_namespaces: Sequence[str], https_egress: Sequence[str]
+    ingress_namespaces: Sequence[str],
+    https_egress: Sequence[str],
+    managed_database: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """NetworkPolicy specs by name. Policies add up: a pod may do what any selecting policy
-    allows, and nothing else once one selects it for that direction."""
+    allows, and nothing else once one selects it for that direction. `managed_database` is the
+    subnet of a managed PostgreSQL server, which Aidbox then reaches instead of the in-cluster
+    one."""
     tcp = "TCP"
     policies: dict[str, dict[str, Any]] = {
         "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
@@ -98,6 +102,9 @@ def aidbox_policies(
     }
     if not ingress_namespaces:
         policies["aidbox-ingress"]["ingress"].pop(0)
+    if managed_database:
+        del policies["database-ingress"]
+        policies["aidbox-egress"]["egress"][0]["to"] = [{"ipBlock": {"cidr": managed_database}}]
     if https_egress:
         # Aidbox's license check and FHIR package downloads leave the cluster over HTTPS.
         policies["aidbox-egress"]["egress"].append(
@@ -116,6 +123,7 @@ class NetworkPoliciesArgs:
     ingress_namespaces: Sequence[str]
     https_egress: Sequence[str]
     labels: Mapping[str, str]
+    managed_database: str | None = None  # the managed PostgreSQL server's subnet
 
 
 class NetworkPolicies(pulumi.ComponentResource):
@@ -125,7 +133,7 @@ class NetworkPolicies(pulumi.ComponentResource):
         self, name: str, args: NetworkPoliciesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aidbox-secrets:kubernetes:NetworkPolicies", name, None, opts)
-        specs = aidbox_policies(args.ingress_namespaces, args.https_egress)
+        specs = aidbox_policies(args.ingress_namespaces, args.https_egress, args.managed_database)
         for policy, spec in specs.items():
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy}",

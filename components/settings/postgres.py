@@ -19,7 +19,7 @@ class FlexibleServerSettings:
     version: str = "16"
     sku: str = "Standard_D4ds_v5"
     tier: str = "GeneralPurpose"
-    high_availability: bool = True  # zone-redundant standby in another zone
+    high_availability: bool = True  # zone-redundant standby (default: where the region has zones)
     backup_retention_days: int = 35
     geo_redundant_backup: bool = False
     storage_size_gb: int = 128
@@ -33,22 +33,19 @@ class PostgresSettings:
     flexible: FlexibleServerSettings | None = None
 
 
-def parse_postgres(top: Section, location: str) -> PostgresSettings:
+def parse_postgres(top: Section, location: str, production: bool) -> PostgresSettings:
+    """The default is Azure's managed server on production (backups, zone-redundant HA) and
+    the in-cluster StatefulSet elsewhere (cheap, no backups)."""
     s = top.section("postgres")
     s.reject_unknown(("mode", "image", "storageSize", "azureFlexible"))
-    mode = s.string("mode", PostgresSettings.mode, choices=POSTGRES_MODES) or "inCluster"
+    default = "azureFlexible" if production else PostgresSettings.mode
+    mode = s.string("mode", default, choices=POSTGRES_MODES) or default
     flexible = None
     if mode == "azureFlexible":
         for key in ("image", "storageSize"):
             if s.has(key):
                 s.fail(key, s.data[key], "only for postgres.mode inCluster")
         flexible = parse_flexible(s.section("azureFlexible"), location)
-        s.fail(
-            "mode",
-            mode,
-            "azureFlexible is not available yet (it needs the cluster's virtual network for "
-            "private access); use inCluster for now",
-        )
     elif s.has("azureFlexible"):
         s.fail("azureFlexible", "(set)", "only for postgres.mode azureFlexible")
     return PostgresSettings(
@@ -81,7 +78,10 @@ def parse_flexible(f: Section, location: str) -> FlexibleServerSettings:
     sku = f.string("sku", d.sku) or d.sku
     if not sku.startswith("Standard_"):
         f.fail("sku", sku, "an Azure compute SKU name such as Standard_D4ds_v5")
-    ha = f.boolean("highAvailability", d.high_availability)
+    # Zone-redundant HA by default wherever the region and tier can have it; asked for where
+    # they cannot, refused.
+    can_ha = location not in REGIONS_WITHOUT_ZONES and tier != "Burstable"
+    ha = f.boolean("highAvailability", can_ha)
     if ha and tier == "Burstable":
         f.fail(
             "highAvailability",

@@ -222,6 +222,7 @@ def parse_settings(
     secrets = with_managed(parse_secrets(section_of("secrets")))
     check_env_from_store(aidbox, secrets)
     check_tls_source(aidbox, csi.install)
+    production = top.boolean("production", False)
     settings = Settings(
         project=project,
         stack=stack,
@@ -230,13 +231,13 @@ def parse_settings(
         secret_store=store,
         namespace=namespace,
         secrets=secrets,
-        production=top.boolean("production", False),
-        cluster=parse_cluster(top, location),
+        production=production,
+        cluster=parse_cluster(top, region),
         network=parse_network(top),
         monitoring=parse_monitoring(top),
         csi=csi,
         aidbox=aidbox,
-        postgres=parse_postgres(top, location),
+        postgres=parse_postgres(top, region, production),
         azure=parse_azure(section_of("azure"), project, stack, organization, csi.install)
         if store == "azure"
         else None,

@@ -1,0 +1,151 @@
+"""Azure Database for PostgreSQL flexible server for Aidbox (`postgres.mode: azureFlexible`):
+private access only, through a subnet of the cluster's virtual network delegated to it and a
+private DNS zone linked to that network; TLS required; zone-redundant HA and backups as
+configured. Its administrator password is the one the program seeds into the secret store, the
+one Aidbox reads through the store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import dbforpostgresql, privatedns
+
+from ..aidbox.database import Database
+from ..settings.managed import DB_PASSWORD
+from ..settings.postgres import FlexibleServerSettings
+
+ADMIN_LOGIN = "aidbox"
+DATABASE = "aidbox"
+PORT = 5432
+# Extensions Aidbox creates at start (pgcrypto, unaccent, pg_trgm, fuzzystrmatch) and the one
+# Aidbox's Azure guide adds for query statistics: Azure allows only what this lists.
+EXTENSIONS = ("FUZZYSTRMATCH", "PG_STAT_STATEMENTS", "PG_TRGM", "PGCRYPTO", "UNACCENT")
+
+
+def dns_zone_name(server_name: str) -> str:
+    """Private access needs a zone ending in .postgres.database.azure.com; one per server keeps
+    servers of other stacks out of it."""
+    return f"{server_name}.private.postgres.database.azure.com"
+
+
+def server_properties(settings: FlexibleServerSettings) -> dict[str, Any]:
+    """The server's size, version, storage, backup and availability. Pure."""
+    return {
+        "version": settings.version,
+        "sku": {"name": settings.sku, "tier": settings.tier},
+        "storage": {"storage_size_gb": settings.storage_size_gb, "auto_grow": "Enabled"},
+        "backup": {
+            "backup_retention_days": settings.backup_retention_days,
+            "geo_redundant_backup": "Enabled" if settings.geo_redundant_backup else "Disabled",
+        },
+        "high_availability": {
+            "mode": "ZoneRedundant" if settings.high_availability else "Disabled",
+        },
+    }
+
+
+@dataclass(frozen=True)
+class FlexibleServerArgs:
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    server_name: str
+    settings: FlexibleServerSettings
+    vnet_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]  # delegated to Microsoft.DBforPostgreSQL/flexibleServers
+    password: pulumi.Input[str]  # the store's seed value for DB_PASSWORD (secret)
+    tags: Mapping[str, str]
+    protect: bool = False
+
+
+class FlexibleServer(pulumi.ComponentResource):
+    database: Database
+    fqdn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: FlexibleServerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aidbox-secrets:azure:PostgresFlexibleServer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        zone = privatedns.PrivateZone(
+            f"{name}-dns",
+            resource_group_name=args.resource_group_name,
+            private_zone_name=dns_zone_name(args.server_name),
+            location="global",
+            tags=dict(args.tags),
+            opts=child,
+        )
+        link = privatedns.VirtualNetworkLink(
+            f"{name}-dns-link",
+            resource_group_name=args.resource_group_name,
+            private_zone_name=zone.name,
+            virtual_network={"id": args.vnet_id},
+            registration_enabled=False,
+            location="global",
+            tags=dict(args.tags),
+            opts=child,
+        )
+        server = dbforpostgresql.Server(
+            f"{name}-server",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            server_name=args.server_name,
+            administrator_login=ADMIN_LOGIN,
+            administrator_login_password=pulumi.Output.secret(args.password),
+            auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
+            network={
+                "delegated_subnet_resource_id": args.subnet_id,
+                "private_dns_zone_arm_resource_id": zone.id,
+                "public_network_access": "Disabled",
+            },
+            tags=dict(args.tags),
+            **server_properties(args.settings),
+            # Creating the server in the subnet fails until the zone is linked to the network.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                depends_on=[link],
+                additional_secret_outputs=["administratorLoginPassword"],
+            ),
+        )
+        database = dbforpostgresql.Database(
+            f"{name}-database",
+            resource_group_name=args.resource_group_name,
+            server_name=server.name,
+            database_name=DATABASE,
+            charset="UTF8",
+            collation="en_US.utf8",
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        tls = dbforpostgresql.Configuration(
+            f"{name}-require-tls",
+            resource_group_name=args.resource_group_name,
+            server_name=server.name,
+            configuration_name="require_secure_transport",
+            value="on",
+            source="user-override",
+            opts=child,
+        )
+        # One configuration change at a time: Azure refuses a second while the server is busy.
+        extensions = dbforpostgresql.Configuration(
+            f"{name}-extensions",
+            resource_group_name=args.resource_group_name,
+            server_name=server.name,
+            configuration_name="azure.extensions",
+            value=",".join(EXTENSIONS),
+            source="user-override",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[tls]),
+        )
+        self.fqdn = server.fully_qualified_domain_name
+        self.database = Database(
+            host=self.fqdn,
+            port=PORT,
+            name=DATABASE,
+            user=ADMIN_LOGIN,
+            password_secret=DB_PASSWORD,
+            tls=True,
+            ready=[server, database, tls, extensions],
+        )
+        self.register_outputs({"fqdn": self.fqdn})
