@@ -314,6 +314,28 @@ MUTS = [
         "if SECRET_LOOKING_NAME.search(name):",
     ),
     ("policy/rules.py", "            return isinstance(ref, Mapping)", "            return True"),
+    # The managed database (tests/test_postgres_flexible.py).
+    (
+        "components/azure/postgres_flexible.py",
+        '"public_network_access": "Disabled"',
+        '"public_network_access": "Enabled"',
+    ),
+    (
+        "components/azure/postgres_flexible.py",
+        "ready=[server, database, tls, extensions]",
+        "ready=[server]",
+    ),
+    ("components/azure/postgres_flexible.py", 'value="on",', 'value="off",'),
+    (
+        "__main__.py",
+        "protect=settings.production,\n        ),\n    )\nNetworkPolicies",
+        "protect=False,\n        ),\n    )\nNetworkPolicies",
+    ),
+    (
+        "components/settings/postgres.py",
+        'default = "azureFlexible" if production else PostgresSettings.mode',
+        "default = PostgresSettings.mode",
+    ),
 ]
 
 
