@@ -100,3 +100,11 @@ def test_bad_config_fails_before_any_resource_is_registered(config: dict) -> Non
     with pytest.raises(SettingsError):
         run_stack(config, mocks=mocks)
     assert mocks.resources == []
+
+
+def test_an_in_cluster_database_on_production_is_protected_too() -> None:
+    extra = {**LICENSE, "aidbox-secrets:postgres": {"mode": "inCluster"}}
+    run = run_file(ROOT / "Pulumi.prod.yaml", extra, ("aidbox-secrets:aidboxLicense",))
+    statefulset = run.named("postgres-statefulset")
+    assert statefulset.opts is not None and statefulset.opts.protect is True
+    assert not run.of_type("azure-native:dbforpostgresql:Server")
