@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import runpy
 from collections.abc import Iterable, Mapping
@@ -343,8 +344,23 @@ def _run(full: dict[str, str], secrets: list[str], stack: str, mocks: Mocks) -> 
         runpy.run_path(str(MAIN), run_name="__main__")
         return asyncio.ensure_future(collect())
 
-    program()
+    # The SDK's asyncio machinery makes many short-lived reference cycles per run; the cyclic
+    # collector would otherwise rescan every long-lived object (the provider SDKs, earlier runs)
+    # again and again. Collect once, after the run, instead.
+    gc.disable()
+    try:
+        program()
+    finally:
+        gc.enable()
+    if not _FROZEN:
+        # After the first run the provider SDKs are imported: keep them out of all collections.
+        gc.collect()
+        gc.freeze()
+        _FROZEN.append(True)
     return run
+
+
+_FROZEN: list[bool] = []
 
 
 def depends_on(resource: Registered) -> set[str]:
