@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
+import functools
 import gc
+import hashlib
 import json
+import os
+import pickle
 import runpy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +89,36 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Options:
+    """The resource options the program passed, as plain data (a run can be pickled)."""
+
+    protect: bool | None = None
+    ignore_changes: list[str] | None = None
+    delete_before_replace: bool | None = None
+    retain_on_delete: bool | None = None
+    replace_on_changes: list[str] | None = None
+    additional_secret_outputs: list[str] | None = None
+    depends_on: tuple[str, ...] = ()  # logical names of the resources waited for
+
+    @classmethod
+    def of(cls, opts: pulumi.ResourceOptions) -> Options:
+        deps = opts.depends_on
+        if deps is None:
+            deps = []
+        elif not isinstance(deps, list):
+            deps = [deps]
+        return cls(
+            protect=opts.protect,
+            ignore_changes=opts.ignore_changes,
+            delete_before_replace=opts.delete_before_replace,
+            retain_on_delete=opts.retain_on_delete,
+            replace_on_changes=opts.replace_on_changes,
+            additional_secret_outputs=opts.additional_secret_outputs,
+            depends_on=tuple(d._name for d in deps),  # type: ignore[union-attr]
+        )
+
+
 @dataclass
 class Registered:
     type: str
@@ -92,7 +127,7 @@ class Registered:
     parent: str  # parent URN, "" for the stack
     custom: bool
     provider: str
-    opts: pulumi.ResourceOptions | None = None  # as the program passed them
+    opts: Options | None = None  # as the program passed them
     # input property -> URNs of the resources its value came from (Outputs passed as inputs)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     urn: str = ""
@@ -213,7 +248,7 @@ class Mocks(pulumi.runtime.Mocks):
         self.resources: list[Registered] = []
         self.parents: dict[str, str] = {}
         self.property_dependencies: dict[str, dict[str, list[str]]] = {}
-        self.options: dict[str, pulumi.ResourceOptions] = {}
+        self.options: dict[str, Options] = {}
         self.calls: list[str] = []
         self.call_args: list[tuple[str, dict[str, Any]]] = []
         self.dependencies: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -223,7 +258,7 @@ class Mocks(pulumi.runtime.Mocks):
     ) -> pulumi.ResourceTransformationResult | None:
         """A (legacy, SDK-side) stack transformation: it runs under mocks, unlike transforms,
         so tests can see options such as protect, ignore_changes and depends_on."""
-        self.options[args.name] = args.opts
+        self.options[args.name] = Options.of(args.opts)
         return None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
@@ -311,12 +346,48 @@ def run_stack(
     if mocks is None:
         key = json.dumps([full, secrets, stack], sort_keys=True)
         if key not in _RUNS:
-            _RUNS[key] = _run(full, secrets, stack, Mocks())
+            _RUNS[key] = _shared_run(key, lambda: _run(full, secrets, stack, Mocks()))
         return _RUNS[key]
     return _run(full, secrets, stack, mocks)
 
 
 _RUNS: dict[str, StackRun] = {}
+# A directory the test session's processes (pytest-xdist workers) share runs through; set by
+# tests/conftest.py for one session and removed after it.
+CACHE_ENV = "AIDBOX_SECRETS_RUN_CACHE"
+
+
+@functools.cache
+def source_digest() -> str:
+    """A digest of everything a run depends on: the program, its components and stack files,
+    and these mocks. A run is only ever reused for the very sources it was made from."""
+    digest = hashlib.sha256()
+    files = [MAIN, Path(__file__), *ROOT.glob("Pulumi*.yaml"), *ROOT.glob("charts/*.yaml")]
+    files += [p for p in (ROOT / "components").rglob("*") if p.is_file()]
+    for path in sorted(set(files)):
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _shared_run(key: str, make: Callable[[], StackRun]) -> StackRun:
+    """`make()`, or the run another process of this session already made for the same key.
+    One process makes each run; the others wait for it (a lock per key)."""
+    directory = os.environ.get(CACHE_ENV)
+    if not directory:
+        return make()
+    name = hashlib.sha256(f"{source_digest()}\0{key}".encode()).hexdigest()
+    path = Path(directory) / f"{name}.pickle"
+    with open(Path(directory) / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        run = make()
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, path)
+        return run
 
 
 def _run(full: dict[str, str], secrets: list[str], stack: str, mocks: Mocks) -> StackRun:
@@ -365,8 +436,7 @@ _FROZEN: list[bool] = []
 
 def depends_on(resource: Registered) -> set[str]:
     """Logical names of the resources `resource` was told to wait for."""
-    deps = resource.opts.depends_on if resource.opts else None
-    return {d._name for d in (deps or [])}  # type: ignore[union-attr]
+    return set(resource.opts.depends_on) if resource.opts else set()
 
 
 def plain_strings(value: Any) -> list[str]:
