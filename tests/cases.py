@@ -11,7 +11,17 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from harness import AZURE_DEV, ROOT, VAULT_DEV, VAULT_HA, StackRun, run_stack, stack_config
+from harness import (
+    AZURE_DEV,
+    ROOT,
+    VAULT_DEV,
+    VAULT_EXTERNAL,
+    VAULT_EXTERNAL_CA,
+    VAULT_HA_INIT,
+    StackRun,
+    run_stack,
+    stack_config,
+)
 from kubernetes_validate.utils import all_versions, major_minor
 
 from components.settings import Settings, parse_settings
@@ -58,27 +68,10 @@ CASES: dict[str, Case] = {
     c.id: c
     for c in [
         *(_stack_file_case(p) for p in sorted(ROOT.glob("Pulumi.*.yaml"))),
-        _mode(
-            "vault-external",
-            VAULT_DEV,
-            {"vault": {"mode": "external", "address": "https://vault.example:8200", "token": "t"}},
-            "vault",
-        ),
-        _mode(
-            "vault-external-ca",
-            VAULT_DEV,
-            {
-                "vault": {
-                    "mode": "external",
-                    "address": "https://vault.example:8200",
-                    "token": "t",
-                    "caCertFile": str(ROOT / "tests" / "data" / "vault-ca.pem"),
-                }
-            },
-            "vault",
-        ),
+        _mode("vault-external", VAULT_EXTERNAL, {}, "vault"),
+        _mode("vault-external-ca", VAULT_EXTERNAL_CA, {}, "vault"),
         # After its one-time init (the token set); before it, nothing but the chart differs.
-        _mode("vault-ha", VAULT_HA, {"vault": {"mode": "ha", "token": "t"}}, "vault"),
+        _mode("vault-ha", VAULT_HA_INIT, {}, "vault"),
         _mode(
             "vault-scopes-synced",
             VAULT_DEV,
@@ -92,7 +85,11 @@ CASES: dict[str, Case] = {
             },
         ),
         _mode("azure-workload", AZURE_DEV, {"azure": {"identity": "workload"}}),
-        _mode("azure-aksAddon", AZURE_DEV, {"csi": {"install": "aksAddon"}}),
+        _mode(
+            "azure-aksAddon",
+            AZURE_DEV,
+            {"csi": {"install": "aksAddon"}, "rotationPollInterval": "1m"},
+        ),
         _mode(
             "azure-servicePrincipal",
             AZURE_DEV,
@@ -100,7 +97,7 @@ CASES: dict[str, Case] = {
                 "azure": {
                     "identity": "servicePrincipal",
                     "clientId": "11111111-2222-3333-4444-555555555555",
-                    "clientSecret": "s",
+                    "clientSecret": "sp-secret",
                     "objectId": "66666666-7777-8888-9999-000000000000",
                 }
             },

@@ -468,3 +468,24 @@ VAULT_HA = {
     "vault": {"mode": "ha"},
     "cluster": {"userPool": {"minCount": 3, "maxCount": 3}},
 }
+# An external Vault, and an ha Vault after its one-time init; distinctive tokens, so that tests
+# can look for them in plain text.
+VAULT_EXTERNAL = {
+    **VAULT_DEV,
+    "vault": {"mode": "external", "address": "https://vault.example:8200", "token": "t0ken"},
+}
+VAULT_EXTERNAL_CA_FILE = str(ROOT / "tests" / "data" / "vault-ca.pem")
+VAULT_EXTERNAL_CA = {
+    **VAULT_EXTERNAL,
+    "vault": {**VAULT_EXTERNAL["vault"], "caCertFile": VAULT_EXTERNAL_CA_FILE},
+}
+VAULT_HA_INIT = {**VAULT_HA, "vault": {"mode": "ha", "token": "h4-root"}}
+# A production stack with an ha Vault (after init), reachable only from the administrators'.
+VAULT_HA_PRODUCTION = {
+    **VAULT_HA_INIT,
+    "production": True,
+    "cluster": {**VAULT_HA["cluster"], "apiServerAuthorizedRanges": ["203.0.113.0/28"]},
+    "aidbox": {"replicas": 2},
+    "aidboxLicense": "test-license",
+}
+VAULT_HA_PRODUCTION_SECRETS = ("vault", "aidboxLicense")

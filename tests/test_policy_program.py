@@ -4,28 +4,31 @@ a policy turns the suite red here, before `pulumi preview --policy-pack policy` 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
+import cases
 import pytest
-from harness import AZURE_DEV, ROOT, VAULT_DEV, VAULT_HA, StackRun, run_stack, stack_config
+from harness import (
+    AZURE_DEV,
+    VAULT_DEV,
+    VAULT_HA_PRODUCTION,
+    VAULT_HA_PRODUCTION_SECRETS,
+    StackRun,
+    run_stack,
+)
 from test_policy import make_args, rules
 from test_policy_aks import stack_args
 
-LICENSE = "aidbox-secrets:aidboxLicense"
 PUBLIC_AUTOSCALED = {
     "host": "fhir.example.org",
     "tls": {"secretName": "fhir-tls"},
     "autoscaling": {"minReplicas": 2, "maxReplicas": 4},
 }
+# Every stack file and mode of tests/cases.py, and a few settings that change what is declared.
 CASES: dict[str, tuple[dict, list[str], str]] = {
-    path.name: (stack_config(path), [], path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
-    for path in sorted(Path(ROOT).glob("Pulumi.*.yaml"))
+    case.id: (dict(case.config), list(case.secret_keys), case.stack)
+    for case in cases.CASES.values()
 }
-CASES["Pulumi.prod.yaml"][0][LICENSE] = "test-license"
-CASES["Pulumi.prod.yaml"][1].append(LICENSE)
 CASES |= {
-    "azure-workload": ({**AZURE_DEV, "azure": {"identity": "workload"}}, [], "dev"),
-    "azure-addon": ({**AZURE_DEV, "csi": {"install": "aksAddon"}}, [], "dev"),
     "azure-deployer-ci": (
         {**AZURE_DEV, "keyVault": {"deployerOfficer": "ServicePrincipal"}},
         [],
@@ -38,24 +41,7 @@ CASES |= {
         [],
         "dev",
     ),
-    "vault-external": (
-        {**VAULT_DEV, "vault": {"mode": "external", "address": "https://v:8200", "token": "t"}},
-        ["vault"],
-        "dev",
-    ),
-    "vault-ha": ({**VAULT_HA, "vault": {"mode": "ha", "token": "t"}}, ["vault"], "dev"),
-    "vault-ha-production": (
-        {
-            **VAULT_HA,
-            "production": True,
-            "cluster": {**VAULT_HA["cluster"], "apiServerAuthorizedRanges": ["203.0.113.0/28"]},
-            "aidbox": {"replicas": 2},
-            "vault": {"mode": "ha", "token": "t"},
-            LICENSE: "test-license",
-        },
-        ["vault", LICENSE],
-        "prod",
-    ),
+    "vault-ha-production": (VAULT_HA_PRODUCTION, list(VAULT_HA_PRODUCTION_SECRETS), "prod"),
 }
 
 

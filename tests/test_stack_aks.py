@@ -17,6 +17,8 @@ from harness import (
     ROOT,
     UAMI_CLIENT,
     VAULT_HA,
+    VAULT_HA_PRODUCTION,
+    VAULT_HA_PRODUCTION_SECRETS,
     StackRun,
     run_stack,
 )
@@ -310,15 +312,8 @@ def test_network_policies_select_the_pods_the_program_runs(file: str) -> None:
 
 
 def test_an_ha_vaults_unseal_key_vault_is_behind_the_same_firewall() -> None:
-    ranges = ["203.0.113.0/28"]
-    config = {
-        **VAULT_HA,
-        "production": True,
-        "aidbox": {"replicas": 2},
-        "aidboxLicense": "l",
-        "cluster": {**VAULT_HA["cluster"], "apiServerAuthorizedRanges": ranges},
-    }
-    run = run_stack(config, secret_keys=["aidboxLicense"], stack="prod")
+    ranges = VAULT_HA_PRODUCTION["cluster"]["apiServerAuthorizedRanges"]
+    run = run_stack(VAULT_HA_PRODUCTION, secret_keys=VAULT_HA_PRODUCTION_SECRETS, stack="prod")
     acls = run.named("store-unseal-vault").props["properties"]["networkAcls"]
     assert acls["defaultAction"] == "Deny"
     assert [r["value"] for r in acls["ipRules"]] == ranges  # the administrators', for the init

@@ -29,9 +29,24 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "azure-native:authorization:RoleAssignment"
 
 
+# One non-default configuration serves the tests of single settings (each looks only at what
+# its own key drives), so that they share one program run.
+TUNED = {
+    **AZURE_DEV,
+    "keyVault": {"purgeProtection": False, "deployerOfficer": "User"},
+    "rotationPollInterval": "2m",
+    "namespace": "aidbox",
+    "aidboxLicense": "lic-jwt",
+}
+
+
 @pytest.fixture(scope="module")
 def run() -> StackRun:
     return run_stack(AZURE_DEV)
+
+
+def tuned() -> StackRun:
+    return run_stack(TUNED, secret_keys=["aidboxLicense"])
 
 
 def deployment(run: StackRun) -> dict:
@@ -97,7 +112,7 @@ def test_key_vault_is_rbac_with_soft_delete_and_purge_protection(run: StackRun) 
 
 
 def test_purge_protection_can_be_turned_off_for_dev() -> None:
-    run = run_stack({**AZURE_DEV, "keyVault": {"purgeProtection": False}})
+    run = tuned()
     props = run.one("azure-native:keyvault:Vault").props["properties"]
     assert "enablePurgeProtection" not in props  # Azure refuses false: it is omitted
 
@@ -166,7 +181,10 @@ def test_only_the_reader_is_granted_by_default(run: StackRun) -> None:
 
 @pytest.mark.parametrize("principal_type", ["User", "ServicePrincipal"])
 def test_deployer_may_be_made_secrets_officer(principal_type: str) -> None:
-    run = run_stack({**AZURE_DEV, "keyVault": {"deployerOfficer": principal_type}})
+    if principal_type == "User":
+        run = tuned()
+    else:
+        run = run_stack({**AZURE_DEV, "keyVault": {"deployerOfficer": principal_type}})
     grant = run.named("store-kv-deployer").props
     assert grant["principalId"] == DEPLOYER
     assert grant["roleDefinitionId"].endswith("b86a8fe4-44ce-4948-aee5-eccb2c155cd7")
@@ -203,7 +221,7 @@ def test_driver_syncs_secrets_only_when_a_secret_is_mirrored() -> None:
 
 
 def test_rotation_interval_comes_from_settings() -> None:
-    run = run_stack({**AZURE_DEV, "rotationPollInterval": "2m"})
+    run = tuned()
     assert run.named("csi-driver").props["values"]["rotationPollInterval"] == "2m"
 
 
@@ -309,7 +327,7 @@ def test_credentials_are_generated_into_a_secret(run: StackRun) -> None:
 
 
 def test_license_from_secret_config_reaches_the_pod_through_the_secret() -> None:
-    run = run_stack({**AZURE_DEV, "aidboxLicense": "lic-jwt"}, secret_keys=["aidboxLicense"])
+    run = tuned()
     credentials = run.k8s("core/v1:Secret", "aidbox")
     assert credentials.props["stringData"]["license"] == "lic-jwt"
     assert is_secret(credentials.inputs["stringData"])
@@ -371,7 +389,7 @@ def test_stack_outputs(run: StackRun) -> None:
 
 
 def test_custom_namespace_is_created_and_used() -> None:
-    run = run_stack({**AZURE_DEV, "namespace": "aidbox"})
+    run = tuned()
     assert run.one("kubernetes:core/v1:Namespace").props["metadata"]["name"] == "aidbox"
     assert run.one(SPC).props["metadata"]["namespace"] == "aidbox"
     assert run.k8s("apps/v1:Deployment", "aidbox").props["metadata"]["namespace"] == "aidbox"

@@ -12,11 +12,14 @@ from harness import (
     CA_PEM,
     ENTRA_TOKEN,
     PEM_PRIVATE_HEAD,
-    ROOT,
     SA_TOKEN,
     VAULT_CA_PEM,
     VAULT_DEV,
+    VAULT_EXTERNAL,
+    VAULT_EXTERNAL_CA,
+    VAULT_EXTERNAL_CA_FILE,
     VAULT_HA,
+    VAULT_HA_INIT,
     StackRun,
     depends_on,
     is_secret,
@@ -27,12 +30,9 @@ from harness import (
 from components.settings.managed import MANAGED_SECRETS
 
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
-EXTERNAL = {
-    **VAULT_DEV,
-    "vault": {"mode": "external", "address": "https://vault.example:8200", "token": "t0ken"},
-}
-EXTERNAL_CA = str(ROOT / "tests" / "data" / "vault-ca.pem")
-HA_TOKEN = {**VAULT_HA, "vault": {"mode": "ha", "token": "h4-root"}}
+EXTERNAL = VAULT_EXTERNAL
+EXTERNAL_CA = VAULT_EXTERNAL_CA_FILE
+HA_TOKEN = VAULT_HA_INIT
 API = "https://aks.example:443"
 
 
@@ -333,10 +333,7 @@ def test_switching_the_store_swaps_only_the_store(dev: StackRun) -> None:
 
 
 def test_external_vault_private_ca_reaches_deployer_and_csi_provider() -> None:
-    run = run_stack(
-        {**EXTERNAL, "vault": {**EXTERNAL["vault"], "caCertFile": EXTERNAL_CA}},
-        secret_keys=["vault"],
-    )
+    run = run_stack(VAULT_EXTERNAL_CA, secret_keys=["vault"])
     assert run.one("pulumi:providers:vault").props["caCertFile"] == EXTERNAL_CA
     config_map = run.k8s("core/v1:ConfigMap", "vault-ca")
     assert config_map.props["metadata"]["namespace"] == "vault"
