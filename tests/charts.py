@@ -137,7 +137,8 @@ def _template(archive: str, release: str, namespace: str, values: str, kube: str
     )
     if result.returncode:
         pytest.fail(f"helm template {archive} failed:\n{result.stderr}", pytrace=False)
-    return Rendered(tuple(d for d in yaml.safe_load_all(result.stdout) if d))
+    documents = yaml.load_all(result.stdout, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return Rendered(tuple(d for d in documents if d))
 
 
 def template(

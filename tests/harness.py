@@ -415,23 +415,17 @@ def _run(full: dict[str, str], secrets: list[str], stack: str, mocks: Mocks) -> 
         runpy.run_path(str(MAIN), run_name="__main__")
         return asyncio.ensure_future(collect())
 
-    # The SDK's asyncio machinery makes many short-lived reference cycles per run; the cyclic
-    # collector would otherwise rescan every long-lived object (the provider SDKs, earlier runs)
-    # again and again. Collect once, after the run, instead.
+    # The SDK's asyncio machinery makes many reference cycles per run (a few MB): the cyclic
+    # collector would scan them, and every long-lived object (the provider SDKs, earlier runs),
+    # again and again. A test process is short-lived: no collection during a run, and what it
+    # leaves goes to the permanent generation (gc.freeze), never scanned again.
     gc.disable()
     try:
         program()
     finally:
-        gc.enable()
-    if not _FROZEN:
-        # After the first run the provider SDKs are imported: keep them out of all collections.
-        gc.collect()
         gc.freeze()
-        _FROZEN.append(True)
+        gc.enable()
     return run
-
-
-_FROZEN: list[bool] = []
 
 
 def depends_on(resource: Registered) -> set[str]:
