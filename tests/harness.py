@@ -90,6 +90,27 @@ def unwrap(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class AliasSpec:
+    """A pulumi.Alias as plain data; `...` (the SDK's "unchanged") where the program left a
+    field out, a parent resource by its logical name."""
+
+    name: Any = ...
+    type_: Any = ...
+    parent: Any = ...
+    stack: Any = ...
+    project: Any = ...
+
+    @classmethod
+    def of(cls, alias: pulumi.Alias | str) -> AliasSpec | str:
+        if isinstance(alias, str):
+            return alias
+        parent = alias.parent
+        if isinstance(parent, pulumi.Resource):
+            parent = parent._name
+        return cls(alias.name, alias.type_, parent, alias.stack, alias.project)
+
+
+@dataclass(frozen=True)
 class Options:
     """The resource options the program passed, as plain data (a run can be pickled)."""
 
@@ -100,6 +121,7 @@ class Options:
     replace_on_changes: list[str] | None = None
     additional_secret_outputs: list[str] | None = None
     depends_on: tuple[str, ...] = ()  # logical names of the resources waited for
+    aliases: tuple[AliasSpec | str, ...] = ()
 
     @classmethod
     def of(cls, opts: pulumi.ResourceOptions) -> Options:
@@ -116,6 +138,7 @@ class Options:
             replace_on_changes=opts.replace_on_changes,
             additional_secret_outputs=opts.additional_secret_outputs,
             depends_on=tuple(d._name for d in deps),  # type: ignore[union-attr]
+            aliases=tuple(AliasSpec.of(a) for a in opts.aliases or []),
         )
 
 
