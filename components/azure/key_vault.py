@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, monitor, network, privatedns
+from pulumi_azure_native import authorization, keyvault, monitor, network
 
 from .. import naming
 from ..passwords import seed_value
 from ..settings import KeyVaultSettings, SecretSpec
+from .private_dns import linked_zone
 
 SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"  # Key Vault Secrets User
 SECRETS_OFFICER_ROLE = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"  # Key Vault Secrets Officer
@@ -51,23 +52,13 @@ def private_access(
     """A vault's private address in the virtual network, and the private DNS zone that makes
     <vault>.vault.azure.net resolve to it from the cluster's nodes and pods."""
     child = pulumi.ResourceOptions(parent=parent)
-    zone = privatedns.PrivateZone(
-        f"{name}-dns",
+    zone, _ = linked_zone(
+        name,
+        parent,
+        zone_name=PRIVATE_DNS_ZONE,
         resource_group_name=resource_group_name,
-        private_zone_name=PRIVATE_DNS_ZONE,
-        location="global",
-        tags=dict(tags),
-        opts=child,
-    )
-    privatedns.VirtualNetworkLink(
-        f"{name}-dns-link",
-        resource_group_name=resource_group_name,
-        private_zone_name=zone.name,
-        virtual_network={"id": vnet_id},
-        registration_enabled=False,
-        location="global",
-        tags=dict(tags),
-        opts=child,
+        vnet_id=vnet_id,
+        tags=tags,
     )
     endpoint = network.PrivateEndpoint(
         f"{name}-endpoint",

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import dbforpostgresql, privatedns
+from pulumi_azure_native import dbforpostgresql
 
 from ..aidbox.database import Database
 from ..settings.managed import DB_PASSWORD
 from ..settings.postgres import FlexibleServerSettings
+from .private_dns import linked_zone
 
 ADMIN_LOGIN = "aidbox"
 DATABASE = "aidbox"
@@ -69,23 +70,13 @@ class FlexibleServer(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aidbox-secrets:azure:PostgresFlexibleServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zone = privatedns.PrivateZone(
-            f"{name}-dns",
+        zone, link = linked_zone(
+            name,
+            self,
+            zone_name=dns_zone_name(args.server_name),
             resource_group_name=args.resource_group_name,
-            private_zone_name=dns_zone_name(args.server_name),
-            location="global",
-            tags=dict(args.tags),
-            opts=child,
-        )
-        link = privatedns.VirtualNetworkLink(
-            f"{name}-dns-link",
-            resource_group_name=args.resource_group_name,
-            private_zone_name=zone.name,
-            virtual_network={"id": args.vnet_id},
-            registration_enabled=False,
-            location="global",
-            tags=dict(args.tags),
-            opts=child,
+            vnet_id=args.vnet_id,
+            tags=args.tags,
         )
         server = dbforpostgresql.Server(
             f"{name}-server",
