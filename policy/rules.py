@@ -282,12 +282,10 @@ def validate_key_vault_rbac_soft_delete(
 def validate_key_vault_purge_protection(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    if not KEY_VAULT_TYPE.match(args.resource_type):
+    found = _production(args, report_violation, KEY_VAULT_TYPE)
+    if not found:
         return
-    check = _Check(args, report_violation)
-    reason = production_reason(check)
-    if reason is None:
-        return
+    check, reason = found
     purge = check.get(args.props, "properties", "enablePurgeProtection")
     if is_unknown(purge):
         check.undecided(purge)
@@ -885,13 +883,19 @@ def validate_rotation_interval(
 # ---------------------------------------------------------------------------------------------
 
 
-def _production_cluster(args: ResourceValidationArgs, report_violation: ReportViolation):
-    """(check, reason) for a production ManagedCluster, else None."""
-    if not MANAGED_CLUSTER_TYPE.match(args.resource_type):
+def _production(
+    args: ResourceValidationArgs, report_violation: ReportViolation, resource_type: re.Pattern
+):
+    """(check, reason) for a production resource of `resource_type`, else None."""
+    if not resource_type.match(args.resource_type):
         return None
     check = _Check(args, report_violation)
     reason = production_reason(check)
     return (check, reason) if reason else None
+
+
+def _production_cluster(args: ResourceValidationArgs, report_violation: ReportViolation):
+    return _production(args, report_violation, MANAGED_CLUSTER_TYPE)
 
 
 def validate_aks_local_accounts(
@@ -984,12 +988,10 @@ def validate_aks_zones(args: ResourceValidationArgs, report_violation: ReportVio
 def validate_key_vault_network(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    if not KEY_VAULT_TYPE.match(args.resource_type):
+    found = _production(args, report_violation, KEY_VAULT_TYPE)
+    if not found:
         return
-    check = _Check(args, report_violation)
-    reason = production_reason(check)
-    if reason is None:
-        return
+    check, reason = found
     action = check.get(args.props, "properties", "networkAcls", "defaultAction")
     if is_unknown(action):
         check.undecided(action)

@@ -32,6 +32,28 @@ def network_acls(allowed_ranges: Sequence[str]) -> dict:
     }
 
 
+def vault_properties(
+    tenant_id: pulumi.Input[str],
+    *,
+    retention_days: int,
+    purge_protection: bool,
+    acls: dict | None,
+    public_network_access: str | None = None,
+) -> dict:
+    """A Key Vault in RBAC mode with soft delete: every vault this program creates."""
+    return {
+        "tenant_id": tenant_id,
+        "sku": {"family": keyvault.SkuFamily.A, "name": keyvault.SkuName.STANDARD},
+        "enable_rbac_authorization": True,
+        "enable_soft_delete": True,
+        "soft_delete_retention_in_days": retention_days,
+        # Azure accepts only true here, and never turns it off again: omit when off.
+        "enable_purge_protection": True if purge_protection else None,
+        "public_network_access": public_network_access,
+        "network_acls": acls,
+    }
+
+
 def role_definition_id(subscription_id: str, role: str) -> str:
     return (
         f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role}"
@@ -113,17 +135,13 @@ class KeyVault(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             vault_name=args.settings.name,
-            properties={
-                "tenant_id": args.tenant_id,
-                "sku": {"family": keyvault.SkuFamily.A, "name": keyvault.SkuName.STANDARD},
-                "enable_rbac_authorization": True,
-                "enable_soft_delete": True,
-                "soft_delete_retention_in_days": args.settings.retention_days,
-                # Azure accepts only true here, and never turns it off again: omit when off.
-                "enable_purge_protection": True if args.settings.purge_protection else None,
-                "public_network_access": "Enabled",
-                "network_acls": network_acls(args.settings.allowed_ranges),
-            },
+            properties=vault_properties(
+                args.tenant_id,
+                retention_days=args.settings.retention_days,
+                purge_protection=args.settings.purge_protection,
+                acls=network_acls(args.settings.allowed_ranges),
+                public_network_access="Enabled",
+            ),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )

@@ -10,7 +10,7 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from .. import naming
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
-from .key_vault import network_acls, private_access, role_definition_id
+from .key_vault import network_acls, private_access, role_definition_id, vault_properties
 from .network import Network
 
 # wrapKey, unwrapKey and read on keys: what Vault's azurekeyvault seal calls (GetKey,
@@ -53,20 +53,17 @@ class VaultUnsealKey(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             vault_name=args.key_vault_name,
-            properties={
-                "tenant_id": args.tenant_id,
-                "sku": {"family": keyvault.SkuFamily.A, "name": keyvault.SkuName.STANDARD},
-                "enable_rbac_authorization": True,
-                "enable_soft_delete": True,
-                "soft_delete_retention_in_days": 90 if args.production else 7,
+            properties=vault_properties(
+                args.tenant_id,
+                retention_days=90 if args.production else 7,
                 # Losing this key loses every secret in Vault: it can never be purged early.
-                "enable_purge_protection": True,
+                purge_protection=True,
                 # Without a network to come in through, or with no range for the one-time init
                 # off production, the firewall stays open (dev).
-                "network_acls": network_acls(args.allowed_ranges)
+                acls=network_acls(args.allowed_ranges)
                 if args.network is not None and (args.production or args.allowed_ranges)
                 else None,
-            },
+            ),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.production),
         )
