@@ -9,12 +9,18 @@ from components.aidbox.generated import GeneratedSecrets
 from components.aidbox.postgres import Postgres, PostgresArgs
 from components.aidbox.service_account import AidboxServiceAccount, AidboxServiceAccountArgs
 from components.azure.aks import AksCluster, AksClusterArgs, KeyVaultAddon
+from components.azure.existing_aks import (
+    ClusterNeeds,
+    ExistingAksCluster,
+    ExistingAksClusterArgs,
+)
 from components.azure.kubeconfig import get_credentials_command
 from components.azure.monitoring import Monitoring, MonitoringArgs
-from components.azure.network import Network, NetworkArgs
+from components.azure.network import ForeignSubnets, Network, NetworkArgs
 from components.azure.platform import Platform, PlatformArgs
 from components.azure.postgres_flexible import FlexibleServer, FlexibleServerArgs
 from components.kubernetes.csi import CsiDriver, CsiDriverArgs
+from components.kubernetes.kubeconfig_cluster import KubeconfigCluster, KubeconfigClusterArgs
 from components.kubernetes.metrics import (
     AZURE_PROVIDER_ADDON,
     AZURE_PROVIDER_HELM,
@@ -37,63 +43,114 @@ tags = {"app": settings.project, "stack": settings.stack, "environment": environ
 labels = {"app.kubernetes.io/part-of": settings.project, "aidbox-secrets/environment": environment}
 addon = settings.csi.install == "aksAddon"
 
-platform = Platform(
-    "platform",
-    PlatformArgs(
-        resource_group_name=naming.resource_group_name(settings.project, settings.stack),
-        location=settings.location,
-        tags=tags,
-    ),
+mode = settings.cluster.mode
+workload_identity = (settings.azure is not None and settings.azure.identity == "workload") or (
+    settings.vault is not None and settings.vault.mode == "ha"
 )
-# Azure resources that need only the resource group start at once, in parallel with each
-# other; the cluster waits for its subnets and workspace only.
+# Azure, but in kubeconfig mode: the stack's resource group (Key Vault, identities, database).
+platform = None
+if mode != "kubeconfig":
+    platform = Platform(
+        "platform",
+        PlatformArgs(
+            resource_group_name=naming.resource_group_name(settings.project, settings.stack),
+            location=settings.location,
+            tags=tags,
+        ),
+    )
 base_name = naming.cluster_name(settings.project, settings.stack)
-network = Network(
-    "network",
-    NetworkArgs(
-        resource_group_name=platform.resource_group_name,
-        location=platform.location,
-        name=f"vnet-{base_name}",
-        settings=settings.network,
-        tags=tags,
-    ),
-)
-monitoring = Monitoring(
-    "monitoring",
-    MonitoringArgs(
-        resource_group_name=platform.resource_group_name,
-        location=platform.location,
-        name=base_name,
-        settings=settings.monitoring,
-        tags=tags,
-    ),
-)
-cluster = AksCluster(
-    "aks",
-    AksClusterArgs(
-        resource_group_name=platform.resource_group_name,
-        resource_group_id=platform.resource_group_id,
-        location=platform.location,
-        tenant_id=platform.tenant_id,
-        subscription_id=platform.subscription_id,
-        deployer_object_id=platform.deployer_object_id,
-        cluster_name=base_name,
-        settings=settings.cluster,
-        network=settings.network,
-        system_subnet_id=network.system_subnet_id,
-        user_subnet_id=network.user_subnet_id,
-        monitoring=monitoring,
-        control_plane_logs=settings.monitoring.control_plane_logs,
-        tags=tags,
-        namespace=settings.namespace,
-        # Workload identity: Aidbox reading Key Vault, or an `ha` Vault unsealing with its key.
-        workload_identity=(settings.azure is not None and settings.azure.identity == "workload")
-        or (settings.vault is not None and settings.vault.mode == "ha"),
-        key_vault_addon=KeyVaultAddon(settings.csi.rotation_poll_interval) if addon else None,
-        app_routing=settings.aidbox.host is not None,
-        protect=settings.production,
-    ),
-)
+network: Network | ForeignSubnets | None = None
+monitoring = None
+cluster: AksCluster | ExistingAksCluster | KubeconfigCluster
+if mode == "aks":
+    assert platform is not None
+    # Azure resources that need only the resource group start at once, in parallel with each
+    # other; the cluster waits for its subnets and workspace only.
+    network = Network(
+        "network",
+        NetworkArgs(
+            resource_group_name=platform.resource_group_name,
+            location=platform.location,
+            name=f"vnet-{base_name}",
+            settings=settings.network,
+            tags=tags,
+        ),
+    )
+    monitoring = Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            resource_group_name=platform.resource_group_name,
+            location=platform.location,
+            name=base_name,
+            settings=settings.monitoring,
+            tags=tags,
+        ),
+    )
+    cluster = AksCluster(
+        "aks",
+        AksClusterArgs(
+            resource_group_name=platform.resource_group_name,
+            resource_group_id=platform.resource_group_id,
+            location=platform.location,
+            tenant_id=platform.tenant_id,
+            subscription_id=platform.subscription_id,
+            deployer_object_id=platform.deployer_object_id,
+            cluster_name=base_name,
+            settings=settings.cluster,
+            network=settings.network,
+            system_subnet_id=network.system_subnet_id,
+            user_subnet_id=network.user_subnet_id,
+            monitoring=monitoring,
+            control_plane_logs=settings.monitoring.control_plane_logs,
+            tags=tags,
+            namespace=settings.namespace,
+            # Aidbox reading Key Vault, or an `ha` Vault unsealing with its key.
+            workload_identity=workload_identity,
+            key_vault_addon=KeyVaultAddon(settings.csi.rotation_poll_interval) if addon else None,
+            app_routing=settings.aidbox.host is not None,
+            protect=settings.production,
+        ),
+    )
+elif mode == "existingAks":
+    assert platform is not None and settings.cluster.existing is not None
+    network = ForeignSubnets(
+        settings.network.private_endpoint_subnet_id, settings.network.postgres_subnet_id
+    )
+    if settings.azure is not None:  # the Key Vault's audit log
+        monitoring = Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                resource_group_name=platform.resource_group_name,
+                location=platform.location,
+                name=base_name,
+                settings=settings.monitoring,
+                tags=tags,
+            ),
+        )
+    cluster = ExistingAksCluster(
+        "aks",
+        ExistingAksClusterArgs(
+            cluster=settings.cluster.existing,
+            kubelogin_mode=settings.cluster.kubelogin_mode,
+            needs=ClusterNeeds(
+                workload_identity=workload_identity,
+                key_vault_addon=addon,
+                app_routing=settings.aidbox.host is not None,
+            ),
+            namespace=settings.namespace,
+        ),
+    )
+else:
+    assert settings.cluster.kubeconfig is not None
+    cluster = KubeconfigCluster(
+        "cluster",
+        KubeconfigClusterArgs(
+            source=settings.cluster.kubeconfig,
+            project=settings.project,
+            stack=settings.stack,
+            namespace=settings.namespace,
+        ),
+    )
 # The driver installs the SecretProviderClass CRD: with the add-on, AKS installs it.
 driver_ready = []
 if not addon:
@@ -112,6 +169,8 @@ if not addon:
 # Aidbox's signing keys and the database password, seeded into the store once.
 generated = GeneratedSecrets("generated")
 if settings.secret_store == "azure":
+    assert platform is not None and network is not None and monitoring is not None
+    assert not isinstance(cluster, KubeconfigCluster)  # the settings refuse it
     store = AzureKeyVaultStore(
         "store",
         AzureKeyVaultStoreArgs(
@@ -131,6 +190,9 @@ else:
             settings,
             cluster=cluster,
             platform=platform,
+            oidc_issuer_url=None
+            if isinstance(cluster, KubeconfigCluster)
+            else cluster.oidc_issuer_url,
             tags=tags,
             network=network,
             seeds=generated.values,
@@ -148,12 +210,13 @@ if settings.csi.metrics == "serviceMonitor":
         ),
     )
 
-if settings.monitoring.prometheus and settings.csi.metrics == "annotations":
+if mode == "aks" and settings.monitoring.prometheus and settings.csi.metrics == "annotations":
     # Managed Prometheus scrapes annotated pods only in the namespaces this names.
     PrometheusScrapeSettings("prometheus", provider=cluster.provider)
 # A managed database needs only the network and its password: it is built beside the cluster.
 managed_db = None
 if settings.postgres.flexible is not None:
+    assert platform is not None and network is not None
     managed_db = FlexibleServer(
         "postgres-server",
         FlexibleServerArgs(
@@ -163,7 +226,7 @@ if settings.postgres.flexible is not None:
                 settings.project, settings.stack, settings.organization
             ),
             settings=settings.postgres.flexible,
-            vnet_id=network.vnet_id,
+            vnet_id=network.postgres_vnet_id,
             subnet_id=network.postgres_subnet_id,
             password=generated.values[DB_PASSWORD],
             tags=tags,
@@ -237,18 +300,28 @@ if store.binding.configured:
     )
 
 pulumi.export("secretStore", settings.secret_store)
-pulumi.export("resourceGroupName", platform.resource_group_name)
+pulumi.export("clusterMode", mode)
 pulumi.export("clusterName", cluster.cluster_name)
-# Never a kubeconfig: each user fetches their own (Entra ID, kubelogin; no static credential).
-pulumi.export(
-    "getCredentialsCommand",
-    pulumi.Output.all(platform.resource_group_name, cluster.cluster_name).apply(
-        lambda v: get_credentials_command(v[0], v[1])
-    ),
-)
-pulumi.export("vnetId", network.vnet_id)
-pulumi.export("postgresSubnetId", network.postgres_subnet_id)
-pulumi.export("logAnalyticsWorkspaceId", monitoring.workspace_id)
+if platform is not None:
+    pulumi.export("resourceGroupName", platform.resource_group_name)
+if isinstance(cluster, AksCluster):
+    # Never a kubeconfig: each user fetches their own (Entra ID, kubelogin; no static credential).
+    pulumi.export(
+        "getCredentialsCommand",
+        pulumi.Output.all(platform.resource_group_name, cluster.cluster_name).apply(
+            lambda v: get_credentials_command(v[0], v[1])
+        ),
+    )
+elif isinstance(cluster, ExistingAksCluster):
+    existing = settings.cluster.existing
+    pulumi.export(
+        "getCredentialsCommand", get_credentials_command(existing.resource_group, existing.name)
+    )
+if isinstance(network, Network):
+    pulumi.export("vnetId", network.vnet_id)
+    pulumi.export("postgresSubnetId", network.postgres_subnet_id)
+if monitoring is not None:
+    pulumi.export("logAnalyticsWorkspaceId", monitoring.workspace_id)
 pulumi.export("namespace", cluster.namespace)
 if store.binding.configured:
     pulumi.export("aidboxService", aidbox.service_name)

@@ -4,7 +4,6 @@ and a Kubernetes provider that authenticates through kubelogin with no credentia
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +13,10 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, containerservice, monitor
 
 from .. import naming
+from ..kubernetes.target import ApiServerLogin, aidbox_namespace
 from ..settings import ClusterSettings, MaintenanceWindow, NetworkSettings, PoolSettings
+from .aks_access import EntraAccess, entra_login
 from .key_vault import role_definition_id
-from .kubeconfig import cluster_endpoint, decode_kubeconfig, exec_kubeconfig
 from .monitoring import Monitoring
 
 KEY_VAULT_ADDON = "azureKeyvaultSecretsProvider"
@@ -220,34 +220,20 @@ class AksCluster(pulumi.ComponentResource):
         self._maintenance(name, args, cluster)
         self._observability(name, args, cluster)
 
-        # The user kubeconfig of an Entra ID cluster carries no secret: only the API server
-        # and its CA are taken from it, and the provider runs kubelogin for a token each time
-        # (azurecli, workloadidentity or msi login: non-interactive, so CI works too).
-        credentials = containerservice.list_managed_cluster_user_credentials_output(
+        access = EntraAccess(
+            name,
+            self,
             resource_group_name=args.resource_group_name,
-            resource_name=cluster.name,
-            format="exec",
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        endpoint = credentials.kubeconfigs.apply(lambda k: cluster_endpoint(decode_kubeconfig(k)))
-        self.api_server_url = endpoint.apply(lambda e: e[0])
-        self.api_server_ca = endpoint.apply(lambda e: base64.b64decode(e[1]).decode())
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=endpoint.apply(
-                lambda e: exec_kubeconfig(args.cluster_name, e[0], e[1], s.kubelogin_mode)
-            ),
+            cluster_name=cluster.name,
+            kubeconfig_name=args.cluster_name,
+            login=s.kubelogin_mode,
             # The deployer's cluster role is granted in parallel with the cluster (it needs
             # only the resource group), long before the cluster is ready.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]),
+            depends_on=[admin],
         )
-        self.namespace = pulumi.Output.from_input(args.namespace)
-        if args.namespace != "default":
-            self.namespace = k8s.core.v1.Namespace(
-                f"{name}-namespace",
-                metadata={"name": args.namespace},
-                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
-            ).metadata.apply(lambda m: m.name)
+        self.api_server_url, self.api_server_ca = access.api_server_url, access.api_server_ca
+        self.provider = access.provider
+        self.namespace = aidbox_namespace(name, args.namespace, self.provider, self)
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -255,6 +241,9 @@ class AksCluster(pulumi.ComponentResource):
                 "oidcIssuerUrl": self.oidc_issuer_url,
             }
         )
+
+    def api_server_login(self, parent: pulumi.Resource) -> ApiServerLogin:
+        return entra_login(parent)
 
     def _deployer_admin(self, name: str, args: AksClusterArgs) -> authorization.RoleAssignment:
         """Whoever runs `pulumi up` gets "Azure Kubernetes Service RBAC Cluster Admin" on the

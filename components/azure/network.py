@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 from pulumi_azure_native import network
 
 from ..settings import NetworkSettings
+from ..settings.network import vnet_of
 
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 SUBNET_NAMES = {
@@ -37,6 +39,42 @@ def subnets(settings: NetworkSettings) -> list[dict]:
             "delegations": [{"name": "postgres", "service_name": POSTGRES_DELEGATION}],
         },
     ]
+
+
+class Subnets(Protocol):
+    """Where the program's private endpoints and managed database are placed."""
+
+    vnet_id: pulumi.Input[str]  # the private endpoints' (their DNS zone is linked to it)
+    private_endpoint_subnet_id: pulumi.Input[str]
+    postgres_vnet_id: pulumi.Input[str]
+    postgres_subnet_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ForeignSubnets:
+    """Subnets of a network this program does not create (cluster.mode existingAks), by id;
+    the settings require each one where it is used."""
+
+    private_endpoint_subnet: str | None
+    postgres_subnet: str | None
+
+    @property
+    def private_endpoint_subnet_id(self) -> str:
+        assert self.private_endpoint_subnet is not None
+        return self.private_endpoint_subnet
+
+    @property
+    def vnet_id(self) -> str:
+        return vnet_of(self.private_endpoint_subnet_id)
+
+    @property
+    def postgres_subnet_id(self) -> str:
+        assert self.postgres_subnet is not None
+        return self.postgres_subnet
+
+    @property
+    def postgres_vnet_id(self) -> str:
+        return vnet_of(self.postgres_subnet_id)
 
 
 @dataclass(frozen=True)
@@ -79,4 +117,5 @@ class Network(pulumi.ComponentResource):
         self.user_subnet_id = subnet_id("user")
         self.private_endpoint_subnet_id = subnet_id("private_endpoints")
         self.postgres_subnet_id = subnet_id("postgres")
+        self.postgres_vnet_id = self.vnet_id
         self.register_outputs({"vnetId": self.vnet_id, "postgresSubnetId": self.postgres_subnet_id})

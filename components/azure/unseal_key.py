@@ -11,7 +11,7 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 from .. import naming
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
 from .key_vault import network_acls, private_access, role_definition_id, vault_properties
-from .network import Network
+from .network import Subnets
 
 # wrapKey, unwrapKey and read on keys: what Vault's azurekeyvault seal calls (GetKey,
 # WrapKey, UnwrapKey), and nothing on secrets.
@@ -33,7 +33,7 @@ class VaultUnsealKeyArgs:
     tags: Mapping[str, str]
     # The vault's firewall: the Vault pods come in through a private endpoint in `network`;
     # `allowed_ranges` (the administrators') may use the data plane for the one-time init.
-    network: Network | None = None
+    network: Subnets | None = None
     allowed_ranges: tuple[str, ...] = ()
 
 

@@ -3,7 +3,13 @@ All validation and defaults live here; a bad value stops the run before any reso
 
 from .aidbox import AidboxSettings, Autoscaling, Tls
 from .azure import AzureSettings, KeyVaultSettings
-from .cluster import ClusterSettings, MaintenanceWindow, PoolSettings
+from .cluster import (
+    ClusterSettings,
+    ExistingAks,
+    KubeconfigSource,
+    MaintenanceWindow,
+    PoolSettings,
+)
 from .csi import CsiSettings
 from .load import load_settings
 from .monitoring import MonitoringSettings
@@ -20,8 +26,10 @@ __all__ = [
     "AzureSettings",
     "ClusterSettings",
     "CsiSettings",
+    "ExistingAks",
     "FlexibleServerSettings",
     "KeyVaultSettings",
+    "KubeconfigSource",
     "MaintenanceWindow",
     "MonitoringSettings",
     "NetworkSettings",

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .reader import Section
+from ..kubernetes.kubeconfig import KubeconfigError, parse_kubeconfig, read_kubeconfig
+from .reader import Section, Sensitive
 from .values import GUID_RULE, cidrs, is_guid
 from .vault import REGIONS_WITHOUT_ZONES  # one list: the cluster's zones and an `ha` Vault's
 
+# aks: the program creates the cluster; existingAks: a cluster someone else runs, read from
+# Azure; kubeconfig: any Kubernetes, Azure untouched.
+CLUSTER_MODES = ("aks", "existingAks", "kubeconfig")
 MIN_KUBERNETES = (1, 30)  # the CSI driver chart 1.6.0 needs it
 TIERS = ("Free", "Standard", "Premium")
 # `rapid`/`stable` move the minor version under Pulumi's feet (the next `up` would try to
@@ -46,7 +50,29 @@ class MaintenanceWindow:
 
 
 @dataclass(frozen=True)
+class ExistingAks:
+    """An AKS cluster this program does not create (cluster.mode existingAks)."""
+
+    name: str
+    resource_group: str
+
+
+@dataclass(frozen=True)
+class KubeconfigSource:
+    """Any cluster, through a kubeconfig context (cluster.mode kubeconfig): the file's path, or
+    its text held as a secret."""
+
+    context: str | None = None
+    path: str | None = None
+    content: Sensitive | None = None
+    user_auth: str = "certificate"  # certificate, token, exec or none
+
+
+@dataclass(frozen=True)
 class ClusterSettings:
+    mode: str = "aks"
+    existing: ExistingAks | None = None
+    kubeconfig: KubeconfigSource | None = None
     kubernetes_version: str = "1.34"
     tier: str = "Standard"
     system_pool: PoolSettings = PoolSettings("Standard_D4s_v5", 3, 4)
@@ -64,6 +90,7 @@ class ClusterSettings:
     maintenance_window: MaintenanceWindow = field(default_factory=MaintenanceWindow)
 
 
+# What describes a cluster the program creates (cluster.mode aks).
 CLUSTER_KEYS = (
     "kubernetesVersion",
     "tier",
@@ -81,6 +108,10 @@ CLUSTER_KEYS = (
     "nodeOsUpgradeChannel",
     "maintenanceWindow",
 )
+EXISTING_AKS_KEYS = ("name", "resourceGroup", "kubeloginMode")
+KUBECONFIG_KEYS = ("kubeconfig", "kubeconfigPath", "context")
+_AKS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,61}[A-Za-z0-9]$")
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 MOVED = {
     "nodeCount": "cluster.userPool.minCount / maxCount (the autoscaler's bounds)",
     "vmSize": "cluster.userPool.vmSize (and cluster.systemPool.vmSize)",
@@ -123,7 +154,12 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
     for old, new in MOVED.items():
         if s.has(old):
             s.fail(old, s.data[old], f"moved: use {new}")
-    s.reject_unknown(CLUSTER_KEYS)
+    mode = s.string("mode", "aks", choices=CLUSTER_MODES) or "aks"
+    if mode == "existingAks":
+        return parse_existing_aks(s)
+    if mode == "kubeconfig":
+        return parse_kubeconfig_source(s)
+    s.reject_unknown(("mode", *CLUSTER_KEYS))
     d = ClusterSettings()
     version = s.string("kubernetesVersion", d.kubernetes_version)
     assert version is not None
@@ -191,4 +227,62 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
         )
         or d.node_os_upgrade_channel,
         maintenance_window=parse_maintenance_window(s),
+    )
+
+
+def _refuse_other_keys(s: Section, mode: str, allowed: tuple[str, ...]) -> None:
+    for name in s.data:
+        if name == "mode" or name in allowed:
+            continue
+        if name in CLUSTER_KEYS or name in EXISTING_AKS_KEYS or name in KUBECONFIG_KEYS:
+            s.fail(
+                name,
+                s.data[name],
+                f"not with cluster.mode {mode}: it describes a cluster this program "
+                f"{'creates' if name in CLUSTER_KEYS else 'reaches another way'} "
+                f"(cluster.mode {mode} takes {list(allowed)})",
+            )
+    s.reject_unknown(("mode", *allowed))
+
+
+def parse_existing_aks(s: Section) -> ClusterSettings:
+    _refuse_other_keys(s, "existingAks", EXISTING_AKS_KEYS)
+    why = "with cluster.mode existingAks (the AKS cluster to deploy into)"
+    name = s.required_string("name", why)
+    if not _AKS_NAME.match(name):
+        s.fail("name", name, "an AKS cluster name: 1-63 letters, digits, '-' and '_'")
+    group = s.required_string("resourceGroup", why)
+    if not _RESOURCE_GROUP.match(group):
+        s.fail("resourceGroup", group, "a resource group name: letters, digits, -_.() (1-90)")
+    d = ClusterSettings()
+    return ClusterSettings(
+        mode="existingAks",
+        existing=ExistingAks(name, group),
+        kubelogin_mode=s.string("kubeloginMode", d.kubelogin_mode, choices=KUBELOGIN_MODES)
+        or d.kubelogin_mode,
+    )
+
+
+def parse_kubeconfig_source(s: Section) -> ClusterSettings:
+    """The kubeconfig is read and its context resolved here, so a wrong path or context stops
+    the run before anything is registered."""
+    _refuse_other_keys(s, "kubeconfig", KUBECONFIG_KEYS)
+    context = s.string("context")
+    if s.has("kubeconfig") and s.has("kubeconfigPath"):
+        s.fail("kubeconfigPath", s.data["kubeconfigPath"], "not with cluster.kubeconfig: one")
+    content = s.sensitive("kubeconfig") if s.has("kubeconfig") else None
+    path = None if content else s.string("kubeconfigPath", "~/.kube/config")
+    try:
+        if content is not None:
+            endpoint = parse_kubeconfig(content.value, context)
+        else:
+            assert path is not None
+            text, base = read_kubeconfig(path)
+            endpoint = parse_kubeconfig(text, context, base)
+    except KubeconfigError as error:
+        key = "kubeconfig" if content is not None else "kubeconfigPath"
+        s.fail(key, content or path, f"a kubeconfig this program can use: {error}")
+    return ClusterSettings(
+        mode="kubeconfig",
+        kubeconfig=KubeconfigSource(context, path, content, endpoint.user_auth),
     )

@@ -38,10 +38,31 @@ class MonitoringSettings:
     retention_days: int = 90
 
 
-def parse_monitoring(top: Section) -> MonitoringSettings:
+CLUSTER_MONITORING = ("prometheus", "containerInsights", "controlPlaneLogs")
+
+
+def parse_monitoring(top: Section, cluster_mode: str = "aks") -> MonitoringSettings:
+    """On a cluster this program does not create, its monitoring is its owner's: only the Log
+    Analytics workspace for the Key Vault audit log remains (existingAks), or nothing."""
     s = top.section("monitoring")
-    s.reject_unknown(("prometheus", "containerInsights", "controlPlaneLogs", "retentionDays"))
+    s.reject_unknown((*CLUSTER_MONITORING, "retentionDays"))
     d = MonitoringSettings()
+    if cluster_mode != "aks":
+        for name in s.data:
+            if name in CLUSTER_MONITORING or cluster_mode == "kubeconfig":
+                s.fail(
+                    name,
+                    s.data[name],
+                    f"not with cluster.mode {cluster_mode}: the cluster's monitoring is its "
+                    "owner's"
+                    + ("" if cluster_mode == "kubeconfig" else " (retentionDays is allowed)"),
+                )
+        return MonitoringSettings(
+            prometheus=False,
+            container_insights=False,
+            control_plane_logs=(),
+            retention_days=s.integer("retentionDays", d.retention_days, minimum=30, maximum=730),
+        )
     logs = s.string_list("controlPlaneLogs") if s.has("controlPlaneLogs") else d.control_plane_logs
     for category in logs:
         if category not in CONTROL_PLANE_LOGS:

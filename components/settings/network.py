@@ -4,6 +4,7 @@ Aidbox namespace's NetworkPolicies let in and out."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from .. import naming
@@ -13,6 +14,25 @@ from .values import cidr, cidrs
 # The AKS application routing add-on runs its ingress controller here.
 APP_ROUTING_NAMESPACE = "app-routing-system"
 SUBNETS = ("systemSubnet", "userSubnet", "privateEndpointSubnet", "postgresSubnet")
+# The virtual network this program creates (cluster.mode aks).
+VNET_KEYS = ("addressSpace", *SUBNETS, "podCidr", "serviceCidr", "dnsServiceIp")
+# Subnets of someone else's network (cluster.mode existingAks), by Azure resource id.
+SUBNET_ID_KEYS = ("privateEndpointSubnetId", "postgresSubnetId")
+POLICY_KEYS = ("ingressNamespaces", "aidboxEgressCidrs")
+_SUBNET_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/"
+    r"Microsoft\.Network/virtualNetworks/[-\w.]+/subnets/[-\w.]+$",
+    re.IGNORECASE,
+)
+SUBNET_ID_RULE = (
+    "a subnet's resource id, /subscriptions/<id>/resourceGroups/<group>/providers/"
+    "Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>"
+)
+
+
+def vnet_of(subnet_id: str) -> str:
+    """The virtual network a subnet id belongs to."""
+    return subnet_id.rsplit("/subnets/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -27,6 +47,9 @@ class NetworkSettings:
     service_cidr: str = "10.0.0.0/16"
     dns_service_ip: str = "10.0.0.10"
     ingress_namespaces: tuple[str, ...] = (APP_ROUTING_NAMESPACE,)
+    # cluster.mode existingAks: where the program's private endpoints and managed database go.
+    private_endpoint_subnet_id: str | None = None
+    postgres_subnet_id: str | None = None
     # HTTPS egress from Aidbox beyond the cluster (license check, FHIR package registries);
     # private ranges and the instance metadata address stay closed whatever is listed.
     aidbox_egress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
@@ -36,19 +59,19 @@ def _net(text: str) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(text)
 
 
-def parse_network(top: Section) -> NetworkSettings:
+def parse_network(top: Section, cluster_mode: str = "aks") -> NetworkSettings:
     s = top.section("network")
-    s.reject_unknown(
-        (
-            "addressSpace",
-            *SUBNETS,
-            "podCidr",
-            "serviceCidr",
-            "dnsServiceIp",
-            "ingressNamespaces",
-            "aidboxEgressCidrs",
-        )
-    )
+    if cluster_mode != "aks":
+        return parse_foreign_network(s, cluster_mode)
+    for name in SUBNET_ID_KEYS:
+        if s.has(name):
+            s.fail(
+                name,
+                s.data[name],
+                "only with cluster.mode existingAks: this program "
+                "creates the network and its subnets",
+            )
+    s.reject_unknown((*VNET_KEYS, *POLICY_KEYS))
     d = NetworkSettings()
     space = cidr(s, "addressSpace", d.address_space)
     subnets = {
@@ -81,10 +104,7 @@ def parse_network(top: Section) -> NetworkSettings:
         inside = False
     if not inside or dns == str(_net(service).network_address):
         s.fail("dnsServiceIp", dns, f"an address inside serviceCidr ({service})")
-    namespaces = s.string_list("ingressNamespaces") if s.has("ingressNamespaces") else None
-    for namespace in namespaces or ():
-        if not naming.is_valid_k8s_name(namespace):
-            s.fail("ingressNamespaces", namespace, f"namespace names: {naming.K8S_NAME_RULE}")
+    namespaces = _ingress_namespaces(s)
     return NetworkSettings(
         address_space=space,
         system_subnet=subnets["systemSubnet"],
@@ -96,4 +116,43 @@ def parse_network(top: Section) -> NetworkSettings:
         dns_service_ip=dns,
         ingress_namespaces=d.ingress_namespaces if namespaces is None else namespaces,
         aidbox_egress_cidrs=cidrs(s, "aidboxEgressCidrs", d.aidbox_egress_cidrs),
+    )
+
+
+def _ingress_namespaces(s: Section) -> tuple[str, ...] | None:
+    namespaces = s.string_list("ingressNamespaces") if s.has("ingressNamespaces") else None
+    for namespace in namespaces or ():
+        if not naming.is_valid_k8s_name(namespace):
+            s.fail("ingressNamespaces", namespace, f"namespace names: {naming.K8S_NAME_RULE}")
+    return namespaces
+
+
+def parse_foreign_network(s: Section, cluster_mode: str) -> NetworkSettings:
+    """A network this program does not create: only what the NetworkPolicies let through and,
+    on an existing AKS cluster, the subnets of its network the program places things in."""
+    allowed = [*POLICY_KEYS]
+    if cluster_mode == "existingAks":
+        allowed += [*SUBNET_ID_KEYS, "postgresSubnet"]
+    for name in s.data:
+        if name in VNET_KEYS and name not in allowed:
+            s.fail(
+                name,
+                s.data[name],
+                f"not with cluster.mode {cluster_mode}: this program creates no network",
+            )
+    s.reject_unknown(allowed)
+    d = NetworkSettings()
+    ids = {}
+    for name in SUBNET_ID_KEYS:
+        value = s.string(name)
+        if value is not None and not _SUBNET_ID.match(value):
+            s.fail(name, value, SUBNET_ID_RULE)
+        ids[name] = value
+    namespaces = _ingress_namespaces(s)
+    return NetworkSettings(
+        postgres_subnet=cidr(s, "postgresSubnet", d.postgres_subnet),
+        ingress_namespaces=d.ingress_namespaces if namespaces is None else namespaces,
+        aidbox_egress_cidrs=cidrs(s, "aidboxEgressCidrs", d.aidbox_egress_cidrs),
+        private_endpoint_subnet_id=ids["privateEndpointSubnetId"],
+        postgres_subnet_id=ids["postgresSubnetId"],
     )

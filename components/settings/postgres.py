@@ -33,13 +33,17 @@ class PostgresSettings:
     flexible: FlexibleServerSettings | None = None
 
 
-def parse_postgres(top: Section, location: str, production: bool) -> PostgresSettings:
+def parse_postgres(
+    top: Section, location: str, production: bool, *, azure: bool = True
+) -> PostgresSettings:
     """The default is Azure's managed server on production (backups, zone-redundant HA) and
-    the in-cluster StatefulSet elsewhere (cheap, no backups)."""
+    the in-cluster StatefulSet elsewhere (cheap, no backups), or where there is no Azure."""
     s = top.section("postgres")
     s.reject_unknown(("mode", "image", "storageSize", "azureFlexible"))
-    default = "azureFlexible" if production else PostgresSettings.mode
+    default = "azureFlexible" if production and azure else PostgresSettings.mode
     mode = s.string("mode", default, choices=POSTGRES_MODES) or default
+    if mode == "azureFlexible" and not azure:
+        s.fail("mode", mode, "inCluster with cluster.mode kubeconfig (no Azure)")
     flexible = None
     if mode == "azureFlexible":
         for key in ("image", "storageSize"):

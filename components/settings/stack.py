@@ -24,7 +24,7 @@ from .cluster import ClusterSettings, parse_cluster
 from .csi import CsiSettings, parse_csi
 from .managed import with_managed
 from .monitoring import AUDIT_LOGS, MonitoringSettings, parse_monitoring
-from .network import NetworkSettings, parse_network
+from .network import SUBNET_ID_RULE, NetworkSettings, parse_network
 from .postgres import PostgresSettings, parse_postgres
 from .reader import Section, SettingsError, fail
 from .secrets import SecretSpec, parse_secrets
@@ -127,7 +127,8 @@ def production_checks(s: Settings, top: Section) -> None:
         )
     if not s.aidbox.has_license:
         problems.append(("aidboxLicense", None, "required on production (set it with --secret)"))
-    problems += cluster_production_problems(s)
+    if s.cluster.mode == "aks":  # a cluster someone else runs is theirs to harden
+        problems += cluster_production_problems(s)
     for key, value, allowed in problems:
         fail(key, value, allowed)
 
@@ -184,6 +185,66 @@ def cluster_production_problems(s: Settings) -> list[tuple[str, object, str]]:
     return problems
 
 
+def check_cluster_mode(s: Settings, top: Section) -> None:
+    """What a cluster this program does not create cannot give: Azure (kubeconfig), or the
+    program's own network (existingAks: the subnets must be named)."""
+    mode = s.cluster.mode
+    if mode == "kubeconfig":
+        if s.secret_store == "azure":
+            fail(
+                "secretStore",
+                "azure",
+                "vault with cluster.mode kubeconfig: the Azure store needs Azure (a Key Vault "
+                "and an AKS identity that reads it), which kubeconfig mode does not touch; "
+                "use cluster.mode aks or existingAks for Key Vault",
+            )
+        if s.vault and s.vault.mode == "ha":
+            fail(
+                "vault.mode",
+                "ha",
+                "dev or external with cluster.mode kubeconfig: an ha Vault unseals with an "
+                "Azure Key Vault key through AKS workload identity",
+            )
+        if s.aidbox.host is not None:
+            fail(
+                "aidbox.host",
+                s.aidbox.host,
+                "not with cluster.mode kubeconfig: the Ingress is served by AKS's application "
+                "routing add-on; expose the aidbox Service the way your cluster does",
+            )
+        source = s.cluster.kubeconfig
+        if s.vault and s.vault.mode == "dev" and source and source.user_auth == "exec":
+            fail(
+                "cluster.context",
+                source.context,
+                "a kubeconfig user with a client certificate or a token for vault.mode dev: "
+                "the deployer reaches the in-cluster Vault through the API server, and the "
+                "Vault provider cannot run a credential plugin",
+            )
+    if mode != "existingAks":
+        return
+    network = top.section("network")
+    key_vault = s.secret_store == "azure" or (s.vault is not None and s.vault.mode == "ha")
+    if key_vault and s.network.private_endpoint_subnet_id is None:
+        network.fail(
+            "privateEndpointSubnetId",
+            None,
+            f"required with cluster.mode existingAks: the Key Vault is reached only through "
+            f"a private endpoint, in a subnet of the cluster's network ({SUBNET_ID_RULE})",
+        )
+    if s.postgres.flexible is not None:
+        for name in ("postgresSubnetId", "postgresSubnet"):
+            if not network.has(name):
+                network.fail(
+                    name,
+                    None,
+                    "required with cluster.mode existingAks and postgres.mode azureFlexible: "
+                    "a subnet of the cluster's network delegated to "
+                    "Microsoft.DBforPostgreSQL/flexibleServers (its id, and its range for the "
+                    "NetworkPolicy)",
+                )
+
+
 def parse_settings(
     raw: Mapping[str, Any],
     *,
@@ -223,6 +284,8 @@ def parse_settings(
     check_env_from_store(aidbox, secrets)
     check_tls_source(aidbox, csi.install)
     production = top.boolean("production", False)
+    # The kubeconfig is a secret where it is given inline: read `cluster` as secret then.
+    cluster = parse_cluster(section_of("cluster"), region)
     settings = Settings(
         project=project,
         stack=stack,
@@ -232,12 +295,12 @@ def parse_settings(
         namespace=namespace,
         secrets=secrets,
         production=production,
-        cluster=parse_cluster(top, region),
-        network=parse_network(top),
-        monitoring=parse_monitoring(top),
+        cluster=cluster,
+        network=parse_network(top, cluster.mode),
+        monitoring=parse_monitoring(top, cluster.mode),
         csi=csi,
         aidbox=aidbox,
-        postgres=parse_postgres(top, region, production),
+        postgres=parse_postgres(top, region, production, azure=cluster.mode != "kubeconfig"),
         azure=parse_azure(section_of("azure"), project, stack, organization, csi.install)
         if store == "azure"
         else None,
@@ -246,8 +309,9 @@ def parse_settings(
     v = settings.vault
     # The chart keeps Vault pods on separate nodes (required anti-affinity), in the user pool
     # (the system pool takes critical add-ons only): the autoscaler adds nodes up to its max.
+    check_cluster_mode(settings, top)
     pool = settings.cluster.user_pool
-    if v and v.mode == "ha" and v.replicas > pool.max_count:
+    if settings.cluster.mode == "aks" and v and v.mode == "ha" and v.replicas > pool.max_count:
         fail(
             "vault.replicas",
             v.replicas,

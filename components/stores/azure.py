@@ -10,10 +10,10 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import managedidentity
 
 from .. import naming
-from ..azure.aks import AksCluster
+from ..azure.aks_access import AksTarget
 from ..azure.key_vault import SECRETS_OFFICER_ROLE, SECRETS_USER_ROLE, KeyVault, KeyVaultArgs
 from ..azure.monitoring import Monitoring
-from ..azure.network import Network
+from ..azure.network import Subnets
 from ..azure.platform import Platform
 from ..kubernetes.helm import helm_release
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE, azure_provider_values
@@ -31,8 +31,8 @@ WORKLOAD_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 class AzureKeyVaultStoreArgs:
     settings: Settings
     platform: Platform
-    cluster: AksCluster
-    network: Network
+    cluster: AksTarget
+    network: Subnets
     monitoring: Monitoring
     tags: Mapping[str, str]
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets

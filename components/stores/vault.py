@@ -18,11 +18,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 import pulumi_vault as vault
-from pulumi_azure_native import authorization
 
 from .. import naming
-from ..azure.aks import AksCluster
-from ..azure.network import Network
+from ..azure.network import Subnets
 from ..azure.platform import Platform
 from ..azure.unseal_key import INIT_SECRET_NAME, VaultUnsealKey, VaultUnsealKeyArgs
 from ..kubernetes.helm import helm_release
@@ -33,14 +31,13 @@ from ..kubernetes.helm_values import (
     vault_external_values,
     vault_ha_values,
 )
+from ..kubernetes.target import ApiServerLogin, ClusterTarget
 from ..passwords import generated_password, seed_value
 from ..settings import Settings
 from ..versions import VAULT
 from .binding import StoreBinding
 from .parameters import vault_parameters
 from .vault_access import (
-    AKS_ENTRA_SERVER_APP,
-    bearer_header,
     ca_file_path,
     service_proxy_address,
     vault_server_dns_names,
@@ -70,10 +67,11 @@ def in_cluster_address(namespace: str, *, tls_enabled: bool = False) -> str:
 @dataclass(frozen=True)
 class HashiCorpVaultStoreArgs:
     settings: Settings
-    cluster: AksCluster
-    platform: Platform
+    cluster: ClusterTarget
+    platform: Platform | None = None  # Azure, for an `ha` Vault's unseal key
+    oidc_issuer_url: pulumi.Input[str] | None = None  # the AKS cluster's, for an `ha` Vault
     tags: Mapping[str, str] = field(default_factory=dict)
-    network: Network | None = None  # where an `ha` Vault's unseal Key Vault is reached
+    network: Subnets | None = None  # where an `ha` Vault's unseal Key Vault is reached
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
 
 
@@ -93,7 +91,8 @@ class _Deployer:
     address: pulumi.Input[str]
     token: pulumi.Input[str]
     ca_cert_file: pulumi.Input[str] | None = None
-    headers: pulumi.Input[list[dict[str, str]]] | None = None
+    # To the API server, when Vault is behind its service proxy.
+    login: ApiServerLogin = field(default_factory=ApiServerLogin)
 
 
 @dataclass(frozen=True)
@@ -192,7 +191,8 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
     def _ha(self) -> _Mode:
         s, v = self._settings, self._v
         ns = v.helm_namespace
-        platform = self._args.platform
+        platform, issuer = self._args.platform, self._args.oidc_issuer_url
+        assert platform is not None and issuer is not None  # the settings refuse ha otherwise
         key_vault_name = unseal_key_vault_name(s)
         unseal = VaultUnsealKey(
             f"{self._name}-unseal",
@@ -202,7 +202,7 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
                 tenant_id=platform.tenant_id,
                 subscription_id=platform.subscription_id,
                 key_vault_name=key_vault_name,
-                oidc_issuer_url=self._args.cluster.oidc_issuer_url,
+                oidc_issuer_url=issuer,
                 subject=f"system:serviceaccount:{ns}:{RELEASE_NAME}",
                 production=s.production,
                 tags=self._args.tags,
@@ -308,12 +308,9 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
     def _through_api_server(
         self, *, scheme: str, service: str, token: pulumi.Input[str]
     ) -> _Deployer:
-        """The API server's service proxy, as the deployer's Entra identity (a token for the
-        AKS server application, sent as `Authorization`), trusting the cluster CA."""
+        """The API server's service proxy, as the deployer (on AKS its Entra ID identity),
+        trusting the cluster CA."""
         s, cluster = self._settings, self._args.cluster
-        entra = authorization.get_client_token_output(
-            endpoint=AKS_ENTRA_SERVER_APP, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
         path = ca_file_path(s.project, s.stack)
         return _Deployer(
             address=self._proxy_address(scheme=scheme, service=service),
@@ -322,7 +319,7 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
             ca_cert_file=pulumi.Output.unsecret(
                 cluster.api_server_ca.apply(lambda pem: write_ca_file(path, pem))
             ),
-            headers=pulumi.Output.secret(entra.token.apply(lambda t: [bearer_header(t)])),
+            login=cluster.api_server_login(self),
         )
 
     def _tls(self) -> list[pulumi.Resource]:
@@ -431,7 +428,12 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
             token=pulumi.Output.secret(d.token),
             namespace=v.namespace,
             ca_cert_file=d.ca_cert_file,
-            headers=d.headers,
+            headers=d.login.headers,
+            client_auth=vault.ProviderClientAuthArgs(
+                cert_file=d.login.client_cert_file, key_file=d.login.client_key_file
+            )
+            if d.login.client_cert_file and d.login.client_key_file
+            else None,
             skip_child_token=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[mode.release]),
         )

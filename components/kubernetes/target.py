@@ -1,0 +1,44 @@
+"""The cluster Aidbox is deployed into, as the rest of the program sees it, whichever way it
+was reached (cluster.mode aks, existingAks or kubeconfig)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class ApiServerLogin:
+    """How the deployer's tools other than the Kubernetes provider (pulumi-vault, through the
+    API server's service proxy) authenticate to the API server: a bearer token header, or a
+    client certificate and key in files."""
+
+    headers: pulumi.Input[list[dict[str, str]]] | None = None
+    client_cert_file: pulumi.Input[str] | None = None
+    client_key_file: pulumi.Input[str] | None = None
+
+
+class ClusterTarget(Protocol):
+    provider: k8s.Provider
+    namespace: pulumi.Output[str]  # Aidbox's, created unless "default"
+    api_server_url: pulumi.Output[str]
+    api_server_ca: pulumi.Output[str]  # PEM
+
+    def api_server_login(self, parent: pulumi.Resource) -> ApiServerLogin: ...
+
+
+def aidbox_namespace(
+    name: str, namespace: str, provider: k8s.Provider, parent: pulumi.Resource
+) -> pulumi.Output[str]:
+    """Aidbox's namespace, created unless it is "default"; its name as an Output, so what goes
+    into it waits for it."""
+    if namespace == "default":
+        return pulumi.Output.from_input(namespace)
+    return k8s.core.v1.Namespace(
+        f"{name}-namespace",
+        metadata={"name": namespace},
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+    ).metadata.apply(lambda m: m.name)
