@@ -24,9 +24,10 @@ from harness import (
 )
 from kubernetes_validate.utils import all_versions, major_minor
 
-from components.settings import Settings, parse_settings
+from components.settings import ClusterSettings, Settings, parse_settings
 
 P = "aidbox-secrets"
+TEST_KUBECONFIG = ROOT / "tests" / "data" / "kubeconfig.yaml"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ def _stack_file_case(path: Path) -> Case:
     if str(config.get(f"{P}:production", "")).lower() == "true" and license_key not in config:
         config[license_key] = "test-license"  # production requires one, set with --secret
         secret_keys = (license_key,)
+    cluster = config.get(f"{P}:cluster") or {}
+    if cluster.get("mode") == "kubeconfig":  # the user's ~/.kube/config: a test one here
+        config[f"{P}:cluster"] = {**cluster, "kubeconfigPath": str(TEST_KUBECONFIG)}
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     return Case(path.name, config, secret_keys, stack)
 
@@ -155,7 +159,10 @@ def settings(case_id: str) -> Settings:
 
 
 def target_version(case_id: str) -> str:
-    """The MAJOR.MINOR the stack's AKS cluster runs, with schemas in kubernetes-validate."""
+    """The MAJOR.MINOR the stack's AKS cluster runs, with schemas in kubernetes-validate. A
+    cluster the program does not create is taken at the version the program targets."""
+    if settings(case_id).cluster.mode != "aks":
+        return ClusterSettings().kubernetes_version
     clusters = run(case_id).of_type("azure-native:containerservice:ManagedCluster")
     if len(clusters) != 1 or not clusters[0].props.get("kubernetesVersion"):
         pytest.fail(f"{case_id}: expected one AKS cluster with a kubernetesVersion", pytrace=False)

@@ -67,6 +67,32 @@ KUBECONFIG = yaml.safe_dump(
         ],
     }
 )
+# What getManagedCluster returns for an existing cluster (cluster.mode existingAks): OIDC issuer
+# and workload identity on, no Key Vault add-on, no application routing.
+EXISTING_KUBELET_CLIENT, EXISTING_KUBELET_OBJECT = "ext-kubelet-client", "ext-kubelet-object"
+EXISTING_ADDON_CLIENT, EXISTING_ADDON_OBJECT = "ext-addon-client", "ext-addon-object"
+EXISTING_OIDC_ISSUER = "https://oidc.example/existing/"
+EXISTING_CLUSTER: dict[str, Any] = {
+    "name": "aks-platform",
+    "location": "westeurope",
+    "identityProfile": {
+        "kubeletidentity": {
+            "clientId": EXISTING_KUBELET_CLIENT,
+            "objectId": EXISTING_KUBELET_OBJECT,
+            "resourceId": "/kubelet",
+        }
+    },
+    "oidcIssuerProfile": {"enabled": True, "issuerURL": EXISTING_OIDC_ISSUER},
+    "securityProfile": {"workloadIdentity": {"enabled": True}},
+    "addonProfiles": {},
+}
+EXISTING_ADDON = {
+    "azureKeyvaultSecretsProvider": {
+        "enabled": True,
+        "config": {"enableSecretRotation": "true"},
+        "identity": {"clientId": EXISTING_ADDON_CLIENT, "objectId": EXISTING_ADDON_OBJECT},
+    }
+}
 SA_TOKEN = "reviewer-jwt"
 ENTRA_TOKEN = "entra-token-for-aks"
 VAULT_CA_PEM = "-----BEGIN CERTIFICATE-----\nVAULTCA\n-----END CERTIFICATE-----\n"
@@ -267,7 +293,8 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
 
 
 class Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
+    def __init__(self, existing_cluster: Mapping[str, Any] = EXISTING_CLUSTER) -> None:
+        self.existing_cluster = dict(existing_cluster)
         self.resources: list[Registered] = []
         self.parents: dict[str, str] = {}
         self.property_dependencies: dict[str, dict[str, list[str]]] = {}
@@ -312,6 +339,8 @@ class Mocks(pulumi.runtime.Mocks):
                 "subscriptionId": SUBSCRIPTION,
                 "tenantId": TENANT,
             }, []
+        if args.token == "azure-native:containerservice:getManagedCluster":
+            return self.existing_cluster, []
         if args.token.startswith("azure-native:containerservice:listManagedCluster"):
             value = base64.b64encode(KUBECONFIG.encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []

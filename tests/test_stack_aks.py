@@ -21,6 +21,7 @@ from harness import (
     VAULT_HA_PRODUCTION_SECRETS,
     StackRun,
     run_stack,
+    stack_config,
 )
 
 from components.azure.kubeconfig import AKS_SERVER_APP_ID
@@ -29,7 +30,12 @@ CLUSTER = "azure-native:containerservice:ManagedCluster"
 PROVIDER = "pulumi:providers:kubernetes"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ROLE = "azure-native:authorization:RoleAssignment"
-STACK_FILES = sorted(p.name for p in Path(ROOT).glob("Pulumi.*.yaml"))
+# The stack files that create their AKS cluster (Pulumi.local.yaml deploys to kind).
+STACK_FILES = sorted(
+    p.name
+    for p in Path(ROOT).glob("Pulumi.*.yaml")
+    if (stack_config(p).get("aidbox-secrets:cluster") or {}).get("mode", "aks") == "aks"
+)
 
 
 def stack_name(file: str) -> str:

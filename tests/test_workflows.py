@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = REPO_ROOT / ".github" / "workflows"
 PR_WORKFLOW = WORKFLOW_DIR / "pull-request.yml"
 DEPLOY_WORKFLOW = WORKFLOW_DIR / "deploy.yml"
+KIND_WORKFLOW = WORKFLOW_DIR / "kind.yml"
+# The workflows that deploy to Azure (the kind workflow deploys to a throwaway kind cluster).
+AZURE_WORKFLOWS = (PR_WORKFLOW, DEPLOY_WORKFLOW)
 BOOTSTRAP_SCRIPT = REPO_ROOT / "scripts" / "bootstrap-backend.sh"
 
 PULUMI_ACTION = "pulumi/actions"
@@ -124,7 +126,8 @@ def pulumi_steps(path: Path) -> list[PulumiStep]:
 
 
 def all_pulumi_steps() -> list[PulumiStep]:
-    return [step for path in workflow_files() for step in pulumi_steps(path)]
+    """Every pulumi/actions step of the workflows that deploy to Azure."""
+    return [step for path in AZURE_WORKFLOWS for step in pulumi_steps(path)]
 
 
 def stacks_named_in_workflows() -> set[str]:
@@ -141,6 +144,16 @@ def stack_files() -> set[str]:
     return {path.name[len("Pulumi.") : -len(".yaml")] for path in REPO_ROOT.glob("Pulumi.*.yaml")}
 
 
+def kind_stacks() -> set[str]:
+    """Stack files that deploy through a kubeconfig (a kind cluster), not to Azure."""
+    found = set()
+    for path in REPO_ROOT.glob("Pulumi.*.yaml"):
+        cluster = (load_yaml(path).get("config") or {}).get("aidbox-secrets:cluster") or {}
+        if cluster.get("mode") == "kubeconfig":
+            found.add(path.name[len("Pulumi.") : -len(".yaml")])
+    return found
+
+
 def pinned_version(requirements: Path, package: str) -> str:
     for line in requirements.read_text(encoding="utf-8").splitlines():
         match = re.match(rf"^{re.escape(package)}==([^\s;#]+)", line.strip())
@@ -149,9 +162,8 @@ def pinned_version(requirements: Path, package: str) -> str:
     raise AssertionError(f"{package} is not pinned in {requirements.name}")
 
 
-def test_both_workflows_exist() -> None:
-    assert PR_WORKFLOW in workflow_files()
-    assert DEPLOY_WORKFLOW in workflow_files()
+def test_the_workflows_exist() -> None:
+    assert {PR_WORKFLOW, DEPLOY_WORKFLOW, KIND_WORKFLOW} <= set(workflow_files())
 
 
 def test_workflows_validate_against_github_workflow_schema() -> None:
@@ -190,7 +202,9 @@ def test_pull_request_previews_every_stack_in_a_matrix() -> None:
     assert previews, "the pull request workflow runs no pulumi preview"
     assert all(MATRIX_STACK.match(step.stack_name) for step in previews)
     previewed = {stack for step in previews for stack in step.stacks}
-    assert previewed == stacks_named_in_workflows() | stack_files()
+    # A kubeconfig-mode stack (local: kind) has no cluster to preview against on a hosted
+    # runner; the kind workflow runs `up` on it instead.
+    assert previewed == (stacks_named_in_workflows() | stack_files()) - kind_stacks()
 
 
 def test_previews_comment_on_the_pull_request() -> None:
@@ -325,7 +339,7 @@ def test_no_workflow_references_a_client_secret() -> None:
 
 
 def test_azure_login_is_openid_connect_from_repository_variables() -> None:
-    for path in workflow_files():
+    for path in AZURE_WORKFLOWS:
         for job_id, job in jobs(load_yaml(path)).items():
             logins = [step for step in steps(job) if uses_action(step, "azure/login")]
             runs_pulumi = any(uses_action(step, PULUMI_ACTION) for step in steps(job))
@@ -382,12 +396,6 @@ def test_bootstrap_script_is_valid_bash() -> None:
         assert needle not in text.lower()
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_bootstrap_script_passes_shellcheck() -> None:
-    result = subprocess.run(["shellcheck", str(BOOTSTRAP_SCRIPT)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 def test_only_prod_needs_a_fixed_egress_runner() -> None:
     """dev-vault reaches Vault through the AKS API server, so the dev stacks run on GitHub-hosted
     runners; prod's API server takes only its authorized ranges (PROD_RUNNER)."""
@@ -415,7 +423,7 @@ AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630"
 def test_every_pulumi_job_can_sign_in_to_aks_without_a_static_credential() -> None:
     """The Kubernetes provider runs `kubelogin get-token --login azurecli`: each job that runs
     pulumi installs kubelogin and fetches the AKS token while the OIDC login is fresh."""
-    for path in workflow_files():
+    for path in AZURE_WORKFLOWS:
         for job_id, job in jobs(load_yaml(path)).items():
             job_steps = steps(job)
             if not any(uses_action(step, PULUMI_ACTION) for step in job_steps):
@@ -441,3 +449,37 @@ def test_prod_runs_where_the_api_server_lets_it_in() -> None:
                 checked.append(job_id)
                 assert "PROD_RUNNER" in str(job.get("runs-on")), (path.name, job_id)
     assert len(checked) == 2, checked  # the prod preview and the prod up
+
+
+def test_kind_workflow_proves_the_data_plane_of_each_kind_stack_on_program_changes() -> None:
+    workflow = load_yaml(KIND_WORKFLOW)
+    on_pr = triggers(workflow)["pull_request"]
+    for path in ("__main__.py", "components/**", "charts/**", "scripts/kind/**"):
+        assert path in on_pr["paths"]
+    (job,) = jobs(workflow).values()
+    kind = [step for step in steps(job) if uses_action(step, "helm/kind-action")]
+    assert len(kind) == 1
+    runs = "\n".join(str(step.get("run", "")) for step in steps(job))
+    for stack in kind_stacks():
+        config = load_yaml(REPO_ROOT / f"Pulumi.{stack}.yaml")["config"]
+        # kind names the context kind-<cluster name>: the stack file's context.
+        context = config["aidbox-secrets:cluster"]["context"]
+        assert context == f"kind-{kind[0]['with']['cluster_name']}"
+        assert f"--stack {stack}" in runs
+    assert "bash scripts/kind/up.sh" in runs
+    assert "bash scripts/kind/verify.sh" in runs
+    assert "secrets.AIDBOX_LICENSE" in str(job.get("env"))
+    cli = [step for step in steps(job) if uses_action(step, PULUMI_ACTION)]
+    sdk = pinned_version(REPO_ROOT / "requirements.txt", "pulumi")
+    assert [step["with"] for step in cli] == [{"pulumi-version": sdk}]  # the CLI only
+
+
+def test_every_shell_script_passes_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, (
+        "shellcheck is needed: bash scripts/tools.sh installs it (or your package manager)"
+    )
+    scripts = sorted(str(p) for p in (REPO_ROOT / "scripts").rglob("*.sh"))
+    assert str(BOOTSTRAP_SCRIPT) in scripts
+    result = subprocess.run([shellcheck, *scripts], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -256,10 +256,13 @@ def parse_settings(
 ) -> Settings:
     """`raw` maps config keys (without the `aidbox-secrets:` prefix) to JSON-decoded values."""
     region = azure_location(location)
-    if region is None:
+    cluster_raw = raw.get("cluster")
+    azure_free = isinstance(cluster_raw, Mapping) and cluster_raw.get("mode") == "kubeconfig"
+    if region is None and not (location is None and azure_free):
         raise SettingsError(
             f"azure-native:location = {location!r} is not valid: {AZURE_LOCATION_RULE}"
         )
+    region = region or ""  # kubeconfig mode: no Azure region
     top = Section("", raw, secret_keys=secret_keys)
     top.reject_unknown(TOP_LEVEL_KEYS)
     store = top.string("secretStore", choices=SECRET_STORES)
