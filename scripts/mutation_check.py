@@ -336,6 +336,43 @@ MUTS = [
         'default = "azureFlexible" if production else PostgresSettings.mode',
         "default = PostgresSettings.mode",
     ),
+    # cluster.mode existingAks and kubeconfig
+    (
+        "components/azure/existing_aks.py",
+        "kubelet_object_id=kubelet.object_id if kubelet else None,",
+        "kubelet_object_id=kubelet.client_id if kubelet else None,",
+    ),
+    (
+        "components/azure/existing_aks.py",
+        "oidc_issuer_url=oidc.issuer_url if oidc and oidc.enabled else None,",
+        "oidc_issuer_url=oidc.issuer_url if oidc else None,",
+    ),
+    (
+        "components/settings/stack.py",
+        'if s.secret_store == "azure":\n            fail(',
+        'if s.secret_store == "none":\n            fail(',
+    ),
+    ("components/kubernetes/kubeconfig_cluster.py", "os.chmod(tmp, 0o600)", "os.chmod(tmp, 0o644)"),
+    (
+        "components/kubernetes/kubeconfig_cluster.py",
+        "context=self._endpoint.context,",
+        "context=None,",
+    ),
+    (
+        "__main__.py",
+        "if settings.azure is not None:  # the Key Vault's audit log",
+        "if True:  # the Key Vault's audit log",
+    ),
+    (
+        "components/settings/network.py",
+        'allowed += [*SUBNET_ID_KEYS, "postgresSubnet"]',
+        'allowed += [*SUBNET_ID_KEYS, "postgresSubnet", "podCidr"]',
+    ),
+    (
+        "components/azure/network.py",
+        "return vnet_of(self.private_endpoint_subnet_id)",
+        "return vnet_of(self.postgres_subnet or self.private_endpoint_subnet_id)",
+    ),
 ]
 
 
