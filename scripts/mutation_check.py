@@ -45,7 +45,7 @@ MUTS = [
         'oidc_issuer_profile={"enabled": True}',
         'oidc_issuer_profile={"enabled": False}',
     ),
-    ("components/azure/aks.py", 'format="exec",', 'format="azure",'),
+    ("components/azure/aks_access.py", 'format="exec",', 'format="azure",'),
     (
         "components/azure/aks.py",
         "disable_local_accounts=not s.local_accounts,",
@@ -60,8 +60,8 @@ MUTS = [
     ),
     (
         "components/azure/aks.py",
-        "opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]),",
-        "opts=pulumi.ResourceOptions(parent=self),",
+        "depends_on=[admin],",
+        "depends_on=[],",
     ),
     ("components/azure/kubeconfig.py", '"user": {\n', '"user": {"token": "t",\n'),
     (
@@ -128,7 +128,7 @@ MUTS = [
         "depends_on=[*args.depends_on, *args.binding.ready]",
         "depends_on=[*args.binding.ready]",
     ),
-    ("components/stores/vault.py", "            headers=d.headers,\n", ""),
+    ("components/stores/vault.py", "            headers=d.login.headers,\n", ""),
     ("components/stores/vault.py", 'if self._v.mode == "dev":', "if False:"),
     (
         "components/stores/vault.py",
@@ -205,8 +205,8 @@ MUTS = [
     ),
     (
         "components/azure/key_vault.py",
-        '"soft_delete_retention_in_days": args.settings.retention_days',
-        '"soft_delete_retention_in_days": 90',
+        "retention_days=args.settings.retention_days,",
+        "retention_days=90,",
     ),
     ("components/stores/vault.py", "                    namespace=v.namespace,\n", ""),
     # The database's storage, the restart checksum, hardening.
@@ -333,7 +333,7 @@ MUTS = [
     ),
     (
         "components/settings/postgres.py",
-        'default = "azureFlexible" if production else PostgresSettings.mode',
+        'default = "azureFlexible" if production and azure else PostgresSettings.mode',
         "default = PostgresSettings.mode",
     ),
     # cluster.mode existingAks and kubeconfig
