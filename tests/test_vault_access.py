@@ -41,8 +41,10 @@ def test_ca_file_is_written_once_at_a_stable_path(tmp_path: Path) -> None:
     assert path.stat().st_mtime_ns == mtime  # unchanged: not rewritten
     vault_access.write_ca_file(path, "PEM2")
     assert path.read_text() == "PEM2"
-    assert vault_access.ca_file_path("p", "dev") == vault_access.ca_file_path("p", "dev")
-    assert vault_access.ca_file_path("p", "dev") != vault_access.ca_file_path("p", "prod")
+    path = vault_access.ca_file_path
+    assert path("p", "dev", "CA1") == path("p", "dev", "CA1")
+    assert path("p", "dev", "CA1") != path("p", "prod", "CA1")
+    assert path("p", "dev", "CA1") != path("p", "dev", "CA2")  # another cluster, another file
 
 
 def test_server_certificate_names_cover_services_and_every_pod() -> None:

@@ -311,13 +311,14 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
         """The API server's service proxy, as the deployer (on AKS its Entra ID identity),
         trusting the cluster CA."""
         s, cluster = self._settings, self._args.cluster
-        path = ca_file_path(s.project, s.stack)
         return _Deployer(
             address=self._proxy_address(scheme=scheme, service=service),
             token=token,
             # The provider takes the CA as a file only; the CA is public, the path stable.
             ca_cert_file=pulumi.Output.unsecret(
-                cluster.api_server_ca.apply(lambda pem: write_ca_file(path, pem))
+                cluster.api_server_ca.apply(
+                    lambda pem: write_ca_file(ca_file_path(s.project, s.stack, pem), pem)
+                )
             ),
             login=cluster.api_server_login(self),
         )

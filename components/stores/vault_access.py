@@ -4,6 +4,7 @@ proxy, with an Entra ID token for the API server. Pure: plain values in, plain v
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -33,10 +34,13 @@ def bearer_header(token: str) -> dict[str, str]:
     return {"name": "Authorization", "value": f"Bearer {token}"}
 
 
-def ca_file_path(project: str, stack: str) -> Path:
-    """Where the cluster CA is written for the Vault provider's `ca_cert_file` (it takes only a
-    path): the same path on every run of this stack on this machine."""
-    return Path(tempfile.gettempdir()) / "aidbox-secrets" / f"{project}-{stack}-api-server-ca.pem"
+def ca_file_path(project: str, stack: str, pem: str) -> Path:
+    """Where a cluster CA is written for the Vault provider's `ca_cert_file` (it takes only a
+    path): the same path on every run of this stack against this cluster, another for another
+    CA, so two clusters never overwrite each other's file."""
+    digest = hashlib.sha256(pem.encode()).hexdigest()[:12]
+    name = f"{project}-{stack}-api-server-ca-{digest}.pem"
+    return Path(tempfile.gettempdir()) / "aidbox-secrets" / name
 
 
 def write_ca_file(path: Path, pem: str) -> str:
