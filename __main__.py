@@ -47,7 +47,7 @@ mode = settings.cluster.mode
 workload_identity = (settings.azure is not None and settings.azure.identity == "workload") or (
     settings.vault is not None and settings.vault.mode == "ha"
 )
-# Azure, but in kubeconfig mode: the stack's resource group (Key Vault, identities, database).
+# The stack's resource group (Key Vault, identities, database): in every mode but kubeconfig.
 platform = None
 if mode != "kubeconfig":
     platform = Platform(
