@@ -13,6 +13,7 @@ import kubernetes_validate
 import pytest
 from harness import (
     AZURE_DEV,
+    AZURE_PUBLIC,
     ROOT,
     VAULT_DEV,
     VAULT_EXTERNAL,
@@ -109,23 +110,14 @@ CASES: dict[str, Case] = {
         ),
         _mode("azure-synced", AZURE_DEV, {"secrets": {"client-secret": SYNCED}}),
         _mode("azure-serviceMonitor", AZURE_DEV, {"csi": {"metrics": "serviceMonitor"}}),
-        _mode(
-            "azure-public-autoscaled",
-            AZURE_DEV,
-            {
-                "aidbox": {
-                    "host": "fhir.example.org",
-                    "tls": {"secretName": "fhir-tls"},
-                    "autoscaling": {"minReplicas": 2, "maxReplicas": 4},
-                    "env": {"BOX_WEB_THREAD": 8},
-                }
-            },
-        ),
+        # In public, autoscaled, with env from synced store secrets.
+        _mode("azure-public-autoscaled", AZURE_PUBLIC, {}),
         _mode(
             "azure-aksAddon-keyvault-certificate",
             AZURE_DEV,
             {
                 "csi": {"install": "aksAddon", "metrics": "serviceMonitor"},
+                "azure": {"identity": "workload"},
                 "aidbox": {
                     "host": "fhir.example.org",
                     "tls": {

@@ -533,5 +533,87 @@ VAULT_HA_PRODUCTION = {
     "cluster": {**VAULT_HA["cluster"], "apiServerAuthorizedRanges": ["203.0.113.0/28"]},
     "aidbox": {"replicas": 2},
     "aidboxLicense": "test-license",
+    "postgres": {"mode": "inCluster"},
 }
 VAULT_HA_PRODUCTION_SECRETS = ("vault", "aidboxLicense")
+
+# Richer shared configurations. Each program run costs a third of a second, so the tests of
+# single settings share a few runs that carry many settings at once; each test looks only at
+# what its own setting drives (and reads the expected value from here where it can).
+CLINIC_NAMESPACE, CLINIC_ACCOUNT = "clinic", "fhir"
+SP_CLIENT = "11111111-2222-3333-4444-555555555555"
+SP_OBJECT = "66666666-7777-8888-9999-000000000000"
+# Azure Key Vault, kubelet identity, in namespace "clinic" with ServiceAccount "fhir", and one
+# non-default value for each of several single settings.
+AZURE_TUNED = {
+    **AZURE_DEV,
+    "keyVault": {"purgeProtection": False, "deployerOfficer": "User"},
+    "rotationPollInterval": "2m",
+    "namespace": CLINIC_NAMESPACE,
+    "aidbox": {"serviceAccount": CLINIC_ACCOUNT},
+    "aidboxLicense": "{not-json",  # a string that looks like JSON is read as written
+    "secrets": {"client-secret": {"scope": "Client/other", "value": "s3cr3t"}},
+    "csi": {"metrics": "none"},
+    "postgres": {"mode": "azureFlexible", "azureFlexible": {"backupRetentionDays": 14}},
+}
+AZURE_TUNED_SECRETS = ("aidboxLicense", "secrets")
+# Aidbox and its database sized and imaged by hand, a named Key Vault with its retention.
+AZURE_SIZED = {
+    **AZURE_DEV,
+    "aidbox": {
+        "image": "registry.example/aidboxone:2602.1",
+        "replicas": 3,
+        "cpuRequest": "750m",
+        "memoryRequest": "3Gi",
+        "cpuLimit": "3",
+        "memoryLimit": "6Gi",
+    },
+    "postgres": {"image": "registry.example/postgres:17.7", "storageSize": "64Gi"},
+    "keyVault": {"name": "kv-clinic-01", "retentionDays": 30},
+}
+# A dev Vault with its own names, a configured secret value, three replicas and a license that
+# looks like JSON.
+VAULT_TUNED = {
+    **VAULT_DEV,
+    "vault": {
+        **VAULT_DEV["vault"],
+        "authMountPath": "aks",
+        "secretPath": "apps/aidbox",
+        "policyName": "aidbox-read",
+        "roleName": "aidbox-app",
+    },
+    "secrets": {"client-secret": {"scope": "Client/basic", "value": "v4lue"}},
+    "aidbox": {"replicas": 3},
+    "aidboxLicense": '{"a": 1}',
+}
+VAULT_TUNED_SECRETS = ("secrets", "aidboxLicense")
+# Aidbox in public (a host with a TLS Secret) and autoscaled, with env from the store.
+STORE_SECRETS = {
+    "client-secret": {"scope": "Client/basic"},
+    "aidbox-license": {"kubernetesSecret": {"name": "aidbox-store", "key": "license"}},
+    "admin-password": {"kubernetesSecret": {"name": "aidbox-store"}},
+}
+ENV_FROM_STORE = {"BOX_LICENSE": "aidbox-license", "BOX_ADMIN_PASSWORD": "admin-password"}
+PUBLIC = {
+    "host": "fhir.example.org",
+    "tls": {"secretName": "fhir-tls"},
+    "autoscaling": {"minReplicas": 2, "maxReplicas": 5, "targetCPUUtilization": 60},
+    "envFromStore": ENV_FROM_STORE,
+}
+AZURE_PUBLIC = {
+    **AZURE_DEV,
+    "secrets": STORE_SECRETS,
+    "aidbox": {
+        **PUBLIC,
+        "env": {"BOX_WEB_THREAD": 8, "BOX_FHIR_TERMINOLOGY_ENGINE": "local", "BOX_X": 3},
+    },
+}
+# The same with Vault, ServiceMonitors, the Azure database, in namespace "clinic".
+VAULT_PUBLIC = {
+    **VAULT_DEV,
+    "secrets": STORE_SECRETS,
+    "aidbox": {**PUBLIC, "serviceAccount": CLINIC_ACCOUNT},
+    "namespace": CLINIC_NAMESPACE,
+    "csi": {"metrics": "serviceMonitor"},
+    "postgres": AZURE_TUNED["postgres"],
+}

@@ -7,15 +7,22 @@ from harness import (
     ADDON_CLIENT,
     ADDON_OBJECT,
     AZURE_DEV,
+    AZURE_PUBLIC,
+    AZURE_TUNED,
+    AZURE_TUNED_SECRETS,
+    CLINIC_NAMESPACE,
+    ENV_FROM_STORE,
     OIDC_ISSUER,
+    STORE_SECRETS,
     UAMI_CLIENT,
     UAMI_PRINCIPAL,
-    VAULT_DEV,
+    VAULT_PUBLIC,
     StackRun,
     depends_on,
     is_secret,
     run_stack,
 )
+from test_reach import in_clinic
 
 from components import naming
 
@@ -121,19 +128,9 @@ def test_service_principal_credentials_go_into_a_labelled_secret(
 def test_service_principal_secret_waits_for_its_namespace() -> None:
     """In a namespace the program creates, the credentials Secret takes the namespace from
     the Namespace resource, so it is created after it (not raced against it)."""
-    config = {
-        **AZURE_DEV,
-        "namespace": "aidbox",
-        "azure": {
-            "identity": "servicePrincipal",
-            "clientId": SP_CLIENT,
-            "clientSecret": "sp-secret",
-            "objectId": SP_OBJECT,
-        },
-    }
-    run = run_stack(config, secret_keys=["azure"])
+    run = in_clinic("azure-servicePrincipal")  # a shared run, in namespace "clinic"
     secret = run.k8s("core/v1:Secret", "secrets-store-creds")
-    assert secret.props["metadata"]["namespace"] == "aidbox"
+    assert secret.props["metadata"]["namespace"] == CLINIC_NAMESPACE
     namespace = run.one("kubernetes:core/v1:Namespace")
     assert any(
         urn.endswith(f"::{namespace.name}")
@@ -164,24 +161,14 @@ def test_aks_addon_identity_is_granted_and_used(addon: StackRun) -> None:
     assert "csi-driver" not in depends_on(addon.one(SPC))
 
 
-SYNCED = {
-    **AZURE_DEV,
-    "secrets": {
-        "client-secret": {"scope": "Client/basic"},
-        "aidbox-license": {"kubernetesSecret": {"name": "aidbox-store", "key": "license"}},
-        "admin-password": {"kubernetesSecret": {"name": "aidbox-store"}},
-    },
-    "aidbox": {
-        "envFromStore": {"BOX_LICENSE": "aidbox-license", "BOX_ADMIN_PASSWORD": "admin-password"}
-    },
-}
-
-
-SYNCED_VAULT = {**VAULT_DEV, "secrets": SYNCED["secrets"], "aidbox": SYNCED["aidbox"]}
+# Shared runs that mirror two store secrets into "aidbox-store" and read them in env.
+SYNCED = AZURE_PUBLIC
+SYNCED_VAULT = VAULT_PUBLIC
 
 
 @pytest.mark.parametrize("config", [SYNCED, SYNCED_VAULT], ids=["azure", "vault"])
 def test_synced_secrets_feed_env_from_the_store(config: dict) -> None:
+    assert config["secrets"] == STORE_SECRETS and config["aidbox"]["envFromStore"] == ENV_FROM_STORE
     run = run_stack(config)
     spec = run.one(SPC).props["spec"]
     assert spec["secretObjects"][0] == {
@@ -246,5 +233,6 @@ def test_metrics_annotations_by_default_and_service_monitors_by_setting() -> Non
         assert monitor.props["metadata"]["namespace"] == "kube-system"
         assert monitor.props["spec"]["endpoints"][0]["port"] == "metrics"
 
-    quiet = run_stack({**AZURE_DEV, "csi": {"metrics": "none"}})
+    assert AZURE_TUNED["csi"] == {"metrics": "none"}
+    quiet = run_stack(AZURE_TUNED, secret_keys=AZURE_TUNED_SECRETS)
     assert "podAnnotations" not in quiet.named("csi-driver").props["values"]["linux"]

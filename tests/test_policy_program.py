@@ -9,20 +9,15 @@ import cases
 import pytest
 from harness import (
     AZURE_DEV,
-    VAULT_DEV,
     VAULT_HA_PRODUCTION,
     VAULT_HA_PRODUCTION_SECRETS,
+    VAULT_PUBLIC,
     StackRun,
     run_stack,
 )
 from test_policy import make_args, rules
 from test_policy_aks import stack_args
 
-PUBLIC_AUTOSCALED = {
-    "host": "fhir.example.org",
-    "tls": {"secretName": "fhir-tls"},
-    "autoscaling": {"minReplicas": 2, "maxReplicas": 4},
-}
 # Every stack file and mode of tests/cases.py, and a few settings that change what is declared.
 CASES: dict[str, tuple[dict, list[str], str]] = {
     case.id: (dict(case.config), list(case.secret_keys), case.stack)
@@ -35,12 +30,7 @@ CASES |= {
         "dev",
     ),
     "azure-legacy-env": ({**AZURE_DEV, "aidbox": {"legacySecretFileEnv": True}}, [], "dev"),
-    "azure-public-autoscaled": ({**AZURE_DEV, "aidbox": PUBLIC_AUTOSCALED}, [], "dev"),
-    "vault-public-monitored": (
-        {**VAULT_DEV, "aidbox": PUBLIC_AUTOSCALED, "csi": {"metrics": "serviceMonitor"}},
-        [],
-        "dev",
-    ),
+    "vault-public-monitored": (VAULT_PUBLIC, [], "dev"),
     "vault-ha-production": (VAULT_HA_PRODUCTION, list(VAULT_HA_PRODUCTION_SECRETS), "prod"),
 }
 

@@ -5,19 +5,30 @@ cluster; Aidbox's Deployment keeps its shape. For both stores."""
 from __future__ import annotations
 
 import pytest
-from harness import AZURE_DEV, VAULT_DEV, StackRun, is_secret, plain_strings, run_stack
+from harness import (
+    AZURE_TUNED,
+    AZURE_TUNED_SECRETS,
+    VAULT_PUBLIC,
+    StackRun,
+    is_secret,
+    plain_strings,
+    run_stack,
+)
 
 from components.azure.postgres_flexible import EXTENSIONS, server_properties
 from components.settings.postgres import FlexibleServerSettings
 
 SERVER = "azure-native:dbforpostgresql:Server"
 FLEXIBLE = {"mode": "azureFlexible", "azureFlexible": {"backupRetentionDays": 14}}
-STORES = {"azure": AZURE_DEV, "vault": VAULT_DEV}
+# Shared runs with the Azure database (and many other settings).
+STORES = {"azure": (AZURE_TUNED, AZURE_TUNED_SECRETS), "vault": (VAULT_PUBLIC, ())}
 
 
 @pytest.fixture(params=STORES, scope="module")
 def run(request: pytest.FixtureRequest) -> StackRun:
-    return run_stack({**STORES[request.param], "postgres": FLEXIBLE})
+    config, secret_keys = STORES[request.param]
+    assert config["postgres"] == FLEXIBLE
+    return run_stack(config, secret_keys=secret_keys)
 
 
 def _env(run: StackRun) -> dict[str, dict]:

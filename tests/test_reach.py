@@ -8,10 +8,21 @@ from typing import Any
 
 import pytest
 import yaml
-from harness import AZURE_DEV, VAULT_DEV, StackRun, run_stack
+from harness import (
+    AZURE_DEV,
+    AZURE_SIZED,
+    AZURE_TUNED,
+    AZURE_TUNED_SECRETS,
+    CLINIC_ACCOUNT,
+    CLINIC_NAMESPACE,
+    VAULT_DEV,
+    VAULT_PUBLIC,
+    StackRun,
+    run_stack,
+)
 
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
-NAMESPACE, ACCOUNT = "clinic", "fhir"
+NAMESPACE, ACCOUNT = CLINIC_NAMESPACE, CLINIC_ACCOUNT
 EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
 SP = {
     "identity": "servicePrincipal",
@@ -20,23 +31,24 @@ SP = {
     "objectId": "66666666-7777-8888-9999-000000000000",
 }
 # (config, secret keys) for each way the program can run, all in namespace "clinic" with the
-# Aidbox ServiceAccount "fhir".
+# Aidbox ServiceAccount "fhir" (kubelet and dev Vault: the shared runs that are there already,
+# with more settings).
 MODES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
-    "azure-kubelet": (AZURE_DEV, ()),
+    "azure-kubelet": (AZURE_TUNED, AZURE_TUNED_SECRETS),
     "azure-workload": ({**AZURE_DEV, "azure": {"identity": "workload"}}, ()),
     "azure-servicePrincipal": ({**AZURE_DEV, "azure": SP}, ("azure",)),
     "azure-aksAddon": ({**AZURE_DEV, "csi": {"install": "aksAddon"}}, ()),
-    "vault-dev": (VAULT_DEV, ()),
+    "vault-dev": (VAULT_PUBLIC, ()),
     "vault-external": ({**VAULT_DEV, "vault": EXTERNAL}, ("vault",)),
 }
 # Namespaces the program installs cluster-wide parts into, apart from Aidbox's.
 SYSTEM_NAMESPACES = {"kube-system", "vault"}
 
 
-def _in_clinic(mode: str) -> StackRun:
+def in_clinic(mode: str) -> StackRun:
     config, secret_keys = MODES[mode]
-    custom = {**config, "namespace": NAMESPACE, "aidbox": {"serviceAccount": ACCOUNT}}
-    return run_stack(custom, secret_keys=secret_keys)
+    aidbox = {**config.get("aidbox", {}), "serviceAccount": ACCOUNT}
+    return run_stack({**config, "namespace": NAMESPACE, "aidbox": aidbox}, secret_keys=secret_keys)
 
 
 RUNS: dict[str, StackRun] = {}
@@ -45,7 +57,7 @@ RUNS: dict[str, StackRun] = {}
 @pytest.fixture(params=MODES, scope="module")
 def clinic(request: pytest.FixtureRequest) -> StackRun:
     if request.param not in RUNS:
-        RUNS[request.param] = _in_clinic(request.param)
+        RUNS[request.param] = in_clinic(request.param)
     return RUNS[request.param]
 
 
@@ -96,9 +108,8 @@ def test_store_parameters_reach_the_secret_provider_class_in_the_namespace(
 
 
 def test_key_vault_settings_reach_the_vault() -> None:
-    run = run_stack(
-        {**AZURE_DEV, "keyVault": {"name": "kv-clinic-01", "retentionDays": 30}},
-    )
+    assert AZURE_SIZED["keyVault"] == {"name": "kv-clinic-01", "retentionDays": 30}
+    run = run_stack(AZURE_SIZED)
     props = run.one("azure-native:keyvault:Vault").props
     assert props["vaultName"] == "kv-clinic-01"
     assert props["properties"]["softDeleteRetentionInDays"] == 30
@@ -144,16 +155,8 @@ def test_external_vault_settings_reach_provider_auth_and_secret_provider_class()
 
 
 def test_aidbox_and_database_settings_reach_their_workloads() -> None:
-    aidbox = {
-        "image": "registry.example/aidboxone:2602.1",
-        "replicas": 3,
-        "cpuRequest": "750m",
-        "memoryRequest": "3Gi",
-        "cpuLimit": "3",
-        "memoryLimit": "6Gi",
-    }
-    postgres = {"image": "registry.example/postgres:17.7", "storageSize": "64Gi"}
-    run = run_stack({**AZURE_DEV, "aidbox": aidbox, "postgres": postgres})
+    aidbox, postgres = AZURE_SIZED["aidbox"], AZURE_SIZED["postgres"]
+    run = run_stack(AZURE_SIZED)
     deployment = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]
     container = deployment["template"]["spec"]["containers"][0]
     assert deployment["replicas"] == 3 and container["image"] == aidbox["image"]

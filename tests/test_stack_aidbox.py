@@ -7,12 +7,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cases
 import pytest
 from harness import (
     AZURE_DEV,
+    AZURE_PUBLIC,
+    AZURE_SIZED,
     PEM_PRIVATE_HEAD,
+    PUBLIC,
     ROOT,
-    VAULT_DEV,
+    VAULT_PUBLIC,
+    VAULT_TUNED,
+    VAULT_TUNED_SECRETS,
     StackRun,
     depends_on,
     is_secret,
@@ -42,14 +48,17 @@ KEY_ENV = {
 }
 # What the mocks generate (tests/harness.py): the private key, the HS256 secret, the password.
 GENERATED = (PEM_PRIVATE_HEAD, "generated-generated-auth-secret", "generated-generated-db-password")
-STORES = {"azure": AZURE_DEV, "vault": VAULT_DEV}
-HOST = {"host": "fhir.example.org", "tls": {"secretName": "fhir-example-org-tls"}}
+# Three replicas, in the default namespace, no host, the in-cluster database (shared runs).
+STORES = {"azure": (AZURE_SIZED, ()), "vault": (VAULT_TUNED, VAULT_TUNED_SECRETS)}
+# A host with a TLS Secret.
+PUBLIC_STORES = {"azure": AZURE_PUBLIC, "vault": VAULT_PUBLIC}
 
 
 @pytest.fixture(scope="module", params=list(STORES))
 def run(request: pytest.FixtureRequest) -> StackRun:
-    config = STORES[request.param]
-    return run_stack({**config, "aidbox": {"replicas": 3}})
+    config, secret_keys = STORES[request.param]
+    assert config["aidbox"]["replicas"] == 3
+    return run_stack(config, secret_keys=secret_keys)
 
 
 def container(run: StackRun) -> dict:
@@ -205,18 +214,9 @@ def test_service_monitor_for_aidbox() -> None:
     assert "prometheus.io/scrape" not in annotations
 
 
-AUTOSCALED = {
-    **AZURE_DEV,
-    "aidbox": {
-        "autoscaling": {"minReplicas": 2, "maxReplicas": 5, "targetCPUUtilization": 60},
-        "env": {"BOX_FHIR_TERMINOLOGY_ENGINE": "local", "BOX_X": 3},
-    },
-}
-
-
 @pytest.fixture(scope="module")
 def autoscaled() -> StackRun:
-    return run_stack(AUTOSCALED)
+    return run_stack(AZURE_PUBLIC)
 
 
 def test_autoscaler_owns_the_replica_count(autoscaled: StackRun) -> None:
@@ -229,20 +229,30 @@ def test_autoscaler_owns_the_replica_count(autoscaled: StackRun) -> None:
         "kind": "Deployment",
         "name": "aidbox",
     }
-    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 5)
+    autoscaling = PUBLIC["autoscaling"]
+    assert (
+        (hpa["minReplicas"], hpa["maxReplicas"])
+        == (2, 5)
+        == (
+            autoscaling["minReplicas"],
+            autoscaling["maxReplicas"],
+        )
+    )
     assert hpa["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+    assert autoscaling["targetCPUUtilization"] == 60
     assert run.k8s("policy/v1:PodDisruptionBudget", "aidbox").props["spec"]["maxUnavailable"] == 1
 
 
-@pytest.mark.parametrize("store", list(STORES))
+@pytest.mark.parametrize("store", list(PUBLIC_STORES))
 def test_host_gives_an_ingress_and_the_public_base_url(store: str) -> None:
-    run = run_stack({**STORES[store], "aidbox": HOST})
+    run = run_stack(PUBLIC_STORES[store])
     assert env(run)["BOX_WEB_BASE_URL"]["value"] == "https://fhir.example.org"
     assert run.output("aidboxUrl") == "https://fhir.example.org"
     ingress = run.k8s("networking.k8s.io/v1:Ingress", "aidbox").props
     spec = ingress["spec"]
     assert spec["ingressClassName"] == "webapprouting.kubernetes.azure.com"
-    assert spec["tls"] == [{"hosts": ["fhir.example.org"], "secretName": "fhir-example-org-tls"}]
+    assert spec["tls"] == [{"hosts": ["fhir.example.org"], "secretName": "fhir-tls"}]
+    assert PUBLIC["tls"] == {"secretName": "fhir-tls"}
     rule = spec["rules"][0]
     assert rule["host"] == "fhir.example.org"
     backend = rule["http"]["paths"][0]["backend"]["service"]
@@ -254,14 +264,10 @@ def test_host_gives_an_ingress_and_the_public_base_url(store: str) -> None:
 
 
 def test_key_vault_certificate_is_read_by_the_routing_add_on() -> None:
-    uri = "https://kv-certs.vault.azure.net/certificates/fhir-example-org"
-    run = run_stack(
-        {
-            **AZURE_DEV,
-            "csi": {"install": "aksAddon"},
-            "aidbox": {"host": "fhir.example.org", "tls": {"keyVaultCertificateUri": uri}},
-        }
-    )
+    case = "azure-aksAddon-keyvault-certificate"
+    uri = "https://kv-a.vault.azure.net/certificates/fhir"
+    assert cases.CASES[case].config["aidbox-secrets:aidbox"]["tls"]["keyVaultCertificateUri"] == uri
+    run = cases.run(case)
     ingress = run.k8s("networking.k8s.io/v1:Ingress", "aidbox").props
     assert ingress["metadata"]["annotations"]["kubernetes.azure.com/tls-cert-keyvault-uri"] == uri
     # The add-on writes the certificate into keyvault-<Ingress name>.

@@ -12,7 +12,6 @@ import pytest
 import yaml
 from harness import (
     API_SERVER,
-    AZURE_DEV,
     DEPLOYER,
     ROOT,
     UAMI_CLIENT,
@@ -272,9 +271,10 @@ def test_dev_stacks_are_cheap_and_say_so() -> None:
 
 
 def test_aks_addon_with_workload_identity_uses_the_federated_identity() -> None:
-    run = run_stack(
-        {**AZURE_DEV, "azure": {"identity": "workload"}, "csi": {"install": "aksAddon"}}
-    )
+    case = cases.CASES["azure-aksAddon-keyvault-certificate"]  # a shared run with both
+    assert case.config["aidbox-secrets:azure"] == {"identity": "workload"}
+    assert case.config["aidbox-secrets:csi"]["install"] == "aksAddon"
+    run = cases.run(case.id)
     cluster = run.one(CLUSTER).props
     assert cluster["securityProfile"] == {"workloadIdentity": {"enabled": True}}
     assert "azureKeyvaultSecretsProvider" in cluster["addonProfiles"]

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 
+import cases
 import pytest
 import yaml
 from harness import (
     AZURE_DEV,
+    AZURE_TUNED,
+    AZURE_TUNED_SECRETS,
     DEPLOYER,
     KUBELET_CLIENT,
     KUBELET_OBJECT,
     SUBSCRIPTION,
     TENANT,
+    VAULT_TUNED,
+    VAULT_TUNED_SECRETS,
     StackRun,
     depends_on,
     is_secret,
@@ -29,15 +34,9 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "azure-native:authorization:RoleAssignment"
 
 
-# One non-default configuration serves the tests of single settings (each looks only at what
-# its own key drives), so that they share one program run.
-TUNED = {
-    **AZURE_DEV,
-    "keyVault": {"purgeProtection": False, "deployerOfficer": "User"},
-    "rotationPollInterval": "2m",
-    "namespace": "aidbox",
-    "aidboxLicense": "lic-jwt",
-}
+# One non-default configuration (shared with other files) serves the tests of single settings
+# (each looks only at what its own key drives), so that they share one program run.
+TUNED = AZURE_TUNED
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +45,7 @@ def run() -> StackRun:
 
 
 def tuned() -> StackRun:
-    return run_stack(TUNED, secret_keys=["aidboxLicense"])
+    return run_stack(TUNED, secret_keys=AZURE_TUNED_SECRETS)
 
 
 def deployment(run: StackRun) -> dict:
@@ -128,10 +127,8 @@ def test_vault_secret_is_generated_secret_and_survives_rotation(run: StackRun) -
 
 
 def test_configured_secret_value_is_used_and_stays_secret() -> None:
-    run = run_stack(
-        {**AZURE_DEV, "secrets": {"client-secret": {"scope": "Client/basic", "value": "s3cr3t"}}},
-        secret_keys=["secrets"],
-    )
+    assert TUNED["secrets"]["client-secret"]["value"] == "s3cr3t"
+    run = tuned()
     secret = run.named("store-kv-client-secret")
     assert secret.props["properties"]["value"] == "s3cr3t"
     assert "random:index/randomPassword:RandomPassword" not in {
@@ -215,8 +212,9 @@ def test_csi_driver_and_azure_provider_releases(run: StackRun) -> None:
 
 
 def test_driver_syncs_secrets_only_when_a_secret_is_mirrored() -> None:
-    synced = {"scope": "Client/basic", "kubernetesSecret": {"name": "aidbox-synced"}}
-    run = run_stack({**AZURE_DEV, "secrets": {"client-secret": synced}})
+    case = cases.CASES["azure-synced"]  # a shared run
+    assert case.config["aidbox-secrets:secrets"]["client-secret"]["kubernetesSecret"]
+    run = cases.run(case.id)
     assert run.named("csi-driver").props["values"]["syncSecret"] == {"enabled": True}
 
 
@@ -310,7 +308,8 @@ def test_config_map_holds_the_vault_config_and_bundle(run: StackRun) -> None:
 
 
 def test_changed_vault_config_rolls_the_pods(run: StackRun) -> None:
-    other = run_stack({**AZURE_DEV, "secrets": {"client-secret": {"scope": "Client/other"}}})
+    assert TUNED["secrets"]["client-secret"]["scope"] == "Client/other"
+    other = tuned()
 
     def checksum(r: StackRun) -> str:
         return deployment(r)["spec"]["template"]["metadata"]["annotations"][
@@ -318,6 +317,17 @@ def test_changed_vault_config_rolls_the_pods(run: StackRun) -> None:
         ]
 
     assert checksum(run) != checksum(other)
+
+    def data(r: StackRun) -> dict[str, str]:
+        return r.k8s("core/v1:ConfigMap", "aidbox-config").props["data"]
+
+    # What Aidbox reads differs only by the scope: that is what changed the checksum.
+    assert data(run) != data(other)
+
+    def basic(text: str) -> str:
+        return text.replace("Client/other", "Client/basic").replace('"other"', '"basic"')
+
+    assert data(run) == {k: basic(v) for k, v in data(other).items()}
 
 
 def test_credentials_are_generated_into_a_secret(run: StackRun) -> None:
@@ -329,7 +339,7 @@ def test_credentials_are_generated_into_a_secret(run: StackRun) -> None:
 def test_license_from_secret_config_reaches_the_pod_through_the_secret() -> None:
     run = tuned()
     credentials = run.k8s("core/v1:Secret", "aidbox")
-    assert credentials.props["stringData"]["license"] == "lic-jwt"
+    assert credentials.props["stringData"]["license"] == TUNED["aidboxLicense"] == "{not-json"
     assert is_secret(credentials.inputs["stringData"])
     env = {
         e["name"]: e for e in deployment(run)["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -390,14 +400,24 @@ def test_stack_outputs(run: StackRun) -> None:
 
 def test_custom_namespace_is_created_and_used() -> None:
     run = tuned()
-    assert run.one("kubernetes:core/v1:Namespace").props["metadata"]["name"] == "aidbox"
-    assert run.one(SPC).props["metadata"]["namespace"] == "aidbox"
-    assert run.k8s("apps/v1:Deployment", "aidbox").props["metadata"]["namespace"] == "aidbox"
-    assert run.output("aidboxUrl") == "http://aidbox.aidbox.svc.cluster.local:8080"
+    assert TUNED["namespace"] == "clinic"
+    assert run.one("kubernetes:core/v1:Namespace").props["metadata"]["name"] == "clinic"
+    assert run.one(SPC).props["metadata"]["namespace"] == "clinic"
+    assert run.k8s("apps/v1:Deployment", "aidbox").props["metadata"]["namespace"] == "clinic"
+    assert run.output("aidboxUrl") == "http://aidbox.clinic.svc.cluster.local:8080"
+
+
+# Shared runs whose license looks like JSON.
+LICENSED = {
+    AZURE_TUNED["aidboxLicense"]: (AZURE_TUNED, AZURE_TUNED_SECRETS),
+    VAULT_TUNED["aidboxLicense"]: (VAULT_TUNED, VAULT_TUNED_SECRETS),
+}
 
 
 @pytest.mark.parametrize("license", ["{not-json", '{"a": 1}'])
 def test_a_string_key_is_read_as_written_even_when_it_looks_like_json(license: str) -> None:
-    run = run_stack({**AZURE_DEV, "aidboxLicense": license}, secret_keys=["aidboxLicense"])
+    config, secret_keys = LICENSED[license]
+    assert "aidboxLicense" in secret_keys
+    run = run_stack(config, secret_keys=secret_keys)
     credentials = run.k8s("core/v1:Secret", "aidbox")
     assert credentials.props["stringData"]["license"] == license

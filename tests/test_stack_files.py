@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import AZURE_DEV, ROOT, Mocks, StackRun, run_stack, stack_config
+from harness import (
+    AZURE_DEV,
+    ROOT,
+    VAULT_HA_PRODUCTION,
+    VAULT_HA_PRODUCTION_SECRETS,
+    Mocks,
+    StackRun,
+    run_stack,
+    stack_config,
+)
 
 from components.settings import SettingsError
 
@@ -103,8 +112,10 @@ def test_bad_config_fails_before_any_resource_is_registered(config: dict) -> Non
 
 
 def test_an_in_cluster_database_on_production_is_protected_too() -> None:
-    extra = {**LICENSE, "aidbox-secrets:postgres": {"mode": "inCluster"}}
-    run = run_file(ROOT / "Pulumi.prod.yaml", extra, ("aidbox-secrets:aidboxLicense",))
+    # A production stack with the in-cluster database (a shared run).
+    assert VAULT_HA_PRODUCTION["production"] is True
+    assert VAULT_HA_PRODUCTION["postgres"] == {"mode": "inCluster"}
+    run = run_stack(VAULT_HA_PRODUCTION, secret_keys=VAULT_HA_PRODUCTION_SECRETS, stack="prod")
     statefulset = run.named("postgres-statefulset")
     assert statefulset.opts is not None and statefulset.opts.protect is True
     assert not run.of_type("azure-native:dbforpostgresql:Server")

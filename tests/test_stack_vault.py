@@ -20,6 +20,8 @@ from harness import (
     VAULT_EXTERNAL_CA_FILE,
     VAULT_HA,
     VAULT_HA_INIT,
+    VAULT_TUNED,
+    VAULT_TUNED_SECRETS,
     StackRun,
     depends_on,
     is_secret,
@@ -186,10 +188,8 @@ def test_ha_and_external_kv_secret_survives_rotation(ha: StackRun, external: Sta
 
 
 def test_configured_value_is_used() -> None:
-    run = run_stack(
-        {**VAULT_DEV, "secrets": {"client-secret": {"scope": "Client/basic", "value": "v4lue"}}},
-        secret_keys=["secrets"],
-    )
+    assert VAULT_TUNED["secrets"]["client-secret"]["value"] == "v4lue"
+    run = run_stack(VAULT_TUNED, secret_keys=VAULT_TUNED_SECRETS)  # a shared run
     data = json.loads(run.one("vault:kv/secretV2:SecretV2").props["dataJson"])
     assert data["client-secret"] == "v4lue"
     assert set(data) == {"client-secret", *MANAGED_SECRETS}
@@ -290,18 +290,14 @@ def test_external_vault_reviews_tokens_through_the_aks_api(external: StackRun) -
 
 
 def test_custom_names_flow_to_role_policy_and_spc() -> None:
-    run = run_stack(
-        {
-            **VAULT_DEV,
-            "vault": {
-                **VAULT_DEV["vault"],
-                "authMountPath": "aks",
-                "secretPath": "apps/aidbox",
-                "policyName": "aidbox-read",
-                "roleName": "aidbox-app",
-            },
-        }
-    )
+    assert VAULT_TUNED["vault"] == {
+        "mode": "dev",
+        "authMountPath": "aks",
+        "secretPath": "apps/aidbox",
+        "policyName": "aidbox-read",
+        "roleName": "aidbox-app",
+    }
+    run = run_stack(VAULT_TUNED, secret_keys=VAULT_TUNED_SECRETS)  # a shared run
     params = run.one(SPC).props["spec"]["parameters"]
     assert params["vaultKubernetesMountPath"] == "aks"
     assert params["roleName"] == "aidbox-app"
