@@ -93,7 +93,13 @@ CASES: dict[str, Case] = {
         _mode(
             "azure-aksAddon",
             AZURE_DEV,
-            {"csi": {"install": "aksAddon"}, "rotationPollInterval": "1m"},
+            {
+                "csi": {"install": "aksAddon"},
+                "rotationPollInterval": "1m",
+                # In a namespace of its own (tests/test_reach.py), with its ServiceAccount.
+                "namespace": "clinic",
+                "aidbox": {"serviceAccount": "fhir"},
+            },
         ),
         _mode(
             "azure-servicePrincipal",

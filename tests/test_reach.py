@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import cases
 import pytest
 import yaml
 from harness import (
@@ -31,13 +32,12 @@ SP = {
     "objectId": "66666666-7777-8888-9999-000000000000",
 }
 # (config, secret keys) for each way the program can run, all in namespace "clinic" with the
-# Aidbox ServiceAccount "fhir" (kubelet and dev Vault: the shared runs that are there already,
-# with more settings).
+# Aidbox ServiceAccount "fhir" (kubelet, aksAddon and dev Vault: shared runs with more settings).
 MODES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "azure-kubelet": (AZURE_TUNED, AZURE_TUNED_SECRETS),
     "azure-workload": ({**AZURE_DEV, "azure": {"identity": "workload"}}, ()),
     "azure-servicePrincipal": ({**AZURE_DEV, "azure": SP}, ("azure",)),
-    "azure-aksAddon": ({**AZURE_DEV, "csi": {"install": "aksAddon"}}, ()),
+    "azure-aksAddon": (dict(cases.CASES["azure-aksAddon"].config), ()),
     "vault-dev": (VAULT_PUBLIC, ()),
     "vault-external": ({**VAULT_DEV, "vault": EXTERNAL}, ("vault",)),
 }
