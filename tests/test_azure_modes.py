@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cases
 import pytest
 from harness import (
     ADDON_CLIENT,
@@ -140,7 +141,9 @@ def test_service_principal_secret_waits_for_its_namespace() -> None:
 
 @pytest.fixture(scope="module")
 def addon() -> StackRun:
-    return run_stack({**AZURE_DEV, "csi": {"install": "aksAddon"}, "rotationPollInterval": "1m"})
+    case = cases.CASES["azure-aksAddon"]  # a shared run (in namespace "clinic")
+    assert case.config["aidbox-secrets:rotationPollInterval"] == "1m"
+    return cases.run(case.id)
 
 
 def test_aks_addon_replaces_the_helm_releases(addon: StackRun) -> None:
