@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds the pinned servers of the end-to-end run, once, into a cache outside the repository:
+#   ${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}/e2e-<tool>-<version>/
+# (the cache root of scripts/tools.sh, whose Helm this reuses), from the Go module proxy:
+#   etcd                                     go.etcd.io/etcd/server/v3  (scripts/e2e/etcd)
+#   kube-apiserver, kube-controller-manager  k8s.io/kubernetes          (scripts/e2e/kubernetes)
+#   vault                                    github.com/hashicorp/vault (scripts/e2e/vault)
+# Each comes from a wrapper module under scripts/e2e/ whose go.mod pins the version and repeats
+# the upstream `replace` directives with published modules (go install refuses modules that
+# carry replaces), and whose go.sum pins every checksum; the versions live there, not here.
+# A tool is rebuilt only when its wrapper's go.mod or go.sum changes (a stamp beside it).
+# One tool at a time, `go build -p 2`, so a 2-core machine stays usable.
+# Measured on 2 cores (Go 1.26): cold (empty tool cache and Go build cache, modules already
+# downloaded; the downloads add about 2.5 minutes) about MEASURE minutes; warm about MEASURE s.
+# Prints `name: path` for each tool. Needs Go 1.26+ unless everything is already cached.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+tools="${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}"
+
+# The version of `module` that the wrapper's go.mod requires.
+required_version() {
+  local wrapper="$1" module="$2" version
+  version="$(awk -v m="$module" '($1 == "require" && $2 == m) { print $3 } ($1 == m && $2 ~ /^v/) { print $2 }' \
+    "$here/$wrapper/go.mod")"
+  if [ -z "$version" ]; then
+    echo "scripts/e2e/tools.sh: $wrapper/go.mod does not require $module" >&2
+    exit 1
+  fi
+  echo "$version"
+}
+
+# Builds each `name=package` of the wrapper module into $tools/e2e-<wrapper>-<version>/name
+# unless the binaries there were built from the same go.mod and go.sum; prints the directory.
+build() {
+  local wrapper="$1" version="$2" dir stamp tmp target cached=1
+  shift 2
+  dir="$tools/e2e-$wrapper-$version"
+  stamp="$(cat "$here/$wrapper/go.mod" "$here/$wrapper/go.sum" | sha256sum | cut -d' ' -f1)"
+  for target in "$@"; do
+    [ -x "$dir/${target%%=*}" ] || cached=0
+  done
+  if [ "$cached" = 1 ] && [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ]; then
+    echo "$dir"
+    return
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    echo "scripts/e2e/tools.sh: Go 1.26+ is needed to build $wrapper $version" >&2
+    exit 1
+  fi
+  echo "building $wrapper $version into $dir (go build, minutes the first time)" >&2
+  mkdir -p "$tools"
+  # Built beside the cache and moved in whole: an interrupted build leaves no half a tool.
+  tmp="$(mktemp -d "$tools/.e2e-$wrapper.XXXXXX")"
+  # GOTOOLCHAIN=local: no toolchain download; GOWORK=off: only the wrapper's go.mod counts.
+  for target in "$@"; do
+    if ! (cd "$here/$wrapper" && GOTOOLCHAIN=local GOWORK=off go build -p 2 -trimpath \
+      -ldflags='-s -w' -o "$tmp/${target%%=*}" "${target#*=}"); then
+      rm -rf "$tmp"
+      echo "scripts/e2e/tools.sh: building ${target#*=} $version failed (see above)" >&2
+      exit 1
+    fi
+  done
+  echo "$stamp" >"$tmp/.stamp"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  echo "$dir"
+}
+
+helm="$("$here/../tools.sh" | sed -n 's/^helm: //p')"
+etcd_dir="$(build etcd "$(required_version etcd go.etcd.io/etcd/server/v3)" \
+  etcd=go.etcd.io/etcd/server/v3)"
+kubernetes_dir="$(build kubernetes "$(required_version kubernetes k8s.io/kubernetes)" \
+  kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
+  kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager)"
+vault_dir="$(build vault "$(required_version vault github.com/hashicorp/vault)" \
+  vault=github.com/hashicorp/vault)"
+
+echo "helm: $helm"
+echo "etcd: $etcd_dir/etcd"
+echo "kube-apiserver: $kubernetes_dir/kube-apiserver"
+echo "kube-controller-manager: $kubernetes_dir/kube-controller-manager"
+echo "vault: $vault_dir/vault"
