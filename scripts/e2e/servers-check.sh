@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Proves the test servers of scripts/e2e/servers.sh do what the end-to-end run needs, with curl
 # and the cached helm only: starts them in a temporary directory, then
-#   - a service-account token Secret is filled by kube-controller-manager, and a TokenReview of
-#     its token authenticates the ServiceAccount;
+#   - a service-account token Secret is filled by kube-controller-manager, and TokenReviews of
+#     its token and of a TokenRequest token (audience `vault`) authenticate the ServiceAccounts;
 #   - the vendored Secrets Store CSI Driver chart installs (no hooks) and its CRD admits a
 #     SecretProviderClass (and refuses a malformed one);
-#   - Vault's Kubernetes auth, configured against the API server, logs the ServiceAccount in
+#   - Vault's Kubernetes auth, configured against the API server as the program configures it
+#     (reviewer token bound to system:auth-delegator), logs the workload's ServiceAccount in
 #     with a read-only policy that reads a KV secret and may not write it;
 #   - deleting the namespace empties it (namespace controller);
 # stops them and checks that no process started in the directory is left. Exits non-zero on the
@@ -14,7 +15,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 work="$(cd "$(mktemp -d "${TMPDIR:-/tmp}/aidbox-secrets-e2e.XXXXXX")" && pwd -P)"
-# shellcheck source=SCRIPTDIR/servers.sh
+# shellcheck source=/dev/null
 source "$here/servers.sh"
 
 fail() {
@@ -56,27 +57,55 @@ eventually() {
 }
 
 ns=e2e-check
+# As the program sets up an external Vault: a token-reviewer ServiceAccount bound to
+# system:auth-delegator with a long-lived token Secret (filled by kube-controller-manager), and
+# the workload's ServiceAccount, whose tokens carry the `vault` audience.
 kube POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"'$ns'"}}' >/dev/null
-kube POST "/api/v1/namespaces/$ns/serviceaccounts" \
-  '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"aidbox"}}' >/dev/null
+for sa in vault-token-reviewer aidbox; do
+  kube POST "/api/v1/namespaces/$ns/serviceaccounts" \
+    '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"'$sa'"}}' >/dev/null
+done
+kube POST /apis/rbac.authorization.k8s.io/v1/clusterrolebindings '{
+  "apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding",
+  "metadata":{"name":"e2e-check-token-reviewer"},
+  "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"system:auth-delegator"},
+  "subjects":[{"kind":"ServiceAccount","name":"vault-token-reviewer","namespace":"'$ns'"}]}' >/dev/null
 kube POST "/api/v1/namespaces/$ns/secrets" '{"apiVersion":"v1","kind":"Secret",
-  "type":"kubernetes.io/service-account-token","metadata":{"name":"aidbox-token",
-  "annotations":{"kubernetes.io/service-account.name":"aidbox"}}}' >/dev/null
-token_filled() { kube GET "/api/v1/namespaces/$ns/secrets/aidbox-token" | jq -e '.data.token' >/dev/null; }
+  "type":"kubernetes.io/service-account-token","metadata":{"name":"vault-token-reviewer-token",
+  "annotations":{"kubernetes.io/service-account.name":"vault-token-reviewer"}}}' >/dev/null
+token_filled() {
+  kube GET "/api/v1/namespaces/$ns/secrets/vault-token-reviewer-token" | jq -e '.data.token' >/dev/null
+}
 eventually 30 token_filled || fail "kube-controller-manager did not fill the token Secret"
-jwt="$(kube GET "/api/v1/namespaces/$ns/secrets/aidbox-token" | jq -r '.data.token' | base64 -d)"
+reviewer_jwt="$(kube GET "/api/v1/namespaces/$ns/secrets/vault-token-reviewer-token" |
+  jq -r '.data.token' | base64 -d)"
 ok "kube-controller-manager filled the service-account token Secret"
 
-review="$(kube POST /apis/authentication.k8s.io/v1/tokenreviews \
-  "$(jq -n --arg t "$jwt" '{apiVersion:"authentication.k8s.io/v1",kind:"TokenReview",spec:{token:$t}}')")"
-if [ "$(jq -r '.status.authenticated' <<<"$review")" != true ] ||
-  [ "$(jq -r '.status.user.username' <<<"$review")" != "system:serviceaccount:$ns:aidbox" ]; then
-  fail "TokenReview: $review"
+# A TokenReview of `token` by the admin, for `audience` (none: the API server's own).
+review() {
+  kube POST /apis/authentication.k8s.io/v1/tokenreviews "$(jq -n --arg t "$1" --arg a "${2:-}" \
+    '{apiVersion:"authentication.k8s.io/v1",kind:"TokenReview",
+      spec:({token:$t} + (if $a == "" then {} else {audiences:[$a]} end))}')"
+}
+reviewed="$(review "$reviewer_jwt")"
+if [ "$(jq -r '.status.authenticated' <<<"$reviewed")" != true ] ||
+  [ "$(jq -r '.status.user.username' <<<"$reviewed")" != "system:serviceaccount:$ns:vault-token-reviewer" ]; then
+  fail "TokenReview of the Secret's token: $reviewed"
 fi
-bogus="$(kube POST /apis/authentication.k8s.io/v1/tokenreviews \
-  '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"x.y.z"}}')"
-[ "$(jq -r '.status.authenticated // false' <<<"$bogus")" = false ] || fail "TokenReview took a bogus token"
-ok "TokenReview authenticates the ServiceAccount's token and refuses a bogus one"
+# The workload's token, as the kubelet would request it for the driver (TokenRequest).
+token_for() {
+  kube POST "/api/v1/namespaces/$ns/serviceaccounts/aidbox/token" \
+    '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"audiences":["'"$1"'"],
+    "expirationSeconds":600}}' | jq -r '.status.token'
+}
+aidbox_jwt="$(token_for vault)"
+[ "$(review "$aidbox_jwt" vault | jq -r '.status.authenticated')" = true ] ||
+  fail "TokenReview of the workload's vault-audience token: $(review "$aidbox_jwt" vault)"
+[ "$(review "$aidbox_jwt" other | jq -r '.status.authenticated // false')" = false ] ||
+  fail "TokenReview took the vault-audience token for another audience"
+[ "$(review x.y.z | jq -r '.status.authenticated // false')" = false ] ||
+  fail "TokenReview took a bogus token"
+ok "TokenReview authenticates both tokens (the audience enforced) and refuses a bogus one"
 
 "$E2E_HELM" install csi-driver "$repo/charts/secrets-store-csi-driver-1.6.0.tgz" \
   --namespace kube-system --no-hooks >/dev/null
@@ -99,30 +128,32 @@ fi
 ok "the vendored driver chart installed; its CRD admits a SecretProviderClass and refuses a malformed one"
 
 vault POST sys/auth/kubernetes '{"type":"kubernetes"}' >/dev/null
-# As the program configures it: the API server's address and CA; the reviewer is the
-# ServiceAccount's own token (the API server lets any authenticated client create TokenReviews).
 vault POST auth/kubernetes/config "$(jq -n --arg h "$E2E_APISERVER" --rawfile ca "$E2E_CA_FILE" \
-  '{kubernetes_host:$h,kubernetes_ca_cert:$ca}')" >/dev/null
+  --arg j "$reviewer_jwt" '{kubernetes_host:$h,kubernetes_ca_cert:$ca,token_reviewer_jwt:$j}')" \
+  >/dev/null
 vault PUT sys/policies/acl/aidbox-read \
   '{"policy":"path \"secret/data/aidbox\" { capabilities = [\"read\"] }"}' >/dev/null
 vault POST auth/kubernetes/role/aidbox '{"bound_service_account_names":["aidbox"],
-  "bound_service_account_namespaces":["'$ns'"],"token_policies":["aidbox-read"],"token_ttl":"10m"}' \
-  >/dev/null
+  "bound_service_account_namespaces":["'$ns'"],"audience":"vault","token_policies":["aidbox-read"],
+  "token_ttl":"10m"}' >/dev/null
 vault POST secret/data/aidbox '{"data":{"value":"s3cr3t-from-vault"}}' >/dev/null
-login="$(vault POST auth/kubernetes/login "$(jq -n --arg j "$jwt" '{role:"aidbox",jwt:$j}')" "")" ||
-  fail "Vault kubernetes login: $login"
-client_token="$(jq -r '.auth.client_token' <<<"$login")"
-jq -e '.auth.policies | index("aidbox-read")' <<<"$login" >/dev/null || fail "login policies: $login"
+login() { vault POST auth/kubernetes/login "$(jq -n --arg j "$1" '{role:"aidbox",jwt:$j}')" ""; }
+logged_in="$(login "$aidbox_jwt")" || fail "Vault kubernetes login: $logged_in"
+client_token="$(jq -r '.auth.client_token' <<<"$logged_in")"
+jq -e '.auth.policies | index("aidbox-read")' <<<"$logged_in" >/dev/null ||
+  fail "login policies: $logged_in"
 [ "$(vault GET secret/data/aidbox "" "$client_token" | jq -r '.data.data.value')" = s3cr3t-from-vault ] ||
   fail "the logged-in ServiceAccount could not read secret/data/aidbox"
 if vault POST secret/data/aidbox '{"data":{"value":"x"}}' "$client_token" >/dev/null 2>&1; then
   fail "the read-only policy let the ServiceAccount write"
 fi
-if vault POST auth/kubernetes/login "$(jq -n --arg j "x.y.z" '{role:"aidbox",jwt:$j}')" "" \
-  >/dev/null 2>&1; then
-  fail "Vault logged in a bogus token"
+if login "$(token_for other)" >/dev/null 2>&1; then
+  fail "Vault logged in a token of another audience"
 fi
-ok "Vault's kubernetes auth logs the ServiceAccount in through the API server's TokenReview; read-only policy holds"
+if login "$reviewer_jwt" >/dev/null 2>&1; then
+  fail "Vault logged in a ServiceAccount the role does not bind"
+fi
+ok "Vault's kubernetes auth logs the workload in through the API server's TokenReview (audience and ServiceAccount enforced); the read-only policy holds"
 
 kube DELETE "/api/v1/namespaces/$ns" >/dev/null
 ns_gone() { ! kube GET "/api/v1/namespaces/$ns" >/dev/null 2>&1; }

@@ -140,6 +140,15 @@ e2e_spawn() {
   done
 }
 
+# True when process $1 runs: exists and is not a zombie (the servers' parent exits at once, so
+# the dead wait for PID 1 to reap them, and kill -0 would count them as running meanwhile).
+e2e_alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [ "${stat%% *}" != Z ]
+}
+
 # True when $2 is the PID of a process started in DIR (its working directory), so a PID file
 # left by a dead server never makes stop signal an unrelated process that reuses the number.
 e2e_ours() { [ "$(readlink "/proc/$2/cwd" 2>/dev/null)" = "$1" ]; }
@@ -152,7 +161,7 @@ e2e_wait() {
   pid="$(cat "$dir/run/$name.pid")"
   deadline=$((SECONDS + ${E2E_START_TIMEOUT:-90}))
   until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! e2e_alive "$pid"; then
       e2e_log "$name exited before it was ready; the end of $dir/logs/$name.log:"
       tail -n 40 "$dir/logs/$name.log" >&2
       return 1
@@ -192,9 +201,9 @@ e2e_servers_start() {
   # The watchdog: stops the servers when the caller dies without running its traps, and leaves
   # by itself once they are stopped (DIR/run removed).
   # shellcheck disable=SC2016 # expanded by the inner bash
-  e2e_spawn "$dir" watchdog bash -c 'while kill -0 "$1" 2>/dev/null && [ -d "$2/run" ]; do
-    sleep 1; done; if [ -d "$2/run" ]; then exec "$3" stop "$2"; fi' e2e-watchdog "$caller" "$dir" \
-    "$e2e_servers_here/servers.sh" || return 1
+  e2e_spawn "$dir" watchdog bash -c 'source "$3"; while e2e_alive "$1" && [ -d "$2/run" ]; do
+    sleep 1; done; if [ -d "$2/run" ]; then e2e_servers_stop "$2"; fi' e2e-watchdog "$caller" \
+    "$dir" "$e2e_servers_here/servers.sh" || return 1
 
   e2e_free_port etcd_port && e2e_free_port peer_port && e2e_free_port api_port &&
     e2e_free_port kcm_port || return 1
@@ -287,8 +296,8 @@ e2e_servers_stop() {
       # The whole process group (each server leads its own session): children go too.
       kill -TERM -- "-$pid" 2>/dev/null || true
       deadline=$((SECONDS + 15))
-      while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-      if kill -0 "$pid" 2>/dev/null; then
+      while e2e_alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+      if e2e_alive "$pid"; then
         e2e_log "$name did not stop on TERM within 15s; killing it"
         kill -KILL -- "-$pid" 2>/dev/null || true
       fi
