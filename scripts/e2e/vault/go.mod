@@ -522,6 +522,12 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
+// Vault's release branches build against the sdk in their own tree, not the published sdk its
+// go.mod names: v1.21.4 calls framework.Backend.ActivationFunc with (ctx, req), which sdk v0.21.0
+// changed to (ctx, req, string) ("cannot use iStore.activateDeduplication ... in struct
+// literal", vault/identity_store.go:119); sdk v0.20.0 still has the two-argument form.
+replace github.com/hashicorp/vault/sdk => github.com/hashicorp/vault/sdk v0.20.0
+
 // The keyring fork avoids zombie dbus-daemon processes (99designs/keyring#103), as upstream.
 replace github.com/99designs/keyring => github.com/Jeffail/keyring v1.2.3
 
