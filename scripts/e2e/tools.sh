@@ -54,11 +54,14 @@ build() {
   mkdir -p "$tools"
   # Built beside the cache and moved in whole: an interrupted build leaves no half a tool.
   tmp="$(mktemp -d "$tools/.e2e-$wrapper.XXXXXX")"
+  # build runs in a command substitution: these traps are its own.
+  trap 'rm -rf "$tmp"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   # GOTOOLCHAIN=local: no toolchain download; GOWORK=off: only the wrapper's go.mod counts.
   for target in "$@"; do
     if ! (cd "$here/$wrapper" && GOTOOLCHAIN=local GOWORK=off go build -p 2 -trimpath \
       -ldflags="$ldflags" -o "$tmp/${target%%=*}" "${target#*=}"); then
-      rm -rf "$tmp"
       echo "scripts/e2e/tools.sh: building ${target#*=} $version failed (see above)" >&2
       exit 1
     fi
@@ -67,6 +70,7 @@ build() {
   chmod 755 "$tmp"
   rm -rf "$dir"
   mv "$tmp" "$dir"
+  trap - EXIT
   echo "$dir"
 }
 
