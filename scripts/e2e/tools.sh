@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned servers of the end-to-end run, once, into a cache outside the repository:
-#   ${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}/e2e-<tool>-<version>/
+#   ${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}/
+#     e2e-<wrapper>-<version>/   (e2e-etcd-v3.6.16, e2e-kubernetes-v1.34.10, e2e-vault-v1.21.0)
 # (the cache root of scripts/tools.sh, whose Helm this reuses), from the Go module proxy:
 #   etcd                                     go.etcd.io/etcd/server/v3  (scripts/e2e/etcd)
 #   kube-apiserver, kube-controller-manager  k8s.io/kubernetes          (scripts/e2e/kubernetes)
@@ -11,8 +12,11 @@
 # A tool is rebuilt only when its wrapper's go.mod or go.sum changes (a stamp beside it).
 # One tool at a time, `go build -p 2 -trimpath -ldflags='-s -w ...'`, so a 2-core machine stays
 # usable.
-# Measured on 2 cores (Go 1.26): cold (empty tool cache and Go build cache, modules already
-# downloaded; the downloads add about 2.5 minutes) about MEASURE minutes; warm about MEASURE s.
+# Measured on 2 cores (Go 1.26.8), cold: empty tool cache and Go build cache, modules already
+# downloaded (downloading them took about 2.5 minutes more), while other jobs kept the load at
+# 6-10: etcd 2.5 min, kube-apiserver + kube-controller-manager 14.5 min, vault 9.5 min with
+# part of its dependencies compiled by an earlier attempt (about 15 min from nothing): about
+# half an hour in all. Warm (everything cached): 0.1 s.
 # Prints `name: path` for each tool. Needs Go 1.26+ unless everything is already cached.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
