@@ -9,7 +9,7 @@
 # Each comes from a wrapper module under scripts/e2e/ whose go.mod pins the version and repeats
 # the upstream `replace` directives with published modules (go install refuses modules that
 # carry replaces), and whose go.sum pins every checksum; the versions live there, not here.
-# A tool is rebuilt only when its wrapper's go.mod or go.sum changes (a stamp beside it).
+# A tool is rebuilt only when its wrapper's go.mod, go.sum or linker flags change (a stamp).
 # One tool at a time, `go build -p 2 -trimpath -ldflags='-s -w ...'`, so a 2-core machine stays
 # usable.
 # Measured on 2 cores (Go 1.26.8), cold: empty tool cache and Go build cache, modules already
