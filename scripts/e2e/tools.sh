@@ -18,7 +18,10 @@
 # part of its dependencies compiled by an earlier attempt (about 15 min from nothing): about
 # half an hour in all. Warm (everything cached): 0.1 s.
 # Prints `name: path` for each tool. Needs Go 1.26+ unless everything is already cached.
+# `--check`: build nothing; exit 1, naming what is missing, unless every tool is cached.
 set -euo pipefail
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 tools="${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}"
 
@@ -50,6 +53,10 @@ build() {
     echo "$dir"
     return
   fi
+  if [ "$check_only" = 1 ]; then
+    echo "scripts/e2e/tools.sh: $wrapper $version is not built in $dir" >&2
+    exit 1
+  fi
   if ! command -v go >/dev/null 2>&1; then
     echo "scripts/e2e/tools.sh: Go 1.26+ is needed to build $wrapper $version" >&2
     exit 1
@@ -78,6 +85,11 @@ build() {
   echo "$dir"
 }
 
+if [ "$check_only" = 1 ] && ! command -v "$tools/helm-v3.20.2/helm" >/dev/null 2>&1 &&
+  ! command -v helm >/dev/null 2>&1; then
+  echo "scripts/e2e/tools.sh: helm is not built (scripts/tools.sh)" >&2
+  exit 1
+fi
 helm="$("$here/../tools.sh" | sed -n 's/^helm: //p')"
 etcd_dir="$(build etcd "$(required_version etcd go.etcd.io/etcd/server/v3)" "" \
   etcd=go.etcd.io/etcd/server/v3)"
