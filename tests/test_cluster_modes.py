@@ -43,10 +43,16 @@ VNET = SUBNETS.removesuffix("/subnets/")
 PG_VNET = VNET.replace("vnet-platform", "vnet-data")
 PG_SUBNET = PG_VNET + "/subnets/postgres"
 EXISTING = {"mode": "existingAks", "name": "aks-platform", "resourceGroup": "rg-platform"}
+# The Key Vault's private endpoint and a managed database in subnets of the cluster's networks.
 EXISTING_AZURE = {
     **AZURE_DEV,
     "cluster": EXISTING,
-    "network": {"privateEndpointSubnetId": PE_SUBNET},
+    "postgres": {"mode": "azureFlexible"},
+    "network": {
+        "privateEndpointSubnetId": PE_SUBNET,
+        "postgresSubnetId": PG_SUBNET,
+        "postgresSubnet": "10.50.9.0/24",
+    },
 }
 LOCAL = {"mode": "kubeconfig", "kubeconfigPath": str(KUBECONFIG), "context": "kind-aidbox"}
 KUBECONFIG_VAULT_DEV = {**VAULT_DEV, "cluster": LOCAL}
@@ -121,24 +127,13 @@ def test_existing_aks_key_vault_endpoint_goes_into_the_given_subnet() -> None:
     run = run_stack(EXISTING_AZURE)
     (endpoint,) = run.of_type("azure-native:network:PrivateEndpoint")
     assert endpoint.props["subnet"] == {"id": PE_SUBNET}
-    (link,) = run.of_type("azure-native:privatedns:VirtualNetworkLink")
-    assert link.props["virtualNetwork"] == {"id": VNET}
 
 
 def test_existing_aks_managed_database_goes_into_the_given_delegated_subnet() -> None:
-    run = run_stack(
-        {
-            **EXISTING_AZURE,
-            "postgres": {"mode": "azureFlexible"},
-            "network": {
-                "privateEndpointSubnetId": PE_SUBNET,
-                "postgresSubnetId": PG_SUBNET,
-                "postgresSubnet": "10.50.9.0/24",
-            },
-        }
-    )
+    run = run_stack(EXISTING_AZURE)
     (server,) = run.of_type("azure-native:dbforpostgresql:Server")
     assert server.props["network"]["delegatedSubnetResourceId"] == PG_SUBNET
+    # Each private DNS zone is linked to the network of the subnet it serves.
     links = {
         r.name: r.props["virtualNetwork"]["id"]
         for r in run.of_type("azure-native:privatedns:VirtualNetworkLink")
@@ -146,6 +141,42 @@ def test_existing_aks_managed_database_goes_into_the_given_delegated_subnet() ->
     assert links == {"store-kv-dns-link": VNET, "postgres-server-dns-link": PG_VNET}
     policies = [r.props for r in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")]
     assert "10.50.9.0/24" in str(policies)
+
+
+def test_existing_aks_service_principal_reads_the_vault_with_its_own_credentials() -> None:
+    run = run_stack(
+        {
+            **EXISTING_AZURE,
+            "azure": {
+                "identity": "servicePrincipal",
+                "clientId": "11111111-2222-3333-4444-555555555555",
+                "clientSecret": "sp-secret",
+                "objectId": "66666666-7777-8888-9999-000000000000",
+            },
+        },
+        secret_keys=("azure",),
+    )
+    granted = roles(run)
+    assert "66666666-7777-8888-9999-000000000000" in granted.values()
+    assert EXISTING_KUBELET_OBJECT not in granted.values()
+    assert run.k8s("core/v1:Secret", "secrets-store-creds")
+
+
+def test_existing_aks_ha_vault_unseals_through_the_clusters_oidc_issuer() -> None:
+    run = run_stack(
+        {
+            **VAULT_DEV,
+            "vault": {"mode": "ha", "token": "h4-root"},
+            "cluster": EXISTING,
+            "network": {"privateEndpointSubnetId": PE_SUBNET},
+        },
+        secret_keys=("vault",),
+    )
+    assert not run.types() & CLUSTER_TYPES
+    (federation,) = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert federation.props["issuer"] == EXISTING_OIDC_ISSUER
+    (endpoint,) = run.of_type("azure-native:network:PrivateEndpoint")  # the unseal key's vault
+    assert endpoint.props["subnet"] == {"id": PE_SUBNET}
 
 
 def test_existing_aks_with_vault_dev_reaches_vault_as_the_deployer() -> None:
