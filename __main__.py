@@ -61,9 +61,22 @@ if mode != "kubeconfig":
 base_name = naming.cluster_name(settings.project, settings.stack)
 network: Network | ForeignSubnets | None = None
 monitoring = None
+if platform is not None and (mode == "aks" or settings.azure is not None):
+    # The cluster's logs and metrics and the Key Vault's audit log; on an existing cluster,
+    # the Key Vault's audit log only (its monitoring is its owners').
+    monitoring = Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            resource_group_name=platform.resource_group_name,
+            location=platform.location,
+            name=base_name,
+            settings=settings.monitoring,
+            tags=tags,
+        ),
+    )
 cluster: AksCluster | ExistingAksCluster | KubeconfigCluster
 if mode == "aks":
-    assert platform is not None
+    assert platform is not None and monitoring is not None
     # Azure resources that need only the resource group start at once, in parallel with each
     # other; the cluster waits for its subnets and workspace only.
     network = Network(
@@ -73,16 +86,6 @@ if mode == "aks":
             location=platform.location,
             name=f"vnet-{base_name}",
             settings=settings.network,
-            tags=tags,
-        ),
-    )
-    monitoring = Monitoring(
-        "monitoring",
-        MonitoringArgs(
-            resource_group_name=platform.resource_group_name,
-            location=platform.location,
-            name=base_name,
-            settings=settings.monitoring,
             tags=tags,
         ),
     )
@@ -116,17 +119,6 @@ elif mode == "existingAks":
     network = ForeignSubnets(
         settings.network.private_endpoint_subnet_id, settings.network.postgres_subnet_id
     )
-    if settings.azure is not None:  # the Key Vault's audit log
-        monitoring = Monitoring(
-            "monitoring",
-            MonitoringArgs(
-                resource_group_name=platform.resource_group_name,
-                location=platform.location,
-                name=base_name,
-                settings=settings.monitoring,
-                tags=tags,
-            ),
-        )
     cluster = ExistingAksCluster(
         "aks",
         ExistingAksClusterArgs(

@@ -352,7 +352,11 @@ MUTS = [
         'if s.secret_store == "azure":\n            fail(',
         'if s.secret_store == "none":\n            fail(',
     ),
-    ("components/kubernetes/kubeconfig_cluster.py", "os.chmod(tmp, 0o600)", "os.chmod(tmp, 0o644)"),
+    (
+        "components/kubernetes/kubeconfig_cluster.py",
+        "mode=0o600, folder_mode=0o700",
+        "mode=0o644, folder_mode=0o700",
+    ),
     (
         "components/kubernetes/kubeconfig_cluster.py",
         "context=self._endpoint.context,",
@@ -360,8 +364,8 @@ MUTS = [
     ),
     (
         "__main__.py",
-        "if settings.azure is not None:  # the Key Vault's audit log",
-        "if True:  # the Key Vault's audit log",
+        'if platform is not None and (mode == "aks" or settings.azure is not None):',
+        "if platform is not None:",
     ),
     (
         "components/settings/network.py",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..local_files import write_atomically
 from ..settings import KubeconfigSource
 from ..stores.vault_access import bearer_header
 from .kubeconfig import KubeEndpoint, parse_kubeconfig, read_kubeconfig
@@ -26,15 +27,9 @@ def resolve(source: KubeconfigSource) -> KubeEndpoint:
 
 
 def write_private(path: Path, text: str) -> str:
-    """A file only its owner reads, written atomically (a client key from the user's own
-    kubeconfig, for the Vault provider, which takes files only)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    return str(path)
+    """A file only its owner reads (a client key from the user's own kubeconfig, for the
+    Vault provider, which takes files only)."""
+    return write_atomically(path, text, mode=0o600, folder_mode=0o700)
 
 
 def credentials_dir(project: str, stack: str) -> Path:

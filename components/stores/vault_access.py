@@ -5,9 +5,10 @@ proxy, with an Entra ID token for the API server. Pure: plain values in, plain v
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from pathlib import Path
+
+from ..local_files import write_atomically
 
 # The AKS Microsoft Entra server application: tokens for this audience authenticate to
 # every Entra-integrated AKS API server (what kubelogin requests too).
@@ -44,17 +45,10 @@ def ca_file_path(project: str, stack: str, pem: str) -> Path:
 
 
 def write_ca_file(path: Path, pem: str) -> str:
-    """Write a (public) CA certificate atomically, unless it is already there; return the
-    path."""
+    """Write a (public) CA certificate, unless it is already there; return the path."""
     if path.is_file() and path.read_text() == pem:
         return str(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ca-")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(pem)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return str(path)
+    return write_atomically(path, pem, mode=0o644)
 
 
 def vault_server_dns_names(release: str, namespace: str, replicas: int) -> list[str]:
