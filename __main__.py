@@ -127,6 +127,7 @@ elif mode == "existingAks":
             needs=ClusterNeeds(
                 workload_identity=workload_identity,
                 key_vault_addon=addon,
+                rotation_poll_interval=settings.csi.rotation_poll_interval,
                 app_routing=settings.aidbox.host is not None,
             ),
             namespace=settings.namespace,

@@ -373,6 +373,11 @@ MUTS = [
         'allowed += [*SUBNET_ID_KEYS, "postgresSubnet", "podCidr"]',
     ),
     (
+        "__main__.py",
+        "                rotation_poll_interval=settings.csi.rotation_poll_interval,\n",
+        "",
+    ),
+    (
         "components/azure/network.py",
         "return vnet_of(self.private_endpoint_subnet_id)",
         "return vnet_of(self.postgres_subnet or self.private_endpoint_subnet_id)",

@@ -89,7 +89,7 @@ EXISTING_CLUSTER: dict[str, Any] = {
 EXISTING_ADDON = {
     "azureKeyvaultSecretsProvider": {
         "enabled": True,
-        "config": {"enableSecretRotation": "true"},
+        "config": {"enableSecretRotation": "true", "rotationPollInterval": "30s"},
         "identity": {"clientId": EXISTING_ADDON_CLIENT, "objectId": EXISTING_ADDON_OBJECT},
     }
 }

@@ -202,12 +202,22 @@ def test_a_cluster_that_lacks_what_the_settings_need_stops_the_run() -> None:
         )
 
 
+def test_the_key_vault_add_on_must_poll_as_often_as_the_settings_say() -> None:
+    cluster = {**EXISTING_CLUSTER, "addonProfiles": EXISTING_ADDON}  # it polls every 30s
+    with pytest.raises(Exception, match=r"polls every 30s, not every 2m"):
+        run_stack(
+            {**EXISTING_AZURE, "csi": {"install": "aksAddon"}, "rotationPollInterval": "2m"},
+            mocks=Mocks(existing_cluster=cluster),
+        )
+
+
 FACTS = ClusterFacts(
     name="aks",
     resource_group="rg",
     oidc_issuer_url="https://issuer/",
     workload_identity=True,
     key_vault_addon=False,
+    addon_rotation=None,
     app_routing=False,
     kubelet_client_id="c",
     kubelet_object_id="o",
@@ -230,6 +240,23 @@ FACTS = ClusterFacts(
             "set csi.install aksAddon",
         ),
         (FACTS, ClusterNeeds(app_routing=True), "az aks approuting enable"),
+        (
+            replace(FACTS, key_vault_addon=True),
+            ClusterNeeds(key_vault_addon=True),
+            "does not rotate secrets: az aks addon update --resource-group rg --name aks "
+            "--addon azure-keyvault-secrets-provider --enable-secret-rotation "
+            "--rotation-poll-interval 30s",
+        ),
+        (
+            replace(FACTS, key_vault_addon=True, addon_rotation="2m"),
+            ClusterNeeds(key_vault_addon=True),
+            "polls every 2m, not every 30s (rotationPollInterval)",
+        ),
+        (
+            replace(FACTS, key_vault_addon=True, addon_rotation="0.5m"),
+            ClusterNeeds(key_vault_addon=True),
+            None,  # the same interval, written another way
+        ),
         (
             replace(FACTS, kubelet_object_id=None),
             ClusterNeeds(),

@@ -12,6 +12,7 @@ from pulumi_azure_native import containerservice
 
 from ..kubernetes.target import ApiServerLogin, aidbox_namespace
 from ..settings import ExistingAks
+from ..settings.values import duration_seconds
 from .aks import KEY_VAULT_ADDON
 from .aks_access import EntraAccess, entra_login
 
@@ -22,6 +23,7 @@ class ClusterNeeds:
 
     workload_identity: bool = False  # an OIDC issuer and the workload identity webhook
     key_vault_addon: bool = False  # csi.install aksAddon
+    rotation_poll_interval: str = "30s"  # rotationPollInterval: the add-on must poll as often
     app_routing: bool = False  # aidbox.host
 
 
@@ -34,6 +36,7 @@ class ClusterFacts:
     oidc_issuer_url: str | None
     workload_identity: bool
     key_vault_addon: bool
+    addon_rotation: str | None  # the add-on's poll interval, None where it does not rotate
     app_routing: bool
     kubelet_client_id: str | None
     kubelet_object_id: str | None
@@ -45,6 +48,8 @@ def cluster_facts(cluster: Any, resource_group: str) -> ClusterFacts:
     security = cluster.security_profile
     workload = security.workload_identity if security else None
     addon = (cluster.addon_profiles or {}).get(KEY_VAULT_ADDON)
+    config = (addon.config or {}) if addon else {}
+    rotates = str(config.get("enableSecretRotation", "false")).lower() == "true"
     ingress = cluster.ingress_profile
     routing = ingress.web_app_routing if ingress else None
     kubelet = (cluster.identity_profile or {}).get("kubeletidentity")
@@ -54,6 +59,8 @@ def cluster_facts(cluster: Any, resource_group: str) -> ClusterFacts:
         oidc_issuer_url=oidc.issuer_url if oidc and oidc.enabled else None,
         workload_identity=bool(workload and workload.enabled),
         key_vault_addon=bool(addon and addon.enabled),
+        # The add-on polls every 2 minutes unless told otherwise.
+        addon_rotation=(config.get("rotationPollInterval") or "2m") if rotates else None,
         app_routing=bool(routing and routing.enabled),
         kubelet_client_id=kubelet.client_id if kubelet else None,
         kubelet_object_id=kubelet.object_id if kubelet else None,
@@ -70,11 +77,26 @@ def missing(facts: ClusterFacts, needs: ClusterNeeds) -> list[str]:
             f"OIDC issuer and workload identity: {az} --enable-oidc-issuer "
             "--enable-workload-identity"
         )
+    addon_update = (
+        f"az aks addon update --resource-group {facts.resource_group} --name {facts.name} "
+        "--addon azure-keyvault-secrets-provider --enable-secret-rotation "
+        f"--rotation-poll-interval {needs.rotation_poll_interval}"
+    )
     if needs.key_vault_addon and not facts.key_vault_addon:
         problems.append(
             "csi.install aksAddon needs the Key Vault add-on: az aks enable-addons "
             f"--resource-group {facts.resource_group} --name {facts.name} "
             "--addons azure-keyvault-secrets-provider (or set csi.install helm)"
+        )
+    elif needs.key_vault_addon and facts.addon_rotation is None:
+        problems.append(f"the Key Vault add-on does not rotate secrets: {addon_update}")
+    elif needs.key_vault_addon and duration_seconds(str(facts.addon_rotation)) != (
+        duration_seconds(needs.rotation_poll_interval)
+    ):
+        problems.append(
+            f"the Key Vault add-on polls every {facts.addon_rotation}, not every "
+            f"{needs.rotation_poll_interval} (rotationPollInterval): set rotationPollInterval "
+            f"to {facts.addon_rotation}, or {addon_update}"
         )
     if not needs.key_vault_addon and facts.key_vault_addon:
         problems.append(
