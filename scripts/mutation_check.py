@@ -378,6 +378,11 @@ MUTS = [
         "",
     ),
     (
+        "components/settings/stack.py",
+        'elif s.azure and s.cluster.mode == "existingAks" and s.azure.identity != "workload":',
+        "elif False:",
+    ),
+    (
         "components/azure/network.py",
         "return vnet_of(self.private_endpoint_subnet_id)",
         "return vnet_of(self.postgres_subnet or self.private_endpoint_subnet_id)",

@@ -18,6 +18,10 @@ SP = {
 }
 EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
 CLUSTER = {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}
+SUBNETS = (
+    "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-net/providers/"
+    "Microsoft.Network/virtualNetworks/vnet-platform/subnets/"
+)
 COMPLIANT: dict[str, dict[str, Any]] = {
     "azure": {
         "production": True,
@@ -36,6 +40,21 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "aidbox": {"replicas": 2},
         "vault": EXTERNAL,
         "cluster": CLUSTER,
+    },
+    # An AKS cluster someone else runs: its own hardening is its owners'.
+    "azure-existingAks": {
+        "production": True,
+        "secretStore": "azure",
+        "secrets": SECRETS,
+        "aidboxLicense": "license",
+        "aidbox": {"replicas": 2},
+        "azure": {"identity": "workload"},
+        "cluster": {"mode": "existingAks", "name": "aks-platform", "resourceGroup": "rg-platform"},
+        "network": {
+            "privateEndpointSubnetId": SUBNETS + "endpoints",
+            "postgresSubnetId": SUBNETS + "postgres",
+            "postgresSubnet": "10.50.9.0/24",
+        },
     },
 }
 SECRET_KEYS = frozenset({"aidboxLicense", "azure", "vault"})
@@ -98,6 +117,11 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         "azure",
         {"aidbox": {"replicas": 2, "image": "healthsamurai/aidboxone:2605"}},
         "aidbox.image",
+    ),
+    "the kubelet identity of a cluster this program does not own": (
+        "azure-existingAks",
+        {"azure": {"identity": "kubelet"}},
+        "azure.identity",
     ),
     "autoscaler floor of one": (
         "azure",

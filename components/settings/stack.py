@@ -125,6 +125,15 @@ def production_checks(s: Settings, top: Section) -> None:
         problems.append(
             ("azure.identity", "servicePrincipal", "use kubelet or workload on production")
         )
+    elif s.azure and s.cluster.mode == "existingAks" and s.azure.identity != "workload":
+        problems.append(
+            (
+                "azure.identity",
+                s.azure.identity,
+                "workload on production with cluster.mode existingAks: the kubelet and add-on "
+                "identities of a cluster this program does not own are every workload's on it",
+            )
+        )
     if not s.aidbox.has_license:
         problems.append(("aidboxLicense", None, "required on production (set it with --secret)"))
     if s.cluster.mode == "aks":  # a cluster someone else runs is theirs to harden
