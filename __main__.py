@@ -249,6 +249,7 @@ if store.binding.configured:
             binding=store.binding,
             secret_objects=secret_objects(settings.secrets),
             depends_on=driver_ready,
+            labels=labels,
         ),
     )
     # The store lets this account read; Aidbox and the in-cluster database run as it.

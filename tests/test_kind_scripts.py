@@ -17,6 +17,7 @@ from components.settings.csi import CsiSettings
 
 LOCAL = "Pulumi.local.yaml"
 UP = (ROOT / "scripts" / "kind" / "up.sh").read_text()
+ENGINE = (ROOT / "scripts" / "kind" / "engine.sh").read_text()
 VERIFY = (ROOT / "scripts" / "kind" / "verify.sh").read_text()
 
 
@@ -39,14 +40,15 @@ def test_pulumi_glob_follows_pulumis_rules() -> None:
     assert pulumi_glob("urn:**::b").match("urn:a::x::b")
 
 
-def test_up_without_a_license_leaves_out_exactly_the_aidbox_deployment() -> None:
-    (glob,) = re.findall(r"--exclude '([^']+)'", UP)
+@pytest.mark.parametrize("script", [UP, ENGINE], ids=["up.sh", "engine.sh"])
+def test_up_without_a_license_leaves_out_exactly_the_aidbox_deployment(script: str) -> None:
+    (glob,) = re.findall(r"--exclude '([^']+)'", script)
     run = cases.run(LOCAL)
     matched = [r for r in run.resources if r.urn and pulumi_glob(glob).match(r.urn)]
     assert [(r.type, r.props["metadata"]["name"]) for r in matched] == [
         ("kubernetes:apps/v1:Deployment", "aidbox")
     ]
-    assert "--exclude-dependents" in UP
+    assert "--exclude-dependents" in script
 
 
 def test_verify_names_the_objects_the_local_stack_creates() -> None:
@@ -78,6 +80,20 @@ def test_verify_rotates_the_secret_aidbox_reads_within_the_stacks_interval() -> 
     run = cases.run(LOCAL)
     (kv,) = run.of_type("vault:kv/secretV2:SecretV2")
     assert shell_var("KV_PATH") == f"{kv.props['mount']}/{kv.props['name']}"
+    assert f"KV_PATH={shell_var('KV_PATH')}\n" in ENGINE  # engine.sh compares the same secret
+    # Every object the program declares carries the label engine.sh looks for after destroy.
+    label = re.search(r"^PART_OF=(\S+)", ENGINE, re.MULTILINE)
+    assert label
+    key, value = label.group(1).split("=")
+    for resource in run.resources:
+        if (
+            resource.custom
+            and resource.type.startswith("kubernetes:")
+            and "Release" not in (resource.type)
+        ):
+            metadata = resource.props["metadata"]
+            if metadata.get("namespace") == shell_var("NS"):
+                assert (metadata.get("labels") or {}).get(key) == value, resource.name
     assert "client-secret" in kv.props["dataJson"]
     interval = cases.settings(LOCAL).csi.rotation_poll_interval
     assert interval == CsiSettings.rotation_poll_interval == f"{shell_var('ROTATION_SECONDS')}s"
@@ -104,6 +120,8 @@ def _helm() -> None:
 def test_the_workflow_and_readme_run_these_scripts() -> None:
     workflow = (ROOT / ".github" / "workflows" / "kind.yml").read_text()
     readme = Path(ROOT / "README.md").read_text()
-    for script in ("scripts/kind/up.sh", "scripts/kind/verify.sh"):
+    for script in ("scripts/kind/up.sh", "scripts/kind/verify.sh", "scripts/kind/engine.sh"):
         assert f"bash {script}" in workflow
         assert script in readme
+    order = [workflow.index(f"bash scripts/kind/{s}.sh") for s in ("up", "verify", "engine")]
+    assert order == sorted(order)

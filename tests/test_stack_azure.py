@@ -228,7 +228,14 @@ def test_secret_provider_class(run: StackRun) -> None:
     props = spc.props
     assert props["apiVersion"] == "secrets-store.csi.x-k8s.io/v1"
     assert props["kind"] == "SecretProviderClass"
-    assert props["metadata"] == {"name": "aidbox-secrets", "namespace": "default"}
+    assert props["metadata"] == {
+        "name": "aidbox-secrets",
+        "namespace": "default",
+        "labels": {
+            "app.kubernetes.io/part-of": "aidbox-secrets",
+            "aidbox-secrets/environment": "non-production",
+        },
+    }
     assert props["spec"]["provider"] == "azure"
     params = props["spec"]["parameters"]
     assert all(isinstance(v, str) for v in params.values())

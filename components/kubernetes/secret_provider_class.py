@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -23,6 +23,7 @@ class SecretProviderClassArgs:
     # The CSI driver (Helm release or AKS add-on) whose CRD this kind needs.
     depends_on: Sequence[pulumi.Resource] = ()
     spc_name: str = naming.SECRET_PROVIDER_CLASS
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class SecretProviderClass(pulumi.ComponentResource):
@@ -42,7 +43,11 @@ class SecretProviderClass(pulumi.ComponentResource):
             f"{name}-spc",
             api_version=SPC_API_VERSION,
             kind="SecretProviderClass",
-            metadata={"name": args.spc_name, "namespace": args.namespace},
+            metadata={
+                "name": args.spc_name,
+                "namespace": args.namespace,
+                "labels": dict(args.labels),
+            },
             spec=spec,
             opts=pulumi.ResourceOptions(
                 parent=self,
