@@ -175,14 +175,3 @@ def target_version(case_id: str) -> str:
             pytrace=False,
         )
     return wanted
-
-
-def ints(value: Any) -> Any:
-    """Mocked inputs carry every number as a float (protobuf); JSON would carry 5432, not 5432.0."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [ints(v) for v in value]
-    return value

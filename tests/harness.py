@@ -480,6 +480,17 @@ def _run(full: dict[str, str], secrets: list[str], stack: str, mocks: Mocks) -> 
     return run
 
 
+def ints(value: Any) -> Any:
+    """Mocked inputs carry every number as a float (protobuf); JSON would carry 5432, not 5432.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [ints(v) for v in value]
+    return value
+
+
 def depends_on(resource: Registered) -> set[str]:
     """Logical names of the resources `resource` was told to wait for."""
     return set(resource.opts.depends_on) if resource.opts else set()

@@ -24,8 +24,8 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from cases import CASES, VAULT_CASES, ints, run, settings, target_version
-from harness import is_secret
+from cases import CASES, VAULT_CASES, run, settings, target_version
+from harness import ints, is_secret
 
 import charts
 from components import versions

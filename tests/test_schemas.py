@@ -32,11 +32,11 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from cases import CASES, VAULT_CASES, ints
+from cases import CASES, VAULT_CASES
 from cases import run as _run
 from cases import settings as _settings
 from cases import target_version as _target_version
-from harness import ROOT, Registered, StackRun
+from harness import ROOT, Registered, StackRun, ints
 from hcl2.utils import SerializationOptions
 
 import charts

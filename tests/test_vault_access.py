@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from components.kubernetes.target import bearer_header
 from components.stores import vault_access
 
 
@@ -29,7 +30,7 @@ def test_service_proxy_address_goes_through_the_api_server() -> None:
 
 
 def test_bearer_header_is_for_the_api_server_not_vault() -> None:
-    assert vault_access.bearer_header("t0k") == {"name": "Authorization", "value": "Bearer t0k"}
+    assert bearer_header("t0k") == {"name": "Authorization", "value": "Bearer t0k"}
 
 
 def test_ca_file_is_written_once_at_a_stable_path(tmp_path: Path) -> None:

@@ -12,9 +12,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, containerservice
 
-from ..kubernetes.target import ApiServerLogin, ClusterTarget
-from ..stores.vault_access import AKS_ENTRA_SERVER_APP, bearer_header
-from .kubeconfig import cluster_endpoint, decode_kubeconfig, exec_kubeconfig
+from ..kubernetes.target import ApiServerLogin, ClusterTarget, bearer_header
+from .kubeconfig import AKS_SERVER_APP_ID, cluster_endpoint, decode_kubeconfig, exec_kubeconfig
 
 
 class AksTarget(ClusterTarget, Protocol):
@@ -67,7 +66,7 @@ def entra_login(parent: pulumi.Resource) -> ApiServerLogin:
     """The deployer's Entra ID token for the AKS server application, sent as `Authorization`
     (the API server drops it after authenticating the request)."""
     entra = authorization.get_client_token_output(
-        endpoint=AKS_ENTRA_SERVER_APP, opts=pulumi.InvokeOutputOptions(parent=parent)
+        endpoint=AKS_SERVER_APP_ID, opts=pulumi.InvokeOutputOptions(parent=parent)
     )
     return ApiServerLogin(
         headers=pulumi.Output.secret(entra.token.apply(lambda t: [bearer_header(t)]))

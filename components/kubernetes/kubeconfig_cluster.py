@@ -13,9 +13,8 @@ import pulumi_kubernetes as k8s
 
 from ..local_files import write_atomically
 from ..settings import KubeconfigSource
-from ..stores.vault_access import bearer_header
 from .kubeconfig import KubeEndpoint, parse_kubeconfig, read_kubeconfig
-from .target import ApiServerLogin, aidbox_namespace
+from .target import ApiServerLogin, aidbox_namespace, bearer_header
 
 
 def resolve(source: KubeconfigSource) -> KubeEndpoint:

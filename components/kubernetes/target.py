@@ -21,6 +21,12 @@ class ApiServerLogin:
     client_key_file: pulumi.Input[str] | None = None
 
 
+def bearer_header(token: str) -> dict[str, str]:
+    """The API server reads `Authorization` (and drops it after authenticating the request);
+    Vault reads `X-Vault-Token`, which the proxy passes on."""
+    return {"name": "Authorization", "value": f"Bearer {token}"}
+
+
 class ClusterTarget(Protocol):
     provider: k8s.Provider
     namespace: pulumi.Output[str]  # Aidbox's, created unless "default"

@@ -1,6 +1,7 @@
 """How the deployer reaches an in-cluster Vault: through the Kubernetes API server's service
-proxy, with an Entra ID token for the API server. Pure: plain values in, plain values out
-(`write_ca_file` writes the one file the Vault provider needs)."""
+proxy (the login to the API server is the cluster's: `ClusterTarget.api_server_login`). Pure:
+plain values in, plain values out (`write_ca_file` writes the one file the Vault provider
+needs)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,6 @@ import tempfile
 from pathlib import Path
 
 from ..local_files import write_atomically
-
-# The AKS Microsoft Entra server application: tokens for this audience authenticate to
-# every Entra-integrated AKS API server (what kubelogin requests too).
-AKS_ENTRA_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 
 def service_proxy_address(
@@ -27,12 +24,6 @@ def service_proxy_address(
         raise ValueError(f"scheme must be http or https, not {scheme!r}")
     base = api_server_url.rstrip("/")
     return f"{base}/api/v1/namespaces/{namespace}/services/{scheme}:{service}:{port}/proxy"
-
-
-def bearer_header(token: str) -> dict[str, str]:
-    """The API server reads `Authorization` (and drops it after authenticating the request);
-    Vault reads `X-Vault-Token`, which the proxy passes on."""
-    return {"name": "Authorization", "value": f"Bearer {token}"}
 
 
 def ca_file_path(project: str, stack: str, pem: str) -> Path:

@@ -59,17 +59,6 @@ def phase(name: str, timings: list[tuple[str, float]]) -> Iterator[None]:
     print(f"    ok ({timings[-1][1]:.1f} s)", flush=True)
 
 
-def integral(value: Any) -> Any:
-    """The SDK hands numbers over as floats; Kubernetes' integer fields refuse 8080.0."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [integral(v) for v in value]
-    return value
-
-
 class Http:
     def __init__(self, base: str, context: ssl.SSLContext | None, headers: dict[str, str]):
         self.base, self.context, self.headers = base.rstrip("/"), context, headers
@@ -143,7 +132,7 @@ class Kube(Http):
 
 def manifest(resource: harness.Registered) -> dict:
     """A Kubernetes resource's inputs as the object the provider would send."""
-    obj = integral(resource.props)
+    obj = harness.ints(resource.props)
     group_version, kind = resource.type.removeprefix("kubernetes:").rsplit(":", 1)
     obj.setdefault("apiVersion", group_version.removeprefix("core/"))
     obj.setdefault("kind", kind)
@@ -163,7 +152,7 @@ def declared(kubeconfig: str, vault_addr: str, vault_token: str) -> harness.Stac
 def helm_install(release: harness.Registered, kubeconfig: str) -> None:
     """The release as Helm installs it (the chart's CRDs included). Without nodes nothing is
     scheduled: no waiting, and no hooks (a hook Job would never finish)."""
-    p = integral(release.props)
+    p = harness.ints(release.props)
     with tempfile.NamedTemporaryFile("w", suffix=".json") as values:
         json.dump(p.get("values") or {}, values)
         values.flush()
@@ -215,7 +204,7 @@ VAULT_FIELDS = {
 
 
 def vault_apply(vault: Http, resource: harness.Registered, reviewer_jwt: str) -> None:
-    p = integral(resource.props)
+    p = harness.ints(resource.props)
     unknown = set(p) - VAULT_FIELDS.get(resource.type, set())
     check(resource.type in VAULT_FIELDS, f"no Vault mapping for {resource.type}")
     check(not unknown, f"{resource.type}: no Vault mapping for {sorted(unknown)}")
