@@ -13,6 +13,7 @@ import tempfile
 
 SRC = pathlib.Path(__file__).resolve().parent.parent
 MUTS = [
+    ("components/kubernetes/helm.py", "atomic=wait,", "atomic=True,"),
     (
         "components/stores/vault_policy.py",
         'capabilities: Sequence[str] = ("read",)',

@@ -124,6 +124,19 @@ def _invalid_objects(install: Install) -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_release_options_mean_what_they_say(case: str) -> None:
+    """Helm's `atomic` turns `wait` on (its install action sets Wait when Atomic): a release
+    that must not wait (a sealed Vault before its one-time init) cannot be atomic, or Helm waits
+    for it anyway, times out and uninstalls it. A release that waits is atomic, so a failed
+    first install never leaves a release that blocks the next `up`."""
+    for release in run(case).of_type(RELEASE):
+        p = release.props
+        waits = not p.get("skipAwait")
+        assert bool(p.get("atomic")) == waits, (release.name, p.get("atomic"), p.get("skipAwait"))
+        assert p.get("cleanupOnFail") is True, release.name
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_every_rendered_object_is_valid_at_the_cluster_version(case: str) -> None:
     problems = []
     for install in installs(case):

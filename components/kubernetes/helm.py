@@ -9,8 +9,9 @@ import pulumi_kubernetes as k8s
 
 from ..versions import Chart
 
-# Long enough for images to pull on new nodes; a first install that still times out is
-# uninstalled (atomic), so it never leaves a failed release that blocks the next `up`.
+# Long enough for images to pull on new nodes; a first install of a waiting release that still
+# times out is uninstalled (atomic), so it never leaves a failed release that blocks the next
+# `up`.
 TIMEOUT_SECONDS = 600
 
 
@@ -27,7 +28,8 @@ def helm_release(
     """A Helm v3 Release (real Helm in the provider: CRDs, hooks, readiness waits), installed
     from the archive in charts/, so no chart repository is needed at deploy time.
     `release_name` is fixed so in-cluster names (services, fullnames) are predictable.
-    `wait=False` for workloads that cannot be ready at install (a sealed Vault before init)."""
+    `wait=False` for workloads that cannot be ready at install (a sealed Vault before init):
+    such a release is not atomic either, since Helm's `atomic` turns its wait back on."""
     return k8s.helm.v3.Release(
         name,
         name=release_name,
@@ -38,7 +40,7 @@ def helm_release(
         values=values,
         timeout=TIMEOUT_SECONDS,
         skip_await=None if wait else True,
-        atomic=True,
+        atomic=wait,
         cleanup_on_fail=True,
         opts=opts,
     )
