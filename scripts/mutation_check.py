@@ -13,6 +13,11 @@ import tempfile
 
 SRC = pathlib.Path(__file__).resolve().parent.parent
 MUTS = [
+    (
+        "components/azure/key_vault.py",
+        "                retain_on_delete=True,\n",
+        "",
+    ),
     ("components/kubernetes/helm.py", "atomic=wait,", "atomic=True,"),
     (
         "components/stores/vault_policy.py",

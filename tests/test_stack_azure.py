@@ -126,6 +126,15 @@ def test_vault_secret_is_generated_secret_and_survives_rotation(run: StackRun) -
     assert secret.opts is not None and secret.opts.ignore_changes == ["properties"]
 
 
+def test_a_removed_secret_stays_in_the_vault(run: StackRun) -> None:
+    """Removing a secret from the config must not delete it: a deleted secret is held by soft
+    delete (and purge protection) under its name, so adding it back would fail with a
+    Conflict for up to 90 days; and the provider deletes through the data plane, which the
+    vault's firewall closes to a deployer outside `keyVault.allowedRanges`."""
+    for secret in run.of_type("azure-native:keyvault:Secret"):
+        assert secret.opts is not None and secret.opts.retain_on_delete is True, secret.name
+
+
 def test_configured_secret_value_is_used_and_stays_secret() -> None:
     assert TUNED["secrets"]["client-secret"]["value"] == "s3cr3t"
     run = tuned()
