@@ -110,12 +110,16 @@ MUTS = [
         '"readOnly": False,\n            "volumeAttributes"',
     ),
     (
-        "components/stores/vault.py",
+        "components/stores/vault/configure.py",
         "bound_service_account_names=[v.bound_service_account]",
         'bound_service_account_names=["default"]',
     ),
-    ("components/stores/vault.py", "disable_read=True", "disable_read=False"),
-    ("components/stores/vault.py", 'ignore_changes=["dataJson"]', "ignore_changes=[]"),
+    ("components/stores/vault/configure.py", "disable_read=True", "disable_read=False"),
+    (
+        "components/stores/vault/configure.py",
+        'ignore_changes=["dataJson"]',
+        "ignore_changes=[]",
+    ),
     ("components/aidbox/render.py", '"valueCode": "masked"', '"valueCode": "unknown"'),
     ("components/settings/vault.py", 'if capabilities != ("read",):', "if False:"),
     (
@@ -134,10 +138,10 @@ MUTS = [
         "depends_on=[*args.depends_on, *args.binding.ready]",
         "depends_on=[*args.binding.ready]",
     ),
-    ("components/stores/vault.py", "            headers=d.login.headers,\n", ""),
-    ("components/stores/vault.py", 'if self._v.mode == "dev":', "if False:"),
+    ("components/stores/vault/configure.py", "        headers=d.login.headers,\n", ""),
+    ("components/stores/vault/configure.py", 'if v.mode == "dev":', "if False:"),
     (
-        "components/stores/vault.py",
+        "components/stores/vault/external.py",
         "ca_cert_path=VAULT_CA_FILE if v.ca_cert_file else None,",
         "ca_cert_path=None,",
     ),
@@ -214,7 +218,7 @@ MUTS = [
         "retention_days=args.settings.retention_days,",
         "retention_days=90,",
     ),
-    ("components/stores/vault.py", "                    namespace=v.namespace,\n", ""),
+    ("components/stores/vault/store.py", "                    namespace=v.namespace,\n", ""),
     # The database's storage, the restart checksum, hardening.
     (
         "components/aidbox/postgres.py",

@@ -1,0 +1,85 @@
+"""The HashiCorp Vault store component: it sets up the configured mode, configures Vault
+through pulumi-vault once the deployer can reach it, and binds the store for the
+SecretProviderClass and the Aidbox pod."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..binding import StoreBinding
+from ..parameters import vault_parameters
+from .configure import configure
+from .dev import dev_mode
+from .external import external_mode
+from .ha import ha_mode
+from .records import MOUNT_DIR, HashiCorpVaultStoreArgs, Mode, StoreContext
+
+MODES: dict[str, Callable[[StoreContext], Mode]] = {
+    "dev": dev_mode,
+    "ha": ha_mode,
+    "external": external_mode,
+}
+
+
+class HashiCorpVaultStore(pulumi.ComponentResource):
+    address: pulumi.Output[str]  # how the deployer reaches Vault
+    binding: StoreBinding
+
+    def __init__(
+        self, name: str, args: HashiCorpVaultStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aidbox-secrets:stores:HashiCorpVaultStore", name, None, opts)
+        s = args.settings
+        v = s.vault
+        assert v is not None
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.cluster.provider)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace", metadata={"name": v.helm_namespace}, opts=k8s_opts
+        )
+        ctx = StoreContext(
+            name=name,
+            store=self,
+            settings=s,
+            vault=v,
+            args=args,
+            k8s_opts=k8s_opts,
+            namespace=namespace,
+        )
+        mode = MODES[v.mode](ctx)
+
+        ready: list[pulumi.Resource] = [mode.release]
+        self.address = pulumi.Output.from_input(mode.address)
+        if mode.deployer is None:
+            pulumi.log.warn(
+                f"vault.mode {v.mode}: Vault is installed but not configured yet. Run its "
+                "one-time init (README, 'HashiCorp Vault variant'), set the token with "
+                "`pulumi config set --secret --path vault.token`, then `pulumi up` again; "
+                "until then the SecretProviderClass, Aidbox and its in-cluster database (which "
+                "reads its password from the store) are not deployed.",
+                resource=self,
+            )
+        else:
+            ready += configure(ctx, mode)
+        self.binding = StoreBinding(
+            provider="vault",
+            mount_dir=MOUNT_DIR,
+            parameters=pulumi.Output.from_input(
+                vault_parameters(
+                    address=mode.pod_address,
+                    role_name=v.role_name,
+                    names=[spec.name for spec in s.secrets],
+                    secret_api_path=v.secret_api_path,
+                    auth_mount_path=v.auth_mount_path,
+                    namespace=v.namespace,
+                    audience=v.audience,
+                    ca_cert_path=mode.ca_cert_path,
+                )
+            ),
+            ready=ready,
+            configured=mode.deployer is not None,
+            exports={"vaultAddress": self.address, "vaultMode": v.mode, **mode.exports},
+        )
+        self.register_outputs({"vaultAddress": self.address})
