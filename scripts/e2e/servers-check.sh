@@ -44,7 +44,8 @@ kube() {
 vault() {
   local token="${4-$vault_token}"
   curl --noproxy '*' --silent --show-error --fail-with-body --max-time 20 -X "$1" \
-    ${token:+-H "X-Vault-Token: $token"} "$VAULT_ADDR/v1/$2" ${3:+--data "$3"}
+    --cacert "$VAULT_CACERT" ${token:+-H "X-Vault-Token: $token"} "$VAULT_ADDR/v1/$2" \
+    ${3:+--data "$3"}
 }
 # Polls `command` until it succeeds, for at most $1 seconds.
 eventually() {

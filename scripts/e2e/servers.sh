@@ -2,8 +2,8 @@
 # Test servers for the end-to-end run, on 127.0.0.1 only, everything under one directory DIR:
 # etcd, kube-apiserver (RBAC, default admission, no nodes, no cloud), kube-controller-manager
 # (only the controllers that fill service-account token Secrets and run the ServiceAccount and
-# namespace lifecycle) and a dev-mode Vault server (in memory, HTTP on loopback), the "external
-# Vault" the program configures. The binaries come from scripts/e2e/tools.sh.
+# namespace lifecycle) and a dev-mode Vault server (in memory, TLS on loopback with a CA of its
+# own, `-dev-tls`), the "external Vault" the program configures. The binaries come from scripts/e2e/tools.sh.
 #
 #   scripts/e2e/servers.sh start DIR      start all, wait until ready, print DIR/env
 #   scripts/e2e/servers.sh stop DIR       stop all (safe to repeat)
@@ -14,13 +14,13 @@
 #
 # DIR/env (source it) exports KUBECONFIG (an admin kubeconfig, client certificate in
 # system:masters), E2E_APISERVER, E2E_CA_FILE (the CA of the API server's serving certificate),
-# E2E_CLIENT_CERT and E2E_CLIENT_KEY (the admin's, for curl), E2E_SA_ISSUER, VAULT_ADDR and
-# E2E_VAULT_TOKEN_FILE. Vault's root token is $E2E_VAULT_TOKEN
+# E2E_CLIENT_CERT and E2E_CLIENT_KEY (the admin's, for curl), E2E_SA_ISSUER, VAULT_ADDR (https),
+# VAULT_CACERT (the CA Vault generated for its certificate) and E2E_VAULT_TOKEN_FILE. Vault's root token is $E2E_VAULT_TOKEN
 # when set, else a random one; it is only ever in DIR/vault-token (mode 0600) and the Vault
 # process's environment. Logs: DIR/logs/<server>.log. E2E_START_TIMEOUT (seconds, default 90)
 # bounds the wait for each server; on timeout the log's tail is printed and start fails.
-# Dev-grade on purpose: etcd without fsync, plain HTTP between etcd and the API server and to
-# Vault, all on loopback, one CA for everything, certificates valid for two days.
+# Dev-grade on purpose: etcd without fsync, plain HTTP between etcd and the API server, all on
+# loopback, one CA for the Kubernetes side, certificates valid for two days.
 
 e2e_servers_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -39,9 +39,12 @@ e2e_servers_tools() {
       kube-controller-manager) E2E_KUBE_CONTROLLER_MANAGER="$path" ;;
       vault) E2E_VAULT="$path" ;;
       helm) E2E_HELM="$path" ;;
+      pulumi) E2E_PULUMI="$path" ;;
+      pulumi-resource-kubernetes) E2E_KUBERNETES_PROVIDER="$path" ;;
     esac
   done <<<"$listing"
-  export E2E_ETCD E2E_KUBE_APISERVER E2E_KUBE_CONTROLLER_MANAGER E2E_VAULT E2E_HELM
+  export E2E_ETCD E2E_KUBE_APISERVER E2E_KUBE_CONTROLLER_MANAGER E2E_VAULT E2E_HELM E2E_PULUMI \
+    E2E_KUBERNETES_PROVIDER
 }
 
 # Sets the variable named $1 to a TCP port on 127.0.0.1 that nothing listens on and that this
@@ -236,7 +239,7 @@ e2e_servers_start() {
   # Vault starts alongside: it needs nothing from the others.
   VAULT_DEV_ROOT_TOKEN_ID="$(cat "$dir/vault-token")" e2e_spawn "$dir" vault \
     env -u VAULT_ADDR -u VAULT_TOKEN HOME="$dir" "$E2E_VAULT" server -dev -dev-no-store-token \
-    -dev-listen-address="127.0.0.1:$vault_port"
+    -dev-tls -dev-tls-cert-dir="$dir/vault-tls" -dev-listen-address="127.0.0.1:$vault_port"
   e2e_wait "$dir" etcd e2e_etcd_healthy "http://127.0.0.1:$etcd_port" || return 1
 
   e2e_spawn "$dir" kube-apiserver "$E2E_KUBE_APISERVER" \
@@ -267,7 +270,8 @@ e2e_servers_start() {
     --leader-elect=false --profiling=false --v=1
   e2e_wait "$dir" kube-controller-manager e2e_curl --insecure \
     "https://127.0.0.1:$kcm_port/healthz" || return 1
-  e2e_wait "$dir" vault e2e_curl "http://127.0.0.1:$vault_port/v1/sys/health" || return 1
+  e2e_wait "$dir" vault e2e_curl --cacert "$dir/vault-tls/vault-ca.pem" \
+    "https://127.0.0.1:$vault_port/v1/sys/health" || return 1
 
   cat >"$dir/env" <<EOF
 export KUBECONFIG='$dir/kubeconfig'
@@ -276,7 +280,8 @@ export E2E_CA_FILE='$dir/pki/ca.crt'
 export E2E_CLIENT_CERT='$dir/pki/admin.crt'
 export E2E_CLIENT_KEY='$dir/pki/admin.key'
 export E2E_SA_ISSUER='https://kubernetes.default.svc.cluster.local'
-export VAULT_ADDR='http://127.0.0.1:$vault_port'
+export VAULT_ADDR='https://127.0.0.1:$vault_port'
+export VAULT_CACERT='$dir/vault-tls/vault-ca.pem'
 export E2E_VAULT_TOKEN_FILE='$dir/vault-token'
 EOF
   e2e_log "all ready in $((SECONDS - e2e_started))s; source $dir/env"

@@ -6,6 +6,9 @@
 #   etcd                                     go.etcd.io/etcd/server/v3  (scripts/e2e/etcd)
 #   kube-apiserver, kube-controller-manager  k8s.io/kubernetes          (scripts/e2e/kubernetes)
 #   vault                                    github.com/hashicorp/vault (scripts/e2e/vault)
+#   pulumi                                   github.com/pulumi/pulumi/pkg/v3 (scripts/e2e/pulumi)
+#   pulumi-resource-kubernetes               github.com/pulumi/pulumi-kubernetes/provider/v4
+#                                            (scripts/e2e/pulumi-kubernetes; its go.mod says how)
 # Each comes from a wrapper module under scripts/e2e/ whose go.mod pins the version and repeats
 # the upstream `replace` directives with published modules (go install refuses modules that
 # carry replaces), and whose go.sum pins every checksum; the versions live there, not here.
@@ -39,9 +42,10 @@ required_version() {
 
 # Builds each `name=package` of the wrapper module, linked with `-s -w` and the extra linker
 # flags $3, into $tools/e2e-<wrapper>-<version>/name unless the binaries there were built from
-# the same go.mod, go.sum and flags; prints the directory.
+# the same go.mod, go.sum and flags; prints the directory. With $prepare set, the build runs in
+# a folder that function fills from the wrapper (its argument) instead of the wrapper itself.
 build() {
-  local wrapper="$1" version="$2" ldflags="-s -w $3" dir stamp tmp target cached=1
+  local wrapper="$1" version="$2" ldflags="-s -w $3" dir stamp tmp target src cached=1
   shift 3
   dir="$tools/e2e-$wrapper-$version"
   stamp="$( (cat "$here/$wrapper/go.mod" "$here/$wrapper/go.sum" && echo "$ldflags") |
@@ -70,13 +74,20 @@ build() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   # GOTOOLCHAIN=local: no toolchain download; GOWORK=off: only the wrapper's go.mod counts.
+  src="$here/$wrapper"
+  if [ -n "${prepare:-}" ]; then
+    src="$tmp/src"
+    mkdir "$src"
+    "$prepare" "$src" || exit 1
+  fi
   for target in "$@"; do
-    if ! (cd "$here/$wrapper" && GOTOOLCHAIN=local GOWORK=off go build -p 2 -trimpath \
+    if ! (cd "$src" && GOTOOLCHAIN=local GOWORK=off go build -p 2 -trimpath \
       -ldflags="$ldflags" -o "$tmp/${target%%=*}" "${target#*=}"); then
       echo "scripts/e2e/tools.sh: building ${target#*=} $version failed (see above)" >&2
       exit 1
     fi
   done
+  rm -rf "$tmp/src"
   echo "$stamp" >"$tmp/.stamp"
   chmod 755 "$tmp"
   rm -rf "$dir"
@@ -108,9 +119,48 @@ kubernetes_dir="$(build kubernetes "$k8s_version" "$k8s_ldflags" \
   kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager)"
 vault_dir="$(build vault "$(required_version vault github.com/hashicorp/vault)" "" \
   vault=github.com/hashicorp/vault)"
+pulumi_version="$(required_version pulumi github.com/pulumi/pulumi/pkg/v3)"
+pulumi_dir="$(build pulumi "$pulumi_version" \
+  "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version" \
+  pulumi=github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)"
+
+# The Kubernetes provider's build folder: the wrapper's go.mod and go.sum, the provider module
+# (checked against the sum pinned in go.sum) as ./provider, and the two files its release embeds.
+k8s_provider=github.com/pulumi/pulumi-kubernetes/provider/v4
+k8s_provider_version="$(required_version pulumi-kubernetes "$k8s_provider")"
+prepare_kubernetes_provider() {
+  local dst="$1" pinned info
+  cp "$here/pulumi-kubernetes/go.mod" "$here/pulumi-kubernetes/go.sum" "$dst/"
+  pinned="$(awk -v m="$k8s_provider" -v v="$k8s_provider_version" \
+    '$1 == m && $2 == v { print $3 }' "$dst/go.sum")"
+  info="$(cd "$dst" && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOWORK=off \
+    go mod download -json "$k8s_provider@$k8s_provider_version")" || return 1
+  if [ -z "$pinned" ] || [ "$(json_field Sum <<<"$info")" != "$pinned" ]; then
+    echo "scripts/e2e/tools.sh: $k8s_provider@$k8s_provider_version does not match go.sum" >&2
+    return 1
+  fi
+  cp -R "$(json_field Dir <<<"$info")" "$dst/provider"
+  chmod -R u+w "$dst/provider"
+  # What generate.go does at release: the schema with its version set, both files compacted.
+  (cd "$dst/provider/cmd/pulumi-resource-kubernetes" && python3 -c '
+import json, sys
+schema = json.load(open("schema.json"))
+schema["version"] = sys.argv[1]
+json.dump(schema, open("schema-embed.json", "w"), separators=(",", ":"))
+mapping = json.load(open("terraform-mapping.json"))
+json.dump(mapping, open("terraform-mapping-embed.json", "w"), separators=(",", ":"))
+' "${k8s_provider_version#v}")
+}
+json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+k8s_provider_dir="$(prepare=prepare_kubernetes_provider build pulumi-kubernetes \
+  "$k8s_provider_version" \
+  "-X $k8s_provider/pkg/version.Version=${k8s_provider_version#v}" \
+  pulumi-resource-kubernetes="$k8s_provider/cmd/pulumi-resource-kubernetes")"
 
 echo "helm: $helm"
 echo "etcd: $etcd_dir/etcd"
 echo "kube-apiserver: $kubernetes_dir/kube-apiserver"
 echo "kube-controller-manager: $kubernetes_dir/kube-controller-manager"
 echo "vault: $vault_dir/vault"
+echo "pulumi: $pulumi_dir/pulumi"
+echo "pulumi-resource-kubernetes: $k8s_provider_dir/pulumi-resource-kubernetes"
