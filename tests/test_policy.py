@@ -34,8 +34,11 @@ POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
 
 def _load_rules() -> ModuleType:
     # Imported by path: policy/ is not a package, and __main__.py must never be imported.
+    package = POLICY_DIR / "rules"
     spec = importlib.util.spec_from_file_location(
-        "aidbox_secrets_policy_rules", POLICY_DIR / "rules.py"
+        "aidbox_secrets_policy_rules",
+        package / "__init__.py",
+        submodule_search_locations=[str(package)],
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
