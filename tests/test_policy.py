@@ -434,7 +434,7 @@ def test_secrets_officer_for_a_non_deployer_is_refused(description: str | None) 
     )
     message = only(run(rules.validate_role_assignment, ROLE_ASSIGNMENT, props, name="ra"))
     assert "RoleAssignment 'ra'" in message and "principalType 'User'" in message
-    assert f"description {rules._show(description)}" in message
+    assert f"description {rules.show(description)}" in message
     assert "only the deployer's rotation grant" in message
 
 

@@ -31,7 +31,7 @@ from .azure.roles import (
     role_guid,
     validate_role_assignment,
 )
-from .common import _show
+from .common import show
 from .kubernetes.csi import (
     parse_go_duration,
     validate_csi_volumes_read_only,
@@ -56,11 +56,11 @@ __all__ = [
     "ROLE_KV_SECRETS_OFFICER",
     "ROLE_KV_SECRETS_USER",
     "STACK_TYPE",
-    "_show",
     "image_pin_problem",
     "is_aidbox_image",
     "parse_go_duration",
     "role_guid",
+    "show",
     "validate_aidbox_shared_keys",
     "validate_aks_entra_rbac",
     "validate_aks_local_accounts",

@@ -8,8 +8,8 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from .common import _Check, is_number, is_unknown, production_reason
-from .kubernetes.pods import Container, _workload_containers
+from .common import Check, is_number, is_unknown, production_reason
+from .kubernetes.pods import Container, workload_containers
 
 # Aidbox's images (Docker Hub healthsamurai/...), and the settings that make its token-signing
 # keys shared between replicas: each (current name, deprecated alias).
@@ -24,7 +24,7 @@ def is_aidbox_image(image: Any) -> bool:
     return isinstance(image, str) and bool(AIDBOX_IMAGE.search(image))
 
 
-def _has_secret_env(check: _Check, container: Container, names: Sequence[str]) -> bool | None:
+def _has_secret_env(check: Check, container: Container, names: Sequence[str]) -> bool | None:
     """Whether one of `names` is set from a secretKeyRef; None if an unknown hides it."""
     for _, env in check.elements(container.value, "env"):
         if is_unknown(env):
@@ -48,7 +48,7 @@ def validate_aidbox_shared_keys(
 ) -> None:
     if args.resource_type != "kubernetes:apps/v1:Deployment":
         return
-    check = _Check(args, report_violation)
+    check = Check(args, report_violation)
     reason = production_reason(check)
     if reason is None:
         return
@@ -60,7 +60,7 @@ def validate_aidbox_shared_keys(
     if is_number(replicas) and replicas <= 1:
         return
     count = "unset (an autoscaler sets it)" if replicas is None else f"{replicas:g}"
-    for container in _workload_containers(check):
+    for container in workload_containers(check):
         image = check.get(container.value, "image")
         if is_unknown(image):
             check.undecided(image)

@@ -2,7 +2,7 @@
 
 `args.props` are the resource's inputs (camelCase, as the engine sends them); during a preview
 some of them may be unknown, and reading one raises `UnknownValueError`. The validators read
-through `_Check`, which turns an unknown into a value that a rule can skip, so one unknown field
+through `Check`, which turns an unknown into a value that a rule can skip, so one unknown field
 never hides a violation elsewhere in the same resource; when an unknown is what kept a rule from
 deciding, the error is raised at the end, and the engine reports "can't run policy during
 preview" (advisory) instead of a pass. The same checks run again at `pulumi up`, when the values
@@ -22,10 +22,10 @@ from pulumi_policy.proxy import UnknownValueError
 PRODUCTION = "production"
 ENVIRONMENT_LABEL = "aidbox-secrets/environment"
 
-_AZURE_NATIVE = r"^azure-native:{module}(?:/v[0-9a-z]+)?:{name}$"
+AZURE_NATIVE_TYPE = r"^azure-native:{module}(?:/v[0-9a-z]+)?:{name}$"
 # The AKS cluster: its production rules (azure/aks.py) and its CSI add-on (kubernetes/csi.py).
 MANAGED_CLUSTER_TYPE = re.compile(
-    _AZURE_NATIVE.format(module="containerservice", name="ManagedCluster")
+    AZURE_NATIVE_TYPE.format(module="containerservice", name="ManagedCluster")
 )
 
 
@@ -57,7 +57,7 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class _Check:
+class Check:
     """One validation of one resource: safe reads, and violations prefixed with the resource."""
 
     def __init__(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -72,7 +72,7 @@ class _Check:
         try:
             for key in path:
                 if isinstance(key, int):
-                    if not _is_list(current) or key >= len(current):
+                    if not is_list(current) or key >= len(current):
                         return default
                 elif not has_key(current, key):
                     return default
@@ -87,7 +87,7 @@ class _Check:
         if is_unknown(value):
             self.undecided(value)
             return
-        if not _is_list(value):
+        if not is_list(value):
             return
         for index in range(len(value)):
             yield index, self.get(value, index)
@@ -105,11 +105,11 @@ class _Check:
             raise self._undecided
 
 
-def _is_list(value: Any) -> bool:
+def is_list(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
-def production_reason(check: _Check) -> str | None:
+def production_reason(check: Check) -> str | None:
     """Why this resource counts as production, or None. Any one signal is enough:
     the policy's config `production: true` (passed with --policy-pack-config), the Azure tag
     `environment: production`, the Kubernetes label `aidbox-secrets/environment: production`,
@@ -131,18 +131,18 @@ def production_reason(check: _Check) -> str | None:
     return None
 
 
-def _production(
+def production_check(
     args: ResourceValidationArgs, report_violation: ReportViolation, resource_type: re.Pattern
 ):
     """(check, reason) for a production resource of `resource_type`, else None."""
     if not resource_type.match(args.resource_type):
         return None
-    check = _Check(args, report_violation)
+    check = Check(args, report_violation)
     reason = production_reason(check)
     return (check, reason) if reason else None
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     """A value for a message: quoted strings, 'unset' for missing. Never used for env values."""
     if value is None:
         return "unset"

@@ -9,7 +9,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from .common import _is_list
+from .common import is_list
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 # Stack outputs that look like a credential: by name, or by what the value holds.
@@ -48,7 +48,7 @@ def _strings(value: Any) -> Iterator[str]:
                 yield from _strings(value[key])
             except UnknownValueError:
                 continue
-    elif _is_list(value):
+    elif is_list(value):
         for item in value:
             yield from _strings(item)
 

@@ -8,22 +8,22 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from ..common import (
-    _AZURE_NATIVE,
+    AZURE_NATIVE_TYPE,
     MANAGED_CLUSTER_TYPE,
-    _Check,
-    _is_list,
-    _production,
-    _show,
+    Check,
+    is_list,
     is_unknown,
+    production_check,
     production_reason,
+    show,
 )
 
-AGENT_POOL_TYPE = re.compile(_AZURE_NATIVE.format(module="containerservice", name="AgentPool"))
+AGENT_POOL_TYPE = re.compile(AZURE_NATIVE_TYPE.format(module="containerservice", name="AgentPool"))
 NETWORK_POLICY_ENGINES = ("cilium", "calico", "azure")
 
 
 def _production_cluster(args: ResourceValidationArgs, report_violation: ReportViolation):
-    return _production(args, report_violation, MANAGED_CLUSTER_TYPE)
+    return production_check(args, report_violation, MANAGED_CLUSTER_TYPE)
 
 
 def validate_aks_local_accounts(
@@ -38,7 +38,7 @@ def validate_aks_local_accounts(
         check.undecided(disabled)
     elif disabled is not True:
         check.violation(
-            f"disableLocalAccounts is {_show(disabled)} on a production cluster ({reason}); it "
+            f"disableLocalAccounts is {show(disabled)} on a production cluster ({reason}); it "
             "must be true: the static cluster-admin credential bypasses Entra ID and audit"
         )
     check.finish()
@@ -57,7 +57,7 @@ def validate_aks_entra_rbac(
             check.undecided(value)
         elif value is not True:
             check.violation(
-                f"aadProfile.{key} is {_show(value)} on a production cluster ({reason}); "
+                f"aadProfile.{key} is {show(value)} on a production cluster ({reason}); "
                 "Entra ID sign-in with Azure RBAC for Kubernetes authorization is required"
             )
     check.finish()
@@ -75,27 +75,27 @@ def validate_aks_network_policy(
         check.undecided(engine)
     elif engine not in NETWORK_POLICY_ENGINES:
         check.violation(
-            f"networkProfile.networkPolicy is {_show(engine)} on a production cluster "
+            f"networkProfile.networkPolicy is {show(engine)} on a production cluster "
             f"({reason}); one of {list(NETWORK_POLICY_ENGINES)} is needed, or NetworkPolicies "
             "are not enforced"
         )
     check.finish()
 
 
-def _check_zones(check: _Check, pool: Any, where: str, reason: str) -> None:
+def _check_zones(check: Check, pool: Any, where: str, reason: str) -> None:
     zones = check.get(pool, "availabilityZones")
     if is_unknown(zones):
         check.undecided(zones)
-    elif not _is_list(zones) or len(zones) < 2:
+    elif not is_list(zones) or len(zones) < 2:
         check.violation(
-            f"{where}.availabilityZones is {_show(zones if zones else None)} on production "
+            f"{where}.availabilityZones is {show(zones if zones else None)} on production "
             f"({reason}); spread every pool over at least two zones"
         )
 
 
 def validate_aks_zones(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if AGENT_POOL_TYPE.match(args.resource_type):
-        check = _Check(args, report_violation)
+        check = Check(args, report_violation)
         reason = production_reason(check)
         if reason:
             _check_zones(check, args.props, "agent pool", reason)

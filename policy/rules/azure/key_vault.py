@@ -7,9 +7,9 @@ import re
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ..common import _AZURE_NATIVE, _Check, _production, _show, is_unknown
+from ..common import AZURE_NATIVE_TYPE, Check, is_unknown, production_check, show
 
-KEY_VAULT_TYPE = re.compile(_AZURE_NATIVE.format(module="keyvault", name="Vault"))
+KEY_VAULT_TYPE = re.compile(AZURE_NATIVE_TYPE.format(module="keyvault", name="Vault"))
 
 
 def validate_key_vault_rbac_soft_delete(
@@ -17,7 +17,7 @@ def validate_key_vault_rbac_soft_delete(
 ) -> None:
     if not KEY_VAULT_TYPE.match(args.resource_type):
         return
-    check = _Check(args, report_violation)
+    check = Check(args, report_violation)
     properties = check.get(args.props, "properties")
     if is_unknown(properties):
         check.undecided(properties)
@@ -28,7 +28,7 @@ def validate_key_vault_rbac_soft_delete(
         check.undecided(rbac)
     elif rbac is not True:
         check.violation(
-            f"properties.enableRbacAuthorization is {_show(rbac)}; it must be true "
+            f"properties.enableRbacAuthorization is {show(rbac)}; it must be true "
             "(access policies are not allowed: grant Azure RBAC roles on the vault instead)"
         )
     soft_delete = check.get(properties, "enableSoftDelete")
@@ -45,7 +45,7 @@ def validate_key_vault_rbac_soft_delete(
 def validate_key_vault_purge_protection(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    found = _production(args, report_violation, KEY_VAULT_TYPE)
+    found = production_check(args, report_violation, KEY_VAULT_TYPE)
     if not found:
         return
     check, reason = found
@@ -54,7 +54,7 @@ def validate_key_vault_purge_protection(
         check.undecided(purge)
     elif purge is not True:
         check.violation(
-            f"properties.enablePurgeProtection is {_show(purge)} on a production stack "
+            f"properties.enablePurgeProtection is {show(purge)} on a production stack "
             f"({reason}); it must be true so deleted secrets cannot be purged before the "
             "retention period ends"
         )
@@ -64,7 +64,7 @@ def validate_key_vault_purge_protection(
 def validate_key_vault_network(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    found = _production(args, report_violation, KEY_VAULT_TYPE)
+    found = production_check(args, report_violation, KEY_VAULT_TYPE)
     if not found:
         return
     check, reason = found
@@ -73,7 +73,7 @@ def validate_key_vault_network(
         check.undecided(action)
     elif action != "Deny":
         check.violation(
-            f"properties.networkAcls.defaultAction is {_show(action)} on production ({reason}); "
+            f"properties.networkAcls.defaultAction is {show(action)} on production ({reason}); "
             "it must be Deny, with the cluster's path in (private endpoint or subnet rule)"
         )
     for index, rule in check.elements(args.props, "properties", "networkAcls", "ipRules"):
@@ -82,7 +82,7 @@ def validate_key_vault_network(
             check.undecided(value)
         elif value in ("0.0.0.0/0", "0.0.0.0"):
             check.violation(
-                f"properties.networkAcls.ipRules[{index}] is {_show(value)} on production "
+                f"properties.networkAcls.ipRules[{index}] is {show(value)} on production "
                 f"({reason}); it opens the vault to every network"
             )
     check.finish()

@@ -6,7 +6,7 @@ import re
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ..common import _AZURE_NATIVE, _Check, _show, is_unknown
+from ..common import AZURE_NATIVE_TYPE, Check, is_unknown, show
 
 # Azure built-in role definition GUIDs (the same in every subscription).
 ROLE_KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -44,7 +44,7 @@ SINGLE_VAULT_SCOPE = re.compile(
     re.IGNORECASE,  # Azure resource IDs compare case-insensitively
 )
 ROLE_ASSIGNMENT_TYPE = re.compile(
-    _AZURE_NATIVE.format(module="authorization", name="RoleAssignment")
+    AZURE_NATIVE_TYPE.format(module="authorization", name="RoleAssignment")
 )
 
 
@@ -63,7 +63,7 @@ def validate_role_assignment(
 ) -> None:
     if not ROLE_ASSIGNMENT_TYPE.match(args.resource_type):
         return
-    check = _Check(args, report_violation)
+    check = Check(args, report_violation)
     props = args.props
     role_id = check.get(props, "roleDefinitionId")
     principal_type = check.get(props, "principalType")
@@ -96,8 +96,8 @@ def validate_role_assignment(
             check.undecided(description)
         else:
             check.violation(
-                f"grants {_role_label(guid)} to principalType {_show(principal_type)} with "
-                f"description {_show(description or None)}; only the deployer's rotation grant "
+                f"grants {_role_label(guid)} to principalType {show(principal_type)} with "
+                f"description {show(description or None)}; only the deployer's rotation grant "
                 "(description 'deployer: ...' or 'aidbox-secrets: deployer') may use Secrets "
                 "Officer"
             )
@@ -108,7 +108,7 @@ def validate_role_assignment(
             check.undecided(scope)
         elif not (isinstance(scope, str) and SINGLE_VAULT_SCOPE.match(scope)):
             check.violation(
-                f"grants {_role_label(guid)} at scope {_show(scope)}; it must be scoped to "
+                f"grants {_role_label(guid)} at scope {show(scope)}; it must be scoped to "
                 "exactly one vault: /subscriptions/<sub>/resourceGroups/<rg>/providers/"
                 "Microsoft.KeyVault/vaults/<name> (no broader scope, no sub-path)"
             )

@@ -7,9 +7,9 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ..common import MANAGED_CLUSTER_TYPE, _Check, _show, has_key, is_true, is_unknown
-from .helm import _helm_chart
-from .pods import Container, _containers, _pod_spec
+from ..common import MANAGED_CLUSTER_TYPE, Check, has_key, is_true, is_unknown, show
+from .helm import helm_chart
+from .pods import Container, pod_containers, pod_spec
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 CSI_DRIVER_CHART = "secrets-store-csi-driver"
@@ -20,18 +20,18 @@ MAX_ROTATION_SECONDS = 5 * 60
 def validate_csi_volumes_read_only(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    check = _Check(args, report_violation)
-    found = _pod_spec(check)
+    check = Check(args, report_violation)
+    found = pod_spec(check)
     if found is not None:
         pod, pod_path = found
         csi_volumes = _csi_volumes(check, pod, pod_path)
         if csi_volumes:
-            for container in _containers(check, pod, pod_path):
+            for container in pod_containers(check, pod, pod_path):
                 _check_csi_mounts(check, container, csi_volumes)
     check.finish()
 
 
-def _csi_volumes(check: _Check, pod: Any, pod_path: str) -> set[str]:
+def _csi_volumes(check: Check, pod: Any, pod_path: str) -> set[str]:
     names: set[str] = set()
     for index, volume in check.elements(pod, "volumes"):
         if is_unknown(volume):
@@ -54,12 +54,12 @@ def _csi_volumes(check: _Check, pod: Any, pod_path: str) -> set[str]:
         elif read_only is not True:
             check.violation(
                 f"volume '{name}' ({pod_path}.volumes[{index}]) uses the {CSI_DRIVER} driver "
-                f"with csi.readOnly {_show(read_only)}; it must be true"
+                f"with csi.readOnly {show(read_only)}; it must be true"
             )
     return names
 
 
-def _check_csi_mounts(check: _Check, container: Container, csi_volumes: set[str]) -> None:
+def _check_csi_mounts(check: Check, container: Container, csi_volumes: set[str]) -> None:
     for index, mount in check.elements(container.value, "volumeMounts"):
         if is_unknown(mount):
             check.undecided(mount)
@@ -72,17 +72,17 @@ def _check_csi_mounts(check: _Check, container: Container, csi_volumes: set[str]
             continue
         where = (
             f"container '{container.name}' mounts secret volume '{name}' at "
-            f"{_show(check.get(mount, 'mountPath'))} ({container.path}.volumeMounts[{index}])"
+            f"{show(check.get(mount, 'mountPath'))} ({container.path}.volumeMounts[{index}])"
         )
         read_only = check.get(mount, "readOnly")
         if is_unknown(read_only):
             check.undecided(read_only)
         elif read_only is not True:
-            check.violation(f"{where} with readOnly {_show(read_only)}; it must be true")
+            check.violation(f"{where} with readOnly {show(read_only)}; it must be true")
         for field in ("subPath", "subPathExpr"):
             if has_key(mount, field):
                 check.violation(
-                    f"{where} with {field} {_show(check.get(mount, field))}; a subPath mount is "
+                    f"{where} with {field} {show(check.get(mount, field))}; a subPath mount is "
                     "never updated, so secret rotation would silently stop: mount the "
                     "directory and point at the file inside it"
                 )
@@ -118,13 +118,13 @@ def parse_go_duration(text: str) -> float | None:
 
 
 def _check_rotation(
-    check: _Check, enabled: Any, interval: Any, enabled_key: str, interval_key: str
+    check: Check, enabled: Any, interval: Any, enabled_key: str, interval_key: str
 ) -> None:
     if is_unknown(enabled):
         check.undecided(enabled)
     elif not is_true(enabled):
         check.violation(
-            f"{enabled_key} is {_show(enabled)}: rotation is off, so a secret changed in the "
+            f"{enabled_key} is {show(enabled)}: rotation is off, so a secret changed in the "
             "store never reaches the pod; set it to true"
         )
     if is_unknown(interval):
@@ -132,10 +132,10 @@ def _check_rotation(
     elif interval is not None:
         seconds = parse_go_duration(interval) if isinstance(interval, str) else None
         if seconds is None:
-            check.violation(f"{interval_key} {_show(interval)} is not a Go duration like '2m'")
+            check.violation(f"{interval_key} {show(interval)} is not a Go duration like '2m'")
         elif seconds > MAX_ROTATION_SECONDS:
             check.violation(
-                f"{interval_key} is {_show(interval)}, longer than 5m: a rotated secret may take "
+                f"{interval_key} is {show(interval)}, longer than 5m: a rotated secret may take "
                 "that long to reach the pod"
             )
 
@@ -143,8 +143,8 @@ def _check_rotation(
 def validate_rotation_interval(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    check = _Check(args, report_violation)
-    chart = _helm_chart(check)
+    check = Check(args, report_violation)
+    chart = helm_chart(check)
     if chart == CSI_DRIVER_CHART:
         values = check.get(args.props, "values", default={})
         _check_rotation(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..common import _Check, is_unknown
+from ..common import Check, is_unknown
 
 HELM_TYPES = frozenset({"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"})
 
@@ -19,7 +19,7 @@ def chart_name(chart: str) -> str:
     return archive["name"] if archive else base
 
 
-def _helm_chart(check: _Check) -> str | None:
+def helm_chart(check: Check) -> str | None:
     if check.args.resource_type not in HELM_TYPES:
         return None
     chart = check.get(check.args.props, "chart")

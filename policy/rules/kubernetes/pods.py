@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..common import _Check, is_unknown
+from ..common import Check, is_unknown
 
 # Kubernetes kinds that carry a pod spec, and where it is.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -32,7 +32,7 @@ class Container:
         return f"container '{self.name}' ({self.path})"
 
 
-def _pod_spec(check: _Check) -> tuple[Any, str] | None:
+def pod_spec(check: Check) -> tuple[Any, str] | None:
     path = POD_SPEC_PATHS.get(check.args.resource_type)
     if path is None:
         return None
@@ -45,7 +45,7 @@ def _pod_spec(check: _Check) -> tuple[Any, str] | None:
     return spec, ".".join(path)
 
 
-def _containers(check: _Check, pod: Any, pod_path: str) -> Iterator[Container]:
+def pod_containers(check: Check, pod: Any, pod_path: str) -> Iterator[Container]:
     for list_name in CONTAINER_LISTS:
         for index, container in check.elements(pod, list_name):
             if is_unknown(container):
@@ -61,8 +61,8 @@ def _containers(check: _Check, pod: Any, pod_path: str) -> Iterator[Container]:
             )
 
 
-def _workload_containers(check: _Check) -> Iterator[Container]:
+def workload_containers(check: Check) -> Iterator[Container]:
     """Every container of the resource's pod spec; none when it has no pod spec."""
-    found = _pod_spec(check)
+    found = pod_spec(check)
     if found is not None:
-        yield from _containers(check, *found)
+        yield from pod_containers(check, *found)

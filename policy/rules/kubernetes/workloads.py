@@ -8,8 +8,8 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ..common import _Check, _show, has_key, is_number, is_unknown
-from .pods import Container, _containers, _pod_spec, _workload_containers
+from ..common import Check, has_key, is_number, is_unknown, show
+from .pods import Container, pod_containers, pod_spec, workload_containers
 
 # Image tags that move: the issue names latest and edge; stable moves the same way.
 FLOATING_TAGS = frozenset({"latest", "edge", "stable"})
@@ -25,17 +25,17 @@ NON_SECRET_ENV_NAMES = frozenset(
 
 
 def validate_non_root(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    check = _Check(args, report_violation)
-    found = _pod_spec(check)
+    check = Check(args, report_violation)
+    found = pod_spec(check)
     if found is not None:
         pod, pod_path = found
         pod_context = check.get(pod, "securityContext", default={})
-        for container in _containers(check, pod, pod_path):
+        for container in pod_containers(check, pod, pod_path):
             _check_non_root(check, container, pod_context, pod_path)
     check.finish()
 
 
-def _check_non_root(check: _Check, container: Container, pod_context: Any, pod_path: str) -> None:
+def _check_non_root(check: Check, container: Container, pod_context: Any, pod_path: str) -> None:
     own = check.get(container.value, "securityContext", default={})
     user, user_from = _effective(check, own, pod_context, "runAsUser", container, pod_path)
     non_root, non_root_from = _effective(
@@ -60,7 +60,7 @@ def _check_non_root(check: _Check, container: Container, pod_context: Any, pod_p
 
 
 def _effective(
-    check: _Check, own: Any, pod_context: Any, field: str, container: Container, pod_path: str
+    check: Check, own: Any, pod_context: Any, field: str, container: Container, pod_path: str
 ) -> tuple[Any, str]:
     """The container's setting if it has one, else the pod's (Kubernetes' precedence)."""
     if is_unknown(own):
@@ -82,8 +82,8 @@ REQUIRED_RESOURCES = (
 
 
 def validate_resources(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    check = _Check(args, report_violation)
-    for container in _workload_containers(check):
+    check = Check(args, report_violation)
+    for container in workload_containers(check):
         missing = []
         for section, resource in REQUIRED_RESOURCES:
             value = check.get(container.value, "resources", section, resource)
@@ -115,8 +115,8 @@ def image_pin_problem(image: str) -> str | None:
 
 
 def validate_image_pinned(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    check = _Check(args, report_violation)
-    for container in _workload_containers(check):
+    check = Check(args, report_violation)
+    for container in workload_containers(check):
         image = check.get(container.value, "image", default="")
         if is_unknown(image):
             check.undecided(image)
@@ -124,7 +124,7 @@ def validate_image_pinned(args: ResourceValidationArgs, report_violation: Report
         problem = image_pin_problem(image if isinstance(image, str) else "")
         if problem:
             check.violation(
-                f"{container.label} image {_show(image)} {problem}; pin a version tag "
+                f"{container.label} image {show(image)} {problem}; pin a version tag "
                 f"(not {', '.join(sorted(FLOATING_TAGS))}) or a digest"
             )
     check.finish()
@@ -133,14 +133,14 @@ def validate_image_pinned(args: ResourceValidationArgs, report_violation: Report
 def validate_no_literal_secret_env(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    check = _Check(args, report_violation)
-    for container in _workload_containers(check):
+    check = Check(args, report_violation)
+    for container in workload_containers(check):
         for index, env in check.elements(container.value, "env"):
             _check_env(check, container, index, env)
     check.finish()
 
 
-def _check_env(check: _Check, container: Container, index: int, env: Any) -> None:
+def _check_env(check: Check, container: Container, index: int, env: Any) -> None:
     if is_unknown(env):
         check.undecided(env)
         return

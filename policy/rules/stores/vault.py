@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ..common import _Check, is_true, is_unknown, production_reason
-from ..kubernetes.helm import _helm_chart
+from ..common import Check, is_true, is_unknown, production_reason
+from ..kubernetes.helm import helm_chart
 
 VAULT_CHART = "vault"
 SERVICE_TYPE = "kubernetes:core/v1:Service"
@@ -15,8 +15,8 @@ VAULT_POD_LABEL = ("app.kubernetes.io/name", "vault")
 def validate_vault_dev_mode(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    check = _Check(args, report_violation)
-    if _helm_chart(check) == VAULT_CHART:
+    check = Check(args, report_violation)
+    if helm_chart(check) == VAULT_CHART:
         reason = production_reason(check)
         if reason is not None:
             dev = check.get(args.props, "values", "server", "dev", "enabled")
@@ -35,7 +35,7 @@ def validate_vault_no_load_balancer(
 ) -> None:
     """Vault's API never gets a public endpoint: no LoadBalancer Service selecting Vault's pods,
     and no LoadBalancer in the Vault chart's values (server.service.type, ui.serviceType)."""
-    check = _Check(args, report_violation)
+    check = Check(args, report_violation)
     if args.resource_type == SERVICE_TYPE:
         kind = check.get(args.props, "spec", "type")
         label, value = VAULT_POD_LABEL
@@ -48,7 +48,7 @@ def validate_vault_no_load_balancer(
                 "reached through the Kubernetes API server's service proxy, never a public "
                 "endpoint"
             )
-    elif _helm_chart(check) == VAULT_CHART:
+    elif helm_chart(check) == VAULT_CHART:
         for path in (("server", "service", "type"), ("ui", "serviceType")):
             kind = check.get(args.props, "values", *path)
             if is_unknown(kind):
