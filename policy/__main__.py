@@ -1,7 +1,7 @@
 """Entry point of the aidbox-secrets policy pack: `pulumi preview --policy-pack policy`.
 
 Constructing PolicyPack starts the analyzer's gRPC server and blocks, so nothing may import
-this file: the validators and policies live in rules.py, which tests import.
+this file: the validators and policies live in the package rules/, which tests import.
 """
 
 from pulumi_policy import EnforcementLevel, PolicyPack

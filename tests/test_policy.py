@@ -34,8 +34,11 @@ POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
 
 def _load_rules() -> ModuleType:
     # Imported by path: policy/ is not a package, and __main__.py must never be imported.
+    package = POLICY_DIR / "rules"
     spec = importlib.util.spec_from_file_location(
-        "aidbox_secrets_policy_rules", POLICY_DIR / "rules.py"
+        "aidbox_secrets_policy_rules",
+        package / "__init__.py",
+        submodule_search_locations=[str(package)],
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -431,7 +434,7 @@ def test_secrets_officer_for_a_non_deployer_is_refused(description: str | None) 
     )
     message = only(run(rules.validate_role_assignment, ROLE_ASSIGNMENT, props, name="ra"))
     assert "RoleAssignment 'ra'" in message and "principalType 'User'" in message
-    assert f"description {rules._show(description)}" in message
+    assert f"description {rules.show(description)}" in message
     assert "only the deployer's rotation grant" in message
 
 

@@ -1,0 +1,82 @@
+"""Validators of the aidbox-secrets CrossGuard policy pack, one module per area of `components/`.
+
+Every `validate_*` function has the signature pulumi-policy passes to a
+`ResourceValidationPolicy`: `(args, report_violation)`. `common` reads `args.props` safely (some
+may be unknown during a preview) and says what counts as production; `azure/`, `kubernetes/`,
+`stores/`, `aidbox` and `outputs` hold the rules; `pack` lists them as `POLICIES`. Imports run
+one way: `common` <- `azure/`, `kubernetes/` <- `stores/`, `aidbox` <- `pack` <- this file
+(`outputs` needs only `common`).
+
+This package only builds policy objects (`POLICIES`); it never starts the analyzer server, so
+tests import it directly, through the names re-exported here. `__main__.py` is the pack's entry
+point and must not be imported.
+"""
+
+from .aidbox import is_aidbox_image, validate_aidbox_shared_keys
+from .azure.aks import (
+    validate_aks_entra_rbac,
+    validate_aks_local_accounts,
+    validate_aks_network_policy,
+    validate_aks_zones,
+)
+from .azure.key_vault import (
+    validate_key_vault_network,
+    validate_key_vault_purge_protection,
+    validate_key_vault_rbac_soft_delete,
+)
+from .azure.roles import (
+    ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
+    ROLE_KV_SECRETS_OFFICER,
+    ROLE_KV_SECRETS_USER,
+    role_guid,
+    validate_role_assignment,
+)
+from .common import show
+from .kubernetes.csi import (
+    parse_go_duration,
+    validate_csi_volumes_read_only,
+    validate_rotation_interval,
+)
+from .kubernetes.workloads import (
+    image_pin_problem,
+    validate_image_pinned,
+    validate_no_literal_secret_env,
+    validate_non_root,
+    validate_resources,
+)
+from .outputs import STACK_TYPE, validate_no_credential_outputs
+from .pack import POLICIES, PRODUCTION_CONFIG, RESOURCE_POLICIES
+from .stores.vault import validate_vault_dev_mode, validate_vault_no_load_balancer
+
+__all__ = [
+    "POLICIES",
+    "PRODUCTION_CONFIG",
+    "RESOURCE_POLICIES",
+    "ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER",
+    "ROLE_KV_SECRETS_OFFICER",
+    "ROLE_KV_SECRETS_USER",
+    "STACK_TYPE",
+    "image_pin_problem",
+    "is_aidbox_image",
+    "parse_go_duration",
+    "role_guid",
+    "show",
+    "validate_aidbox_shared_keys",
+    "validate_aks_entra_rbac",
+    "validate_aks_local_accounts",
+    "validate_aks_network_policy",
+    "validate_aks_zones",
+    "validate_csi_volumes_read_only",
+    "validate_image_pinned",
+    "validate_key_vault_network",
+    "validate_key_vault_purge_protection",
+    "validate_key_vault_rbac_soft_delete",
+    "validate_no_credential_outputs",
+    "validate_no_literal_secret_env",
+    "validate_non_root",
+    "validate_resources",
+    "validate_role_assignment",
+    "validate_rotation_interval",
+    "validate_vault_dev_mode",
+    "validate_vault_no_load_balancer",
+]

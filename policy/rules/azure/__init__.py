@@ -1,0 +1,1 @@
+"""Rules on Azure resources: Key Vault, its role assignments, the AKS cluster."""

@@ -1,0 +1,1 @@
+"""Rules on Kubernetes objects: workloads, the CSI driver's secret volumes and rotation."""

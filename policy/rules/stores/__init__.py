@@ -1,0 +1,1 @@
+"""Rules on the secret stores the program runs itself (HashiCorp Vault)."""
