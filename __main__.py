@@ -139,8 +139,6 @@ else:
         "cluster",
         KubeconfigClusterArgs(
             source=settings.cluster.kubeconfig,
-            project=settings.project,
-            stack=settings.stack,
             namespace=settings.namespace,
         ),
     )

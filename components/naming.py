@@ -41,6 +41,8 @@ SP_CREDENTIALS_SECRET = "secrets-store-creds"  # Azure servicePrincipal mode
 VAULT_RELEASE = "vault"  # the chart's fullname, hence its ServiceAccount and Service names
 VAULT_TOKEN_REVIEWER = "vault-token-reviewer"  # external Vault: ServiceAccount, binding
 VAULT_TOKEN_REVIEWER_SECRET = f"{VAULT_TOKEN_REVIEWER}-token"
+VAULT_DEPLOYER = "vault-deployer"  # in-cluster Vault: the deployer's account for the proxy
+VAULT_DEPLOYER_SECRET = f"{VAULT_DEPLOYER}-token"
 
 # Namespaces Kubernetes itself owns (and the `kube-` prefix it reserves for them): the
 # program neither creates them nor runs its workloads there.

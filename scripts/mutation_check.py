@@ -14,6 +14,16 @@ import tempfile
 SRC = pathlib.Path(__file__).resolve().parent.parent
 MUTS = [
     (
+        "components/stores/vault_access.py",
+        'cache = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", "~")) / ".cache")',
+        'cache = "/tmp"',
+    ),
+    (
+        "components/stores/vault/configure.py",
+        "depends_on=[mode.release, *d.ready]",
+        "depends_on=[mode.release]",
+    ),
+    (
         "components/azure/key_vault.py",
         "                retain_on_delete=True,\n",
         "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -113,19 +114,55 @@ def _reaches_vault_through_the_api_server(run: StackRun, target: str, token: str
     props = provider.props
     assert props["address"] == f"{API}/api/v1/namespaces/vault/services/{target}:8200/proxy"
     assert run.output("vaultAddress") == props["address"]
-    # Vault's token in X-Vault-Token; the API server's (the deployer's Entra ID token for the
-    # AKS server application) in Authorization: both secret.
+    # Vault's token in X-Vault-Token; the API server's (the program's proxy account's) in
+    # Authorization: both secret.
     assert is_secret(provider.inputs["token"]) and props["token"] == token
     headers = json.loads(props["headers"])  # provider config arrives JSON-encoded
-    assert headers == [{"name": "Authorization", "value": f"Bearer {ENTRA_TOKEN}"}]
+    assert headers == [{"name": "Authorization", "value": f"Bearer {SA_TOKEN}"}]
     assert is_secret(provider.inputs["headers"])
     assert "skipTlsVerify" not in props
     ca_file = Path(props["caCertFile"])
     assert ca_file.is_absolute() and ca_file.read_text() == CA_PEM  # the cluster CA
+    # The provider is used only once the account may proxy: destroy deletes it after them.
+    assert {"store-deployer", "store-deployer-token"} <= depends_on(provider)
 
 
 def _entra_token_calls(run: StackRun) -> list[dict]:
     return [a for t, a in run.calls if t == "azure-native:authorization:getClientToken"]
+
+
+def test_the_vault_provider_keeps_nothing_temporary(
+    dev: StackRun, ha: StackRun, external: StackRun
+) -> None:
+    """`refresh` and `destroy` configure the provider from its stored inputs, on another day
+    and maybe another machine: no temporary file (nor a client key written for it) there."""
+    temporary = tempfile.gettempdir()
+    for run in (dev, ha, external):
+        props = run.one("pulumi:providers:vault").props
+        assert "clientAuth" not in props
+        assert not props.get("caCertFile", "").startswith(temporary), props["caCertFile"]
+
+
+def test_the_proxy_account_may_only_proxy_to_vault(dev: StackRun, ha: StackRun) -> None:
+    for run in (dev, ha):
+        role = run.k8s("rbac.authorization.k8s.io/v1:Role", "vault-deployer").props
+        assert role["metadata"]["namespace"] == "vault"
+        assert role["rules"] == [
+            {
+                "apiGroups": [""],
+                "resources": ["services/proxy"],
+                "verbs": ["get", "create", "update", "patch", "delete"],
+            }
+        ]
+        binding = run.k8s("rbac.authorization.k8s.io/v1:RoleBinding", "vault-deployer").props
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "vault-deployer", "namespace": "vault"}
+        ]
+        token = run.k8s("core/v1:Secret", "vault-deployer-token").props
+        assert token["type"] == "kubernetes.io/service-account-token"
+        assert token["metadata"]["annotations"] == {
+            "kubernetes.io/service-account.name": "vault-deployer"
+        }
 
 
 def test_dev_vault_is_configured_through_the_api_server(dev: StackRun) -> None:
@@ -136,13 +173,14 @@ def test_ha_vault_is_configured_through_the_api_server(ha: StackRun) -> None:
     _reaches_vault_through_the_api_server(ha, "https:vault-active", "h4-root")
 
 
-def test_the_api_server_token_is_for_the_aks_entra_server_app(
+def test_no_short_lived_token_reaches_the_vault_provider(
     dev: StackRun, ha: StackRun, ha_new: StackRun, external: StackRun
 ) -> None:
-    entra_server_app = {"endpoint": "6dae42f8-4368-4678-94ff-3960e28e3630"}
-    assert _entra_token_calls(dev) == _entra_token_calls(ha) == [entra_server_app]
-    assert _entra_token_calls(ha_new) == []  # nothing talks to Vault before its init
-    assert _entra_token_calls(external) == []  # an external Vault has its own address
+    """The deployer's Entra ID token lasts about an hour: kept in the provider's stored
+    configuration, a `refresh` or `destroy` a day later would send it expired (401)."""
+    for run in (dev, ha, ha_new, external):
+        assert _entra_token_calls(run) == []
+        assert ENTRA_TOKEN not in json.dumps([r.props for r in run.resources])
 
 
 def test_vault_resources_use_the_explicit_provider(dev: StackRun, ha: StackRun) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,16 @@ def test_ca_file_is_written_once_at_a_stable_path(tmp_path: Path) -> None:
     vault_access.write_ca_file(path, "PEM2")
     assert path.read_text() == "PEM2"
     path = vault_access.ca_file_path
-    assert path("p", "dev", "CA1") == path("p", "dev", "CA1")
-    assert path("p", "dev", "CA1") != path("p", "prod", "CA1")
-    assert path("p", "dev", "CA1") != path("p", "dev", "CA2")  # another cluster, another file
+    assert path("CA1") == path("CA1")
+    assert path("CA1") != path("CA2")  # another cluster, another file
+
+
+def test_ca_file_is_kept_in_the_users_cache_not_a_temporary_folder() -> None:
+    """The path is kept in the Vault provider's stored configuration, which later runs read."""
+    path = vault_access.ca_file_path
+    assert path("CA1", {"XDG_CACHE_HOME": "/c"}).parent == Path("/c/aidbox-secrets/ca")
+    assert path("CA1", {"HOME": "/home/u"}).parent == Path("/home/u/.cache/aidbox-secrets/ca")
+    assert not str(path("CA1")).startswith(tempfile.gettempdir())
 
 
 def test_server_certificate_names_cover_services_and_every_pod() -> None:

@@ -13,9 +13,9 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, containerservice, monitor
 
 from .. import naming
-from ..kubernetes.target import ApiServerLogin, aidbox_namespace
+from ..kubernetes.target import aidbox_namespace
 from ..settings import ClusterSettings, MaintenanceWindow, NetworkSettings, PoolSettings
-from .aks_access import EntraAccess, entra_login
+from .aks_access import EntraAccess
 from .key_vault import role_definition_id
 from .monitoring import Monitoring
 
@@ -241,9 +241,6 @@ class AksCluster(pulumi.ComponentResource):
                 "oidcIssuerUrl": self.oidc_issuer_url,
             }
         )
-
-    def api_server_login(self, parent: pulumi.Resource) -> ApiServerLogin:
-        return entra_login(parent)
 
     def _deployer_admin(self, name: str, args: AksClusterArgs) -> authorization.RoleAssignment:
         """Whoever runs `pulumi up` gets "Azure Kubernetes Service RBAC Cluster Admin" on the

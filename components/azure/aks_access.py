@@ -1,6 +1,5 @@
 """How the deployer reaches an AKS API server, created here or not: a Kubernetes provider that
-runs kubelogin for an Entra ID token each time (no credential in state), and the same Entra
-identity as a bearer token for the API server's service proxy."""
+runs kubelogin for an Entra ID token each time (no credential in state)."""
 
 from __future__ import annotations
 
@@ -10,10 +9,10 @@ from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import authorization, containerservice
+from pulumi_azure_native import containerservice
 
-from ..kubernetes.target import ApiServerLogin, ClusterTarget, bearer_header
-from .kubeconfig import AKS_SERVER_APP_ID, cluster_endpoint, decode_kubeconfig, exec_kubeconfig
+from ..kubernetes.target import ClusterTarget
+from .kubeconfig import cluster_endpoint, decode_kubeconfig, exec_kubeconfig
 
 
 class AksTarget(ClusterTarget, Protocol):
@@ -60,14 +59,3 @@ class EntraAccess:
             ),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
         )
-
-
-def entra_login(parent: pulumi.Resource) -> ApiServerLogin:
-    """The deployer's Entra ID token for the AKS server application, sent as `Authorization`
-    (the API server drops it after authenticating the request)."""
-    entra = authorization.get_client_token_output(
-        endpoint=AKS_SERVER_APP_ID, opts=pulumi.InvokeOutputOptions(parent=parent)
-    )
-    return ApiServerLogin(
-        headers=pulumi.Output.secret(entra.token.apply(lambda t: [bearer_header(t)]))
-    )

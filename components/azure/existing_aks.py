@@ -10,11 +10,11 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerservice
 
-from ..kubernetes.target import ApiServerLogin, aidbox_namespace
+from ..kubernetes.target import aidbox_namespace
 from ..settings import ExistingAks
 from ..settings.values import duration_seconds
 from .aks import KEY_VAULT_ADDON
-from .aks_access import EntraAccess, entra_login
+from .aks_access import EntraAccess
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,3 @@ class ExistingAksCluster(pulumi.ComponentResource):
         self.register_outputs(
             {"clusterName": self.cluster_name, "oidcIssuerUrl": self.oidc_issuer_url}
         )
-
-    def api_server_login(self, parent: pulumi.Resource) -> ApiServerLogin:
-        return entra_login(parent)

@@ -4,7 +4,7 @@ its CA, and how the user authenticates. Pure: text in, values out; files it name
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +17,12 @@ class KubeconfigError(ValueError):
 
 @dataclass(frozen=True)
 class KubeEndpoint:
-    """One context of a kubeconfig, resolved. The credentials stay out of repr."""
+    """One context of a kubeconfig, resolved: where the API server is and its CA (the
+    user's credentials stay with the Kubernetes provider, which reads the kubeconfig itself)."""
 
     context: str
     server: str
     ca_pem: str
-    client_cert_pem: str | None = field(default=None, repr=False)
-    client_key_pem: str | None = field(default=None, repr=False)
-    token: str | None = field(default=None, repr=False)
-    exec_plugin: bool = False  # the user runs a credential plugin (kubelogin, aws, gke...)
-
-    @property
-    def user_auth(self) -> str:
-        if self.client_cert_pem and self.client_key_pem:
-            return "certificate"
-        if self.token:
-            return "token"
-        return "exec" if self.exec_plugin else "none"
 
 
 def _named(items: Any, name: str, what: str) -> dict:
@@ -72,7 +61,6 @@ def parse_kubeconfig(text: str, context: str | None, base: Path | None = None) -
         raise KubeconfigError("the kubeconfig has no current-context: name one")
     ctx = _named(doc.get("contexts"), name, "context")
     cluster = _named(doc.get("clusters"), ctx.get("cluster", ""), "cluster")
-    user = _named(doc.get("users"), ctx.get("user", ""), "user") if ctx.get("user") else {}
     server = cluster.get("server")
     if not isinstance(server, str) or not server.startswith("https://"):
         raise KubeconfigError(f"context {name!r}: the API server must be an https:// URL")
@@ -88,10 +76,6 @@ def parse_kubeconfig(text: str, context: str | None, base: Path | None = None) -
         context=name,
         server=server.rstrip("/"),
         ca_pem=ca,
-        client_cert_pem=_data(user, "client-certificate", base),
-        client_key_pem=_data(user, "client-key", base),
-        token=user.get("token") or (_data(user, "tokenFile", base) or "").strip() or None,
-        exec_plugin="exec" in user or "auth-provider" in user,
     )
 
 

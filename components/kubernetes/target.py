@@ -3,22 +3,10 @@ was reached (cluster.mode aks, existingAks or kubeconfig)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
-
-
-@dataclass(frozen=True)
-class ApiServerLogin:
-    """How the deployer's tools other than the Kubernetes provider (pulumi-vault, through the
-    API server's service proxy) authenticate to the API server: a bearer token header, or a
-    client certificate and key in files."""
-
-    headers: pulumi.Input[list[dict[str, str]]] | None = None
-    client_cert_file: pulumi.Input[str] | None = None
-    client_key_file: pulumi.Input[str] | None = None
 
 
 def bearer_header(token: str) -> dict[str, str]:
@@ -32,8 +20,6 @@ class ClusterTarget(Protocol):
     namespace: pulumi.Output[str]  # Aidbox's, created unless "default"
     api_server_url: pulumi.Output[str]
     api_server_ca: pulumi.Output[str]  # PEM
-
-    def api_server_login(self, parent: pulumi.Resource) -> ApiServerLogin: ...
 
 
 def aidbox_namespace(

@@ -65,7 +65,6 @@ class KubeconfigSource:
     context: str | None = None
     path: str | None = None
     content: Sensitive | None = None
-    user_auth: str = "certificate"  # certificate, token, exec or none
 
 
 @dataclass(frozen=True)
@@ -274,15 +273,15 @@ def parse_kubeconfig_source(s: Section) -> ClusterSettings:
     path = None if content else s.string("kubeconfigPath", "~/.kube/config")
     try:
         if content is not None:
-            endpoint = parse_kubeconfig(content.value, context)
+            parse_kubeconfig(content.value, context)
         else:
             assert path is not None
             text, base = read_kubeconfig(path)
-            endpoint = parse_kubeconfig(text, context, base)
+            parse_kubeconfig(text, context, base)
     except KubeconfigError as error:
         key = "kubeconfig" if content is not None else "kubeconfigPath"
         s.fail(key, content or path, f"a kubeconfig this program can use: {error}")
     return ClusterSettings(
         mode="kubeconfig",
-        kubeconfig=KubeconfigSource(context, path, content, endpoint.user_auth),
+        kubeconfig=KubeconfigSource(context, path, content),
     )

@@ -221,15 +221,6 @@ def check_cluster_mode(s: Settings, top: Section) -> None:
                 "not with cluster.mode kubeconfig: the Ingress is served by AKS's application "
                 "routing add-on; expose the aidbox Service the way your cluster does",
             )
-        source = s.cluster.kubeconfig
-        if s.vault and s.vault.mode == "dev" and source and source.user_auth == "exec":
-            fail(
-                "cluster.context",
-                source.context,
-                "a kubeconfig user with a client certificate or a token for vault.mode dev: "
-                "the deployer reaches the in-cluster Vault through the API server, and the "
-                "Vault provider cannot run a credential plugin",
-            )
     if mode != "existingAks":
         return
     network = top.section("network")

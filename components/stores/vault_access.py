@@ -1,12 +1,12 @@
 """How the deployer reaches an in-cluster Vault: through the Kubernetes API server's service
-proxy (the login to the API server is the cluster's: `ClusterTarget.api_server_login`). Pure:
-plain values in, plain values out (`write_ca_file` writes the one file the Vault provider
-needs)."""
+proxy (stores/vault/proxy.py holds the account it uses there). Pure: plain values in, plain
+values out (`write_ca_file` writes the one file the Vault provider needs)."""
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..local_files import write_atomically
@@ -26,13 +26,14 @@ def service_proxy_address(
     return f"{base}/api/v1/namespaces/{namespace}/services/{scheme}:{service}:{port}/proxy"
 
 
-def ca_file_path(project: str, stack: str, pem: str) -> Path:
+def ca_file_path(pem: str, environ: Mapping[str, str] = os.environ) -> Path:
     """Where a cluster CA is written for the Vault provider's `ca_cert_file` (it takes only a
-    path): the same path on every run of this stack against this cluster, another for another
-    CA, so two clusters never overwrite each other's file."""
-    digest = hashlib.sha256(pem.encode()).hexdigest()[:12]
-    name = f"{project}-{stack}-api-server-ca-{digest}.pem"
-    return Path(tempfile.gettempdir()) / "aidbox-secrets" / name
+    path): named by the CA's digest, so every run against this cluster finds the same path and
+    two clusters never share one; in the user's cache folder (XDG), not a temporary one, since
+    the path is kept in the state and read again by later runs."""
+    digest = hashlib.sha256(pem.encode()).hexdigest()[:16]
+    cache = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", "~")) / ".cache")
+    return Path(cache).expanduser() / "aidbox-secrets" / "ca" / f"api-server-{digest}.pem"
 
 
 def write_ca_file(path: Path, pem: str) -> str:

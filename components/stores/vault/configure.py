@@ -24,14 +24,9 @@ def configure(ctx: StoreContext, mode: Mode) -> list[pulumi.Resource]:
         token=pulumi.Output.secret(d.token),
         namespace=v.namespace,
         ca_cert_file=d.ca_cert_file,
-        headers=d.login.headers,
-        client_auth=vault.ProviderClientAuthArgs(
-            cert_file=d.login.client_cert_file, key_file=d.login.client_key_file
-        )
-        if d.login.client_cert_file and d.login.client_key_file
-        else None,
+        headers=d.headers,
         skip_child_token=True,
-        opts=pulumi.ResourceOptions(parent=ctx.store, depends_on=[mode.release]),
+        opts=pulumi.ResourceOptions(parent=ctx.store, depends_on=[mode.release, *d.ready]),
     )
     vault_opts = pulumi.ResourceOptions(parent=ctx.store, provider=provider)
     if v.mode == "ha":

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from ...kubernetes.helm import helm_release
 from ...versions import VAULT
 from ..vault_access import ca_file_path, service_proxy_address, write_ca_file
+from .proxy import proxy_account
 from .records import CA_CONFIG_MAP, RELEASE_NAME, VAULT_PORT, Deployer, StoreContext
 
 
@@ -53,17 +54,18 @@ def proxy_address(ctx: StoreContext, *, scheme: str, service: str) -> pulumi.Out
 def through_api_server(
     ctx: StoreContext, *, scheme: str, service: str, token: pulumi.Input[str]
 ) -> Deployer:
-    """The API server's service proxy, as the deployer (on AKS its Entra ID identity),
-    trusting the cluster CA."""
-    s, cluster = ctx.settings, ctx.args.cluster
+    """The API server's service proxy, as the program's proxy account, trusting the cluster
+    CA. The provider takes the CA as a file only: the program writes it (public) to a path
+    named by its digest in the user's cache folder, where a later run finds it again; a machine
+    where the program has not run yet has no such file, so `refresh` and `destroy` there run the
+    program (`--run-program`, README "Day two")."""
+    account = proxy_account(ctx)
     return Deployer(
         address=proxy_address(ctx, scheme=scheme, service=service),
         token=token,
-        # The provider takes the CA as a file only; the CA is public, the path stable.
         ca_cert_file=pulumi.Output.unsecret(
-            cluster.api_server_ca.apply(
-                lambda pem: write_ca_file(ca_file_path(s.project, s.stack, pem), pem)
-            )
+            ctx.args.cluster.api_server_ca.apply(lambda pem: write_ca_file(ca_file_path(pem), pem))
         ),
-        login=cluster.api_server_login(ctx.store),
+        headers=account.headers,
+        ready=account.ready,
     )

@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 from ... import naming
 from ...azure.network import Subnets
 from ...azure.platform import Platform
-from ...kubernetes.target import ApiServerLogin, ClusterTarget
+from ...kubernetes.target import ClusterTarget
 from ...settings import Settings, VaultSettings
 
 MOUNT_DIR = "/run/vault-secrets"
@@ -72,13 +72,16 @@ class KubernetesAuth:
 
 @dataclass(frozen=True)
 class Deployer:
-    """How pulumi-vault reaches Vault and who it is there."""
+    """How pulumi-vault reaches Vault and who it is there. Everything here is kept in the
+    state as the provider's configuration, and `refresh` and `destroy` configure the provider
+    from it: nothing short-lived, nothing in a temporary folder."""
 
     address: pulumi.Input[str]
     token: pulumi.Input[str]
     ca_cert_file: pulumi.Input[str] | None = None
-    # To the API server, when Vault is behind its service proxy.
-    login: ApiServerLogin = field(default_factory=ApiServerLogin)
+    # To the API server, when Vault is behind its service proxy (`Authorization`).
+    headers: pulumi.Input[list[dict[str, str]]] | None = None
+    ready: list[pulumi.Resource] = field(default_factory=list)  # the provider waits for these
 
 
 @dataclass(frozen=True)
