@@ -14,6 +14,21 @@ import tempfile
 SRC = pathlib.Path(__file__).resolve().parent.parent
 MUTS = [
     (
+        "components/stores/parameters.py",
+        '"secretPath": f"{secret_api_path}/{n}"',
+        '"secretPath": secret_api_path',
+    ),
+    (
+        "components/stores/vault/configure.py",
+        "                delete_all_versions=True,\n",
+        "",
+    ),
+    (
+        "components/stores/vault/configure.py",
+        "lambda pair, name=spec.name: pair[0].get(name, pair[1])",
+        "lambda pair, name=spec.name: pair[1]",
+    ),
+    (
         "components/stores/vault_access.py",
         'cache = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", "~")) / ".cache")',
         'cache = "/tmp"',

@@ -293,8 +293,13 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
 
 
 class Mocks(pulumi.runtime.Mocks):
-    def __init__(self, existing_cluster: Mapping[str, Any] = EXISTING_CLUSTER) -> None:
+    def __init__(
+        self,
+        existing_cluster: Mapping[str, Any] = EXISTING_CLUSTER,
+        vault_kv: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.existing_cluster = dict(existing_cluster)
+        self.vault_kv = dict(vault_kv or {})  # "<mount>/<name>" -> data, for kv getSecretV2
         self.resources: list[Registered] = []
         self.parents: dict[str, str] = {}
         self.property_dependencies: dict[str, dict[str, list[str]]] = {}
@@ -344,6 +349,9 @@ class Mocks(pulumi.runtime.Mocks):
         if args.token.startswith("azure-native:containerservice:listManagedCluster"):
             value = base64.b64encode(KUBECONFIG.encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
+        if args.token == "vault:kv/getSecretV2:getSecretV2":
+            data = self.vault_kv[f"{args.args['mount']}/{args.args['name']}"]
+            return {"data": dict(data), "dataJson": json.dumps(data)}, []
         raise AssertionError(f"unexpected call {args.token}")
 
 

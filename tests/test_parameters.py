@@ -52,14 +52,19 @@ def test_azure_parameters_workload_and_service_principal() -> None:
 
 def test_vault_objects_is_a_plain_list() -> None:
     objects = yaml.safe_load(
-        parameters.vault_objects(["client-secret"], "secret/data/aidbox/client")
+        parameters.vault_objects(["client-secret", "api-key"], "secret/data/aidbox/client", "value")
     )
     assert objects == [
         {
             "objectName": "client-secret",
-            "secretPath": "secret/data/aidbox/client",
-            "secretKey": "client-secret",
-        }
+            "secretPath": "secret/data/aidbox/client/client-secret",
+            "secretKey": "value",
+        },
+        {
+            "objectName": "api-key",
+            "secretPath": "secret/data/aidbox/client/api-key",
+            "secretKey": "value",
+        },
     ]
 
 
@@ -69,6 +74,7 @@ def test_vault_parameters_default_and_custom_mount() -> None:
         role_name="aidbox",
         names=["client-secret"],
         secret_api_path="secret/data/aidbox/client",
+        key="value",
     )
     default = parameters.vault_parameters(**common)
     assert set(default) == {"vaultAddress", "roleName", "objects"}
@@ -197,6 +203,7 @@ def test_vault_ca_cert_path_reaches_the_parameters() -> None:
         role_name="aidbox",
         names=["client-secret"],
         secret_api_path="secret/data/aidbox/client",
+        key="value",
         ca_cert_path="/vault/ca/ca.crt",
     )
     assert params["vaultCACertPath"] == "/vault/ca/ca.crt"
@@ -205,6 +212,7 @@ def test_vault_ca_cert_path_reaches_the_parameters() -> None:
         role_name="aidbox",
         names=["client-secret"],
         secret_api_path="secret/data/aidbox/client",
+        key="value",
     )
     assert "vaultCACertPath" not in without
 

@@ -139,15 +139,19 @@ def test_external_vault_settings_reach_provider_auth_and_secret_provider_class()
     assert params["vaultAddress"] == EXTERNAL["address"]
     assert params["vaultKubernetesMountPath"] == "aks-clinic"
     assert params["roleName"] == "clinic-aidbox" and params["audience"] == "vault-clinic"
-    assert yaml.safe_load(params["objects"])[0]["secretPath"] == "kv/data/clinic/aidbox"
+    assert yaml.safe_load(params["objects"])[0]["secretPath"] == (
+        "kv/data/clinic/aidbox/client-secret"
+    )
     assert run.one("vault:index/authBackend:AuthBackend").props["path"] == "aks-clinic"
     role = run.one("vault:kubernetes/authBackendRole:AuthBackendRole").props
     assert (role["roleName"], role["audience"]) == ("clinic-aidbox", "vault-clinic")
     assert role["tokenPolicies"] == ["clinic-read"]
-    secret = run.one("vault:kv/secretV2:SecretV2").props
-    assert (secret["mount"], secret["name"]) == ("kv", "clinic/aidbox")
+    secret = run.named("store-kv-client-secret").props
+    assert (secret["mount"], secret["name"]) == ("kv", "clinic/aidbox/client-secret")
     assert (
-        run.one("vault:index/policy:Policy").props["policy"].startswith('path "kv/data/clinic/*"')
+        run.one("vault:index/policy:Policy")
+        .props["policy"]
+        .startswith('path "kv/data/clinic/aidbox/*"')
     )
     assert run.named("store-chart").props["namespace"] == "vault-csi"
     reviewer = run.k8s("core/v1:ServiceAccount", "vault-token-reviewer").props

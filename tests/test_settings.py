@@ -54,8 +54,10 @@ def test_vault_defaults() -> None:
         "aidbox/client",
     )
     assert (v.policy_name, v.role_name, v.bound_service_account) == ("aidbox", "aidbox", "aidbox")
-    assert v.policy_path == "secret/data/aidbox/*"
+    assert v.policy_path == "secret/data/aidbox/client/*"
     assert v.secret_api_path == "secret/data/aidbox/client"
+    assert v.entry_api_path("client-secret") == "secret/data/aidbox/client/client-secret"
+    assert not v.seed_from_combined_entry
 
 
 def test_scope_without_id_and_other_types() -> None:
@@ -275,7 +277,7 @@ BAD_INPUT = {
     ),
     "vault policy not covering the secret": (
         vault(vault={**VAULT_DEV, "policyPath": "secret/data/other/*"}),
-        ["vault.policyPath", "covers secret/data/aidbox/client"],
+        ["vault.policyPath", "covers secret/data/aidbox/client/*"],
     ),
     "vault policy grants more than read": (
         vault(vault={**VAULT_DEV, "policyCapabilities": ["read", "update"]}),
@@ -843,7 +845,7 @@ GOOD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], str, Any]] = {
         vault(vault={**EXTERNAL, "kvMount": "team/kv"}),
         ("vault",),
         "vault.policy_path",
-        "team/kv/data/aidbox/*",
+        "team/kv/data/aidbox/client/*",
     ),
     **{
         f"rotation interval {text!r}": (

@@ -72,8 +72,11 @@ def env(run: StackRun) -> dict[str, dict]:
 
 def store_values(run: StackRun) -> dict[str, str]:
     """What the store is seeded with: secret name -> value."""
-    if run.of_type(KV2):
-        return json.loads(run.one(KV2).props["dataJson"])
+    if run.of_type(KV2):  # one entry per secret, its value under `value`
+        return {
+            r.props["name"].rsplit("/", 1)[1]: json.loads(r.props["dataJson"])["value"]
+            for r in run.of_type(KV2)
+        }
     return {r.props["secretName"]: r.props["properties"]["value"] for r in run.of_type(KV_SECRET)}
 
 
@@ -140,7 +143,7 @@ def test_first_rollout_waits_for_store_database_and_class(run: StackRun) -> None
     deployment = run.k8s("apps/v1:Deployment", "aidbox")
     wanted = {"spc", "postgres-statefulset", "aidbox-service-account", "aidbox-config"}
     if run.of_type(KV2):
-        wanted |= {"store-role", "store-kv-secret", "store-chart"}  # Vault configured
+        wanted |= {"store-role", f"store-kv-{AUTH_PRIVATE_KEY}", "store-chart"}  # configured
     else:
         wanted |= {"store-kv-kubelet", f"store-kv-{AUTH_PRIVATE_KEY}", f"store-kv-{DB_PASSWORD}"}
     assert wanted <= depends_on(deployment)

@@ -23,6 +23,7 @@ from harness import (
     VAULT_HA_INIT,
     VAULT_TUNED,
     VAULT_TUNED_SECRETS,
+    Mocks,
     StackRun,
     depends_on,
     is_secret,
@@ -184,7 +185,8 @@ def test_no_short_lived_token_reaches_the_vault_provider(
 
 
 def test_vault_resources_use_the_explicit_provider(dev: StackRun, ha: StackRun) -> None:
-    for run, count in ((dev, 5), (ha, 7)):  # ha adds the audit device and the KV mount
+    # Auth backend, its config, policy, role and five KV entries; ha adds audit and KV mount.
+    for run, count in ((dev, 9), (ha, 11)):
         provider = run.one("pulumi:providers:vault")
         vault_resources = [r for r in run.resources if r.type.startswith("vault:")]
         assert len(vault_resources) == count
@@ -192,45 +194,99 @@ def test_vault_resources_use_the_explicit_provider(dev: StackRun, ha: StackRun) 
             assert provider.name in resource.provider, resource.name
 
 
-def test_kv_secret_holds_each_secret(dev: StackRun) -> None:
-    secret = dev.one("vault:kv/secretV2:SecretV2")
-    assert secret.props["mount"] == "secret" and secret.props["name"] == "aidbox/client"
-    assert is_secret(secret.inputs["dataJson"])
-    data = json.loads(secret.props["dataJson"])
-    # One path holds the user's secret and the program's own (keys, database password).
-    assert data == {
+def kv_entries(run: StackRun) -> dict[str, dict]:
+    """The KV entries by secret name: their recorded props, the value parsed."""
+    found = {}
+    for entry in run.of_type("vault:kv/secretV2:SecretV2"):
+        assert is_secret(entry.inputs["dataJson"]), entry.name
+        found[entry.props["name"].rsplit("/", 1)[1]] = {
+            **entry.props,
+            "data": json.loads(entry.props["dataJson"]),
+            "entry": entry,
+        }
+    return found
+
+
+def test_each_secret_has_a_kv_entry_of_its_own(dev: StackRun) -> None:
+    entries = kv_entries(dev)
+    assert set(entries) == {"client-secret", *MANAGED_SECRETS}
+    for name, entry in entries.items():
+        assert entry["mount"] == "secret" and entry["name"] == f"aidbox/client/{name}"
+        assert set(entry["data"]) == {"value"}
+        assert entry["deleteAllVersions"] is True  # removed: nothing of it stays in Vault
+    values = {name: entry["data"]["value"] for name, entry in entries.items()}
+    assert values == {
         "client-secret": "generated-store-client-secret-value",
         "aidbox-auth-private-key": f"{PEM_PRIVATE_HEAD}generated-auth-key\n-----END",
-        "aidbox-auth-public-key": data["aidbox-auth-public-key"],
+        "aidbox-auth-public-key": values["aidbox-auth-public-key"],
         "aidbox-auth-secret": "generated-generated-auth-secret",
         "aidbox-db-password": "generated-generated-db-password",
     }
-    assert data["aidbox-auth-public-key"].startswith("-----BEGIN PUBLIC KEY-----\n")
+    assert values["aidbox-auth-public-key"].startswith("-----BEGIN PUBLIC KEY-----\n")
 
 
-def test_dev_kv_secret_is_restored_by_refresh(dev: StackRun) -> None:
-    """A dev Vault forgets everything on a pod restart: `pulumi up --refresh` must read the
-    secret (gone), see the difference and write the seed again."""
-    secret = dev.one("vault:kv/secretV2:SecretV2")
-    assert not secret.props.get("disableRead")
-    assert secret.opts is not None and not secret.opts.ignore_changes
+def test_a_secret_added_later_gets_its_own_entry_and_object(external: StackRun) -> None:
+    """With one shared entry seeded once (ignore_changes), a secret added later never reached
+    Vault, and vault-csi-provider failed every pod's mount on the missing key."""
+    added = run_stack(
+        {**EXTERNAL, "secrets": {**EXTERNAL["secrets"], "api-key": {"scope": "Client"}}},
+        secret_keys=["vault"],
+    )
+    before, after = kv_entries(external), kv_entries(added)
+    assert set(after) - set(before) == {"api-key"}
+    for name in before:  # the others' entries are the same resources, unchanged
+        assert after[name]["entry"].name == before[name]["entry"].name
+        assert after[name]["dataJson"] == before[name]["dataJson"]
+    objects = yaml.safe_load(added.one(SPC).props["spec"]["parameters"]["objects"])
+    assert {
+        "objectName": "api-key",
+        "secretPath": "secret/data/aidbox/client/api-key",
+        "secretKey": "value",
+    } in objects
 
 
-def test_ha_and_external_kv_secret_survives_rotation(ha: StackRun, external: StackRun) -> None:
-    """`vault kv patch` rotations survive `pulumi up --refresh`: never read back, never
+def test_dev_kv_entries_are_restored_by_refresh(dev: StackRun) -> None:
+    """A dev Vault forgets everything on a pod restart: `pulumi up --refresh` must read each
+    entry (gone), see the difference and write the seed again."""
+    for entry in kv_entries(dev).values():
+        assert not entry.get("disableRead")
+        assert entry["entry"].opts is not None and not entry["entry"].opts.ignore_changes
+
+
+def test_ha_and_external_kv_entries_survive_rotation(ha: StackRun, external: StackRun) -> None:
+    """`vault kv put`/`patch` rotations survive `pulumi up --refresh`: never read back, never
     rewritten."""
     for run in (ha, external):
-        secret = run.one("vault:kv/secretV2:SecretV2")
-        assert secret.props["disableRead"] is True
-        assert secret.opts is not None and secret.opts.ignore_changes == ["dataJson"]
+        for entry in kv_entries(run).values():
+            assert entry["disableRead"] is True
+            assert entry["entry"].opts is not None
+            assert entry["entry"].opts.ignore_changes == ["dataJson"]
+
+
+def test_an_older_stacks_single_entry_seeds_the_new_entries() -> None:
+    """`vault.seedFromCombinedEntry`: one `up` of a stack from before the per-secret entries
+    reads the single entry (rotated values included) and seeds each new entry from it; a
+    secret it lacks gets its own seed."""
+    combined = {"client-secret": "rotated-by-vault-kv-patch", "aidbox-db-password": "rotated-db"}
+    run = run_stack(
+        {**EXTERNAL, "vault": {**EXTERNAL["vault"], "seedFromCombinedEntry": True}},
+        secret_keys=["vault"],
+        mocks=Mocks(vault_kv={"secret/aidbox/client": combined}),
+    )
+    entries = kv_entries(run)
+    assert entries["client-secret"]["data"] == {"value": "rotated-by-vault-kv-patch"}
+    assert entries["aidbox-db-password"]["data"] == {"value": "rotated-db"}
+    assert entries["aidbox-auth-secret"]["data"] == {"value": "generated-generated-auth-secret"}
+    reads = [a for t, a in run.calls if t == "vault:kv/getSecretV2:getSecretV2"]
+    assert [(a["mount"], a["name"]) for a in reads] == [("secret", "aidbox/client")]
 
 
 def test_configured_value_is_used() -> None:
     assert VAULT_TUNED["secrets"]["client-secret"]["value"] == "v4lue"
     run = run_stack(VAULT_TUNED, secret_keys=VAULT_TUNED_SECRETS)  # a shared run
-    data = json.loads(run.one("vault:kv/secretV2:SecretV2").props["dataJson"])
-    assert data["client-secret"] == "v4lue"
-    assert set(data) == {"client-secret", *MANAGED_SECRETS}
+    entries = kv_entries(run)
+    assert entries["client-secret"]["data"] == {"value": "v4lue"}
+    assert set(entries) == {"client-secret", *MANAGED_SECRETS}
     for resource in run.resources:
         assert not [s for s in plain_strings(resource.inputs) if "v4lue" in s], resource.name
 
@@ -243,7 +299,9 @@ def test_kubernetes_auth_policy_and_role_agree(dev: StackRun) -> None:
     assert config["backend"] == "kubernetes"
     policy = dev.one("vault:index/policy:Policy").props
     assert policy["name"] == "aidbox"
-    assert policy["policy"] == 'path "secret/data/aidbox/*" {\n  capabilities = ["read"]\n}\n'
+    assert (
+        policy["policy"] == 'path "secret/data/aidbox/client/*" {\n  capabilities = ["read"]\n}\n'
+    )
     role = dev.one("vault:kubernetes/authBackendRole:AuthBackendRole")
     props = role.props
     assert props["roleName"] == "aidbox"
@@ -270,12 +328,17 @@ def test_secret_provider_class_for_vault(dev: StackRun) -> None:
     assert "vaultKubernetesMountPath" not in params  # the default mount
     objects = yaml.safe_load(params["objects"])
     assert objects == [
-        {"objectName": name, "secretPath": "secret/data/aidbox/client", "secretKey": name}
+        {
+            "objectName": name,
+            "secretPath": f"secret/data/aidbox/client/{name}",
+            "secretKey": "value",
+        }
         for name in ("client-secret", *MANAGED_SECRETS)
     ]
     policy_path = dev.one("vault:index/policy:Policy").props["policy"].split('"')[1]
-    assert objects[0]["secretPath"].startswith(policy_path.rstrip("*"))
-    assert {"csi-driver", "store-chart", "store-role", "store-kv-secret"} <= depends_on(spc)
+    assert all(o["secretPath"].startswith(policy_path.rstrip("*")) for o in objects)
+    entries = {f"store-kv-{name}" for name in ("client-secret", *MANAGED_SECRETS)}
+    assert {"csi-driver", "store-chart", "store-role", *entries} <= depends_on(spc)
 
 
 def test_aidbox_mounts_vault_secrets(dev: StackRun) -> None:
@@ -339,13 +402,18 @@ def test_custom_names_flow_to_role_policy_and_spc() -> None:
     params = run.one(SPC).props["spec"]["parameters"]
     assert params["vaultKubernetesMountPath"] == "aks"
     assert params["roleName"] == "aidbox-app"
-    assert yaml.safe_load(params["objects"])[0]["secretPath"] == "secret/data/apps/aidbox"
+    assert (
+        yaml.safe_load(params["objects"])[0]["secretPath"]
+        == "secret/data/apps/aidbox/client-secret"
+    )
     role = run.one("vault:kubernetes/authBackendRole:AuthBackendRole").props
     assert role["backend"] == "aks" and role["tokenPolicies"] == ["aidbox-read"]
     assert (
-        run.one("vault:index/policy:Policy").props["policy"].startswith('path "secret/data/apps/*"')
+        run.one("vault:index/policy:Policy")
+        .props["policy"]
+        .startswith('path "secret/data/apps/aidbox/*"')
     )
-    assert run.one("vault:kv/secretV2:SecretV2").props["name"] == "apps/aidbox"
+    assert kv_entries(run)["client-secret"]["name"] == "apps/aidbox/client-secret"
 
 
 def _shape(run: StackRun, store_names: set[str]) -> set[tuple[str, str]]:
@@ -435,7 +503,8 @@ def test_ha_vault_tls(ha: StackRun) -> None:
 def test_ha_vault_mounts_its_kv_engine_before_the_secret(ha: StackRun, dev: StackRun) -> None:
     mount = ha.one("vault:index/mount:Mount").props
     assert (mount["path"], mount["type"], mount["options"]) == ("secret", "kv", {"version": "2"})
-    assert "store-kv-mount" in depends_on(ha.one("vault:kv/secretV2:SecretV2"))
+    for entry in ha.of_type("vault:kv/secretV2:SecretV2"):
+        assert "store-kv-mount" in depends_on(entry), entry.name
     assert not dev.of_type("vault:index/mount:Mount")  # the dev server mounts secret/ itself
 
 

@@ -63,25 +63,39 @@ class VaultSettings:
     kv_mount: str = "secret"
     secret_path: str = "aidbox/client"
     policy_name: str = "aidbox"
-    policy_path: str = "secret/data/aidbox/*"
+    policy_path: str = "secret/data/aidbox/client/*"
     role_name: str = "aidbox"
     bound_service_account: str = "aidbox"
     audience: str = "vault"
+    # One `pulumi up` of an older stack: seed the per-secret entries from its single entry.
+    seed_from_combined_entry: bool = False
 
     @property
     def secret_api_path(self) -> str:
-        """The KV v2 read path the CSI provider and the policy use."""
+        """The KV v2 read path of the folder that holds one entry per secret."""
         return f"{self.kv_mount}/data/{self.secret_path}"
+
+    def entry_path(self, name: str) -> str:
+        """A secret's own KV v2 entry (`vault kv put <mount>/<this> value=...`)."""
+        return f"{self.secret_path}/{name}"
+
+    def entry_api_path(self, name: str) -> str:
+        """The read path of a secret's entry, for the CSI provider."""
+        return f"{self.kv_mount}/data/{self.entry_path(name)}"
+
+
+# The key of the one value in each secret's KV entry.
+KV_VALUE_KEY = "value"
 
 
 def _policy_path_problem(path: str, v: VaultSettings) -> str | None:
-    """Why a policy path would grant more than reading this project's secret, or None."""
+    """Why a policy path would grant more than reading this project's secrets, or None."""
     prefix = f"{v.kv_mount}/data/"
-    if not path.startswith(prefix) or "+" in path or "*" in path[:-1]:
-        return f"a path under {prefix} with at most one trailing '*'"
-    covered = path[:-1] if path.endswith("*") else path
-    if not v.secret_api_path.startswith(covered) or covered == prefix:
-        return f"a path that covers {v.secret_api_path} and no whole mount"
+    if not path.startswith(prefix) or "+" in path or "*" in path[:-1] or not path.endswith("*"):
+        return f"a path under {prefix} ending in one '*'"
+    covered = path[:-1]
+    if not f"{v.secret_api_path}/".startswith(covered) or covered == prefix:
+        return f"a path that covers {v.secret_api_path}/* and no whole mount"
     return None
 
 
@@ -106,6 +120,7 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
             "roleName",
             "boundServiceAccount",
             "audience",
+            "seedFromCombinedEntry",
         )
     )
     d = VaultSettings
@@ -149,11 +164,10 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
         role_name=vault_name(s, "roleName", d.role_name, kind="role"),
         bound_service_account=k8s_object_name(s, "boundServiceAccount", aidbox.service_account),
         audience=s.string("audience", d.audience) or d.audience,
+        seed_from_combined_entry=s.boolean("seedFromCombinedEntry", False),
     )
     _namespace_checks(s, v, namespace)
-    parent = secret_path.rpartition("/")[0]
-    default_policy = f"{v.kv_mount}/data/{parent}/*" if parent else v.secret_api_path
-    policy_path = s.string("policyPath") or default_policy
+    policy_path = s.string("policyPath") or f"{v.secret_api_path}/*"
     problem = _policy_path_problem(policy_path, v)
     if problem:
         s.fail("policyPath", policy_path, f"read-only access needs {problem}")
@@ -195,6 +209,7 @@ def _mode_checks(s: Section, v: VaultSettings) -> None:
     if v.mode == "dev":
         # Dev mode runs its own in-memory Vault with a generated root token.
         _only_for(s, ("address", "token", "namespace", "caCertFile"), "external", "dev")
+        _only_for(s, ("seedFromCombinedEntry",), "ha or external", "dev")
         _only_for(s, ("replicas",), "ha", "dev")
         if v.kv_mount != DEV_KV_MOUNT:
             s.fail(

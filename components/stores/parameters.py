@@ -59,9 +59,14 @@ def azure_parameters(
     return params
 
 
-def vault_objects(names: Iterable[str], secret_api_path: str) -> str:
-    """`objects` for the Vault provider: a plain YAML list (no `array:` wrapper)."""
-    return _dump([{"objectName": n, "secretPath": secret_api_path, "secretKey": n} for n in names])
+def vault_objects(names: Iterable[str], secret_api_path: str, key: str) -> str:
+    """`objects` for the Vault provider: a plain YAML list (no `array:` wrapper), each secret
+    its own KV entry under `secret_api_path` (vault-csi-provider fails the whole mount when one
+    requested key is missing, so an entry of its own per secret is what lets a secret be added
+    later)."""
+    return _dump(
+        [{"objectName": n, "secretPath": f"{secret_api_path}/{n}", "secretKey": key} for n in names]
+    )
 
 
 def vault_parameters(
@@ -70,6 +75,7 @@ def vault_parameters(
     role_name: str,
     names: Sequence[str],
     secret_api_path: str,
+    key: str,
     auth_mount_path: str = "kubernetes",
     namespace: str | None = None,
     audience: str | None = None,
@@ -78,7 +84,7 @@ def vault_parameters(
     params = {
         "vaultAddress": address,
         "roleName": role_name,
-        "objects": vault_objects(names, secret_api_path),
+        "objects": vault_objects(names, secret_api_path, key),
     }
     if auth_mount_path != "kubernetes":
         params["vaultKubernetesMountPath"] = auth_mount_path

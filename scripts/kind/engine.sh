@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 STACK=local
 VAULT_NS=vault
-KV_PATH=secret/aidbox/client
+KV_PATH=secret/aidbox/client/client-secret
 PART_OF=app.kubernetes.io/part-of=aidbox-secrets
 
 fail() {

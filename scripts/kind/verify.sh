@@ -11,7 +11,7 @@
 set -euo pipefail
 NS=default
 VAULT_NS=vault
-KV_PATH=secret/aidbox/client
+KV_PATH=secret/aidbox/client/client-secret
 ROTATION_SECONDS=30 # rotationPollInterval (the default)
 MARGIN_SECONDS=60
 PORT=18080
@@ -62,7 +62,7 @@ for _ in $(seq 30); do
 done
 
 step "3. Client/basic authenticates with the value from Vault, not with a wrong one"
-old=$(vault_kv get -field=client-secret "$KV_PATH")
+old=$(vault_kv get -field=value "$KV_PATH")
 [ -n "$old" ] || fail "no client-secret in Vault at $KV_PATH"
 [ "$(token_status "$old")" = 200 ] || fail "the value from Vault was refused"
 [ "$(token_status "wrong-$old")" = 401 ] || fail "a wrong secret was not refused with 401"
@@ -71,7 +71,7 @@ echo "ok: 200 with the value from Vault, 401 with a wrong one"
 step "4. rotation in Vault reaches Aidbox without a restart"
 before=$(restarts)
 new=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
-printf '%s' "$new" | vault_kv patch "$KV_PATH" client-secret=- >/dev/null
+printf '%s' "$new" | vault_kv patch "$KV_PATH" value=- >/dev/null
 started=$SECONDS
 deadline=$((started + ROTATION_SECONDS + MARGIN_SECONDS))
 until [ "$(token_status "$new")" = 200 ] && [ "$(token_status "$old")" = 401 ]; do

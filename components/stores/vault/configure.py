@@ -1,6 +1,6 @@
 """Vault's own configuration through pulumi-vault, once the deployer can reach Vault: the
-provider, the audit device and KV mount (ha), the KV secret Aidbox reads, the Kubernetes auth
-backend, the read policy and the role."""
+provider, the audit device and KV mount (ha), the KV entries Aidbox reads (one per secret), the
+Kubernetes auth backend, the read policy and the role."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import pulumi
 import pulumi_vault as vault
 
 from ...passwords import seed_value
+from ...settings.vault import KV_VALUE_KEY
 from ..vault_policy import render_policy
 from .records import KubernetesAuth, Mode, StoreContext
 
 
 def configure(ctx: StoreContext, mode: Mode) -> list[pulumi.Resource]:
-    """The resources the SecretProviderClass waits for: the KV secret and the role."""
+    """The resources the SecretProviderClass waits for: the KV entries and the role."""
     assert mode.deployer is not None
     d, v = mode.deployer, ctx.vault
     provider = vault.Provider(
@@ -53,38 +54,59 @@ def configure(ctx: StoreContext, mode: Mode) -> list[pulumi.Resource]:
         kv_opts = pulumi.ResourceOptions.merge(
             vault_opts, pulumi.ResourceOptions(depends_on=[mount])
         )
-    return [kv_secret(ctx, kv_opts), kubernetes_auth(ctx, mode.auth, vault_opts)]
+    return [*kv_secrets(ctx, provider, kv_opts), kubernetes_auth(ctx, mode.auth, vault_opts)]
 
 
-def kv_secret(ctx: StoreContext, opts: pulumi.ResourceOptions) -> vault.kv.SecretV2:
+def kv_secrets(
+    ctx: StoreContext, provider: vault.Provider, opts: pulumi.ResourceOptions
+) -> list[vault.kv.SecretV2]:
+    """One KV v2 entry per secret, `<secretPath>/<name>`, its value under `value`: a secret
+    added to the config later gets an entry of its own (one shared entry, seeded once, would
+    never receive it, and vault-csi-provider fails the whole mount when a key is missing)."""
     v = ctx.vault
-    values = {
-        spec.name: seed_value(ctx.name, spec, ctx.store, ctx.args.seeds)
-        for spec in ctx.settings.secrets
-    }
-    data = pulumi.Output.all(**values).apply(lambda d: json.dumps(d, sort_keys=True))
-    if v.mode == "dev":
+    combined = _combined_entry(ctx, provider) if v.seed_from_combined_entry else None
+    entries = []
+    for spec in ctx.settings.secrets:
+        seed = seed_value(ctx.name, spec, ctx.store, ctx.args.seeds)
+        if combined is not None:
+            # An older stack's single entry holds the values in use, rotations included.
+            seed = pulumi.Output.all(combined, seed).apply(
+                lambda pair, name=spec.name: pair[0].get(name, pair[1])
+            )
+        data = pulumi.Output.secret(seed).apply(lambda value: json.dumps({KV_VALUE_KEY: value}))
+        entry_opts = opts
+        if v.mode != "dev":
+            # The value seeds the entry once: `vault kv put`/`patch` rotations survive the next
+            # `pulumi up` and `refresh` (nothing read back, nothing written again).
+            entry_opts = pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(ignore_changes=["dataJson"])
+            )
         # A dev Vault forgets everything when its pod restarts: `pulumi up --refresh` must see
-        # the secret gone and write the seed again (a rotation is reverted too).
-        return vault.kv.SecretV2(
-            f"{ctx.name}-kv-secret",
-            mount=v.kv_mount,
-            name=v.secret_path,
-            data_json=pulumi.Output.secret(data),
-            opts=opts,
+        # the entry gone and write the seed again (a rotation is reverted too), so dev reads.
+        entries.append(
+            vault.kv.SecretV2(
+                f"{ctx.name}-kv-{spec.name}",
+                mount=v.kv_mount,
+                name=v.entry_path(spec.name),
+                data_json=pulumi.Output.secret(data),
+                disable_read=v.mode != "dev" or None,
+                # Removed from the config (or destroyed), no version of it stays behind.
+                delete_all_versions=True,
+                opts=entry_opts,
+            )
         )
-    return vault.kv.SecretV2(
-        f"{ctx.name}-kv-secret",
+    return entries
+
+
+def _combined_entry(ctx: StoreContext, provider: vault.Provider) -> pulumi.Output[dict]:
+    """The single entry `<secretPath>` an older version of the program kept every secret in."""
+    v = ctx.vault
+    found = vault.kv.get_secret_v2_output(
         mount=v.kv_mount,
         name=v.secret_path,
-        data_json=pulumi.Output.secret(data),
-        # The values seed the secret once: `vault kv patch` rotations must survive the next
-        # `pulumi up` (and `--refresh`), and Pulumi need not read rotated values back.
-        disable_read=True,
-        opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(ignore_changes=["dataJson"])
-        ),
+        opts=pulumi.InvokeOutputOptions(parent=ctx.store, provider=provider),
     )
+    return pulumi.Output.secret(found.data.apply(lambda data: dict(data or {})))
 
 
 def kubernetes_auth(

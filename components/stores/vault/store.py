@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ...settings.vault import KV_VALUE_KEY
 from ..binding import StoreBinding
 from ..parameters import vault_parameters
 from .configure import configure
@@ -72,6 +73,7 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
                     role_name=v.role_name,
                     names=[spec.name for spec in s.secrets],
                     secret_api_path=v.secret_api_path,
+                    key=KV_VALUE_KEY,
                     auth_mount_path=v.auth_mount_path,
                     namespace=v.namespace,
                     audience=v.audience,
