@@ -344,8 +344,8 @@ MUTS = [
     ),
     (
         "components/azure/existing_aks.py",
-        "oidc_issuer_url=oidc.issuer_url if oidc and oidc.enabled else None,",
-        "oidc_issuer_url=oidc.issuer_url if oidc else None,",
+        'oidc_on = bool(oidc) and flag(oidc.enabled, "oidcIssuerProfile.enabled")',
+        "oidc_on = bool(oidc)",
     ),
     (
         "components/settings/stack.py",
@@ -386,6 +386,12 @@ MUTS = [
         "components/azure/network.py",
         "return vnet_of(self.private_endpoint_subnet_id)",
         "return vnet_of(self.postgres_subnet or self.private_endpoint_subnet_id)",
+    ),
+    # Issue 18, defect 11: Azure's "true"/"false" strings read strictly, not by truthiness.
+    (
+        "components/azure/existing_aks.py",
+        'return value.lower() == "true"\n    raise',
+        "return bool(value)\n    raise",
     ),
 ]
 
