@@ -215,8 +215,8 @@ if settings.postgres.flexible is not None:
         FlexibleServerArgs(
             resource_group_name=platform.resource_group_name,
             location=platform.location,
-            server_name=naming.postgres_server_name(
-                settings.project, settings.stack, settings.organization
+            server_name=platform.scope.apply(
+                lambda scope: naming.postgres_server_name(settings.project, settings.stack, scope)
             ),
             settings=settings.postgres.flexible,
             vnet_id=network.postgres_vnet_id,

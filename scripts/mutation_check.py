@@ -393,6 +393,23 @@ MUTS = [
         'return value.lower() == "true"\n    raise',
         "return bool(value)\n    raise",
     ),
+    # Defect 4: global names from the deployment, kept where state holds them, read downstream
+    # from the resource.
+    (
+        "components/azure/platform.py",
+        "naming.deployment_scope(sub, args.resource_group_name)",
+        'naming.deployment_scope("organization", args.resource_group_name)',
+    ),
+    (
+        "components/azure/key_vault.py",
+        'ignore_changes=None if configured else ["vaultName"],',
+        "ignore_changes=None,",
+    ),
+    (
+        "components/azure/key_vault.py",
+        "self.vault_name = vault.name",
+        "self.vault_name = pulumi.Output.from_input(configured or args.derived_name)",
+    ),
 ]
 
 

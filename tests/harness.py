@@ -293,8 +293,13 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
 
 
 class Mocks(pulumi.runtime.Mocks):
-    def __init__(self, existing_cluster: Mapping[str, Any] = EXISTING_CLUSTER) -> None:
+    def __init__(
+        self,
+        existing_cluster: Mapping[str, Any] = EXISTING_CLUSTER,
+        subscription: str = SUBSCRIPTION,
+    ) -> None:
         self.existing_cluster = dict(existing_cluster)
+        self.subscription = subscription  # the deployer's, from getClientConfig
         self.resources: list[Registered] = []
         self.parents: dict[str, str] = {}
         self.property_dependencies: dict[str, dict[str, list[str]]] = {}
@@ -336,7 +341,7 @@ class Mocks(pulumi.runtime.Mocks):
             return {
                 "clientId": "deployer-client",
                 "objectId": DEPLOYER,
-                "subscriptionId": SUBSCRIPTION,
+                "subscriptionId": self.subscription,
                 "tenantId": TENANT,
             }, []
         if args.token == "azure-native:containerservice:getManagedCluster":

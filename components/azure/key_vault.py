@@ -110,6 +110,8 @@ class KeyVaultArgs:
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     settings: KeyVaultSettings
+    # The vault's name unless keyVault.name is set: naming.key_vault_name for this deployment.
+    derived_name: pulumi.Input[str]
     secrets: Sequence[SecretSpec]
     tags: Mapping[str, str]
     vnet_id: pulumi.Input[str]
@@ -130,11 +132,12 @@ class KeyVault(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aidbox-secrets:azure:KeyVault", name, None, opts)
         self._name, self._args = name, args
+        configured = args.settings.name
         vault = keyvault.Vault(
             f"{name}-vault",
             resource_group_name=args.resource_group_name,
             location=args.location,
-            vault_name=args.settings.name,
+            vault_name=configured or args.derived_name,
             properties=vault_properties(
                 args.tenant_id,
                 retention_days=args.settings.retention_days,
@@ -143,7 +146,15 @@ class KeyVault(pulumi.ComponentResource):
                 public_network_access="Enabled",
             ),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            # A derived name identifies the vault the stack already has: when the derivation
+            # changes (as it did from the organization to the subscription), the stored name
+            # stays, or the vault and its secrets would be replaced. A configured name wins,
+            # and renaming it is a deliberate replacement.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                ignore_changes=None if configured else ["vaultName"],
+            ),
         )
         self.vault_id = vault.id
         self.vault_name = vault.name
@@ -201,8 +212,10 @@ class KeyVault(pulumi.ComponentResource):
         """Grant `role` on this vault only. `grantee` names the principal stably for the GUID."""
         return authorization.RoleAssignment(
             f"{self._name}-{grantee}",
-            role_assignment_name=naming.role_assignment_name(
-                self._args.settings.name, role, grantee
+            # From the name the vault has (the stored one, on an older stack): the GUID the
+            # stack already holds.
+            role_assignment_name=self.vault_name.apply(
+                lambda vault: naming.role_assignment_name(vault, role, grantee)
             ),
             scope=self.vault_id,
             role_definition_id=pulumi.Output.from_input(self._args.subscription_id).apply(

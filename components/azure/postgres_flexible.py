@@ -52,7 +52,7 @@ def server_properties(settings: FlexibleServerSettings) -> dict[str, Any]:
 class FlexibleServerArgs:
     resource_group_name: pulumi.Input[str]
     location: pulumi.Input[str]
-    server_name: str
+    server_name: pulumi.Input[str]  # derived: a stack that has the server keeps its name
     settings: FlexibleServerSettings
     vnet_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]  # delegated to Microsoft.DBforPostgreSQL/flexibleServers
@@ -73,10 +73,12 @@ class FlexibleServer(pulumi.ComponentResource):
         zone, link = linked_zone(
             name,
             self,
-            zone_name=dns_zone_name(args.server_name),
+            zone_name=pulumi.Output.from_input(args.server_name).apply(dns_zone_name),
             resource_group_name=args.resource_group_name,
             vnet_id=args.vnet_id,
             tags=args.tags,
+            # The server's network settings cannot change: its zone keeps its name too.
+            keep_stored_name=True,
         )
         server = dbforpostgresql.Server(
             f"{name}-server",
@@ -94,11 +96,13 @@ class FlexibleServer(pulumi.ComponentResource):
             tags=dict(args.tags),
             **server_properties(args.settings),
             # Creating the server in the subnet fails until the zone is linked to the network.
+            # A stack that has the server keeps its name (a new one is a new, empty database).
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
                 depends_on=[link],
                 additional_secret_outputs=["administratorLoginPassword"],
+                ignore_changes=["serverName"],
             ),
         )
         database = dbforpostgresql.Database(

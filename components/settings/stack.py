@@ -61,7 +61,6 @@ TOP_LEVEL_KEYS = (
 class Settings:
     project: str
     stack: str
-    organization: str
     location: str
     secret_store: str
     namespace: str
@@ -259,7 +258,6 @@ def parse_settings(
     *,
     project: str,
     stack: str,
-    organization: str = "organization",
     location: str | None = "westeurope",
     secret_keys: frozenset[str] = frozenset(),
 ) -> Settings:
@@ -301,7 +299,6 @@ def parse_settings(
     settings = Settings(
         project=project,
         stack=stack,
-        organization=organization,
         location=region,
         secret_store=store,
         namespace=namespace,
@@ -313,9 +310,7 @@ def parse_settings(
         csi=csi,
         aidbox=aidbox,
         postgres=parse_postgres(top, region, production, azure=cluster.mode != "kubeconfig"),
-        azure=parse_azure(section_of("azure"), project, stack, organization, csi.install)
-        if store == "azure"
-        else None,
+        azure=parse_azure(section_of("azure"), csi.install) if store == "azure" else None,
         vault=parse_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
     )
     v = settings.vault

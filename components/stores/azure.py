@@ -69,6 +69,9 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
                 tenant_id=platform.tenant_id,
                 subscription_id=platform.subscription_id,
                 settings=s.azure.key_vault,
+                derived_name=platform.scope.apply(
+                    lambda scope: naming.key_vault_name(s.project, s.stack, scope)
+                ),
                 secrets=s.secrets,
                 tags=args.tags,
                 vnet_id=args.network.vnet_id,
