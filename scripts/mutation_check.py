@@ -369,8 +369,8 @@ MUTS = [
     ),
     (
         "components/settings/network.py",
-        'allowed += [*SUBNET_ID_KEYS, "postgresSubnet"]',
-        'allowed += [*SUBNET_ID_KEYS, "postgresSubnet", "podCidr"]',
+        'allowed += [*FOREIGN_KEYS, "postgresSubnet"]',
+        'allowed += [*FOREIGN_KEYS, "postgresSubnet", "podCidr"]',
     ),
     (
         "__main__.py",
@@ -422,6 +422,14 @@ MUTS = [
         "parent=self, protect=args.protect",
     ),
     ("scripts/deploy_time.py", "            urns |= user_nodes", "            pass"),
+    # Defect 10: an existing private DNS zone, of the right shape, instead of the program's own.
+    ("components/azure/key_vault.py", "    if private_dns_zone_id is None:", "    if True:"),
+    ("components/azure/postgres_flexible.py", "        if zone_id is None:", "        if True:"),
+    (
+        "components/settings/network.py",
+        "        return zone == KEY_VAULT_ZONE",
+        "        return True",
+    ),
 ]
 
 

@@ -70,18 +70,25 @@ def private_access(
     vnet_id: pulumi.Input[str],
     subnet_id: pulumi.Input[str],
     tags: Mapping[str, str],
+    private_dns_zone_id: str | None = None,
 ) -> None:
     """A vault's private address in the virtual network, and the private DNS zone that makes
-    <vault>.vault.azure.net resolve to it from the cluster's nodes and pods."""
+    <vault>.vault.azure.net resolve to it from the cluster's nodes and pods: the program's own,
+    linked to the network, or (`private_dns_zone_id`) one the network already resolves through,
+    such as a hub's (Azure refuses a second link of the same zone name to a network)."""
     child = pulumi.ResourceOptions(parent=parent)
-    zone, _ = linked_zone(
-        name,
-        parent,
-        zone_name=PRIVATE_DNS_ZONE,
-        resource_group_name=resource_group_name,
-        vnet_id=vnet_id,
-        tags=tags,
-    )
+    if private_dns_zone_id is None:
+        zone, _ = linked_zone(
+            name,
+            parent,
+            zone_name=PRIVATE_DNS_ZONE,
+            resource_group_name=resource_group_name,
+            vnet_id=vnet_id,
+            tags=tags,
+        )
+        zone_id: pulumi.Input[str] = zone.id
+    else:
+        zone_id = private_dns_zone_id
     endpoint = network.PrivateEndpoint(
         f"{name}-endpoint",
         resource_group_name=resource_group_name,
@@ -98,7 +105,7 @@ def private_access(
         resource_group_name=resource_group_name,
         private_endpoint_name=endpoint.name,
         private_dns_zone_group_name="vault",
-        private_dns_zone_configs=[{"name": "vault", "private_dns_zone_id": zone.id}],
+        private_dns_zone_configs=[{"name": "vault", "private_dns_zone_id": zone_id}],
         opts=child,
     )
 
@@ -117,6 +124,7 @@ class KeyVaultArgs:
     vnet_id: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
+    private_dns_zone_id: str | None = None  # an existing privatelink.vaultcore.azure.net zone
     protect: bool = False
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
 
@@ -168,6 +176,7 @@ class KeyVault(pulumi.ComponentResource):
             vnet_id=args.vnet_id,
             subnet_id=args.private_endpoint_subnet_id,
             tags=args.tags,
+            private_dns_zone_id=args.private_dns_zone_id,
         )
         monitor.DiagnosticSetting(
             f"{name}-audit",

@@ -58,6 +58,9 @@ class FlexibleServerArgs:
     subnet_id: pulumi.Input[str]  # delegated to Microsoft.DBforPostgreSQL/flexibleServers
     password: pulumi.Input[str]  # the store's seed value for DB_PASSWORD (secret)
     tags: Mapping[str, str]
+    # A private DNS zone the network already resolves through (<name>.postgres.database.azure.com,
+    # e.g. a hub's): the program then creates and links none.
+    private_dns_zone_id: str | None = None
     protect: bool = False
 
 
@@ -70,16 +73,19 @@ class FlexibleServer(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aidbox-secrets:azure:PostgresFlexibleServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zone, link = linked_zone(
-            name,
-            self,
-            zone_name=pulumi.Output.from_input(args.server_name).apply(dns_zone_name),
-            resource_group_name=args.resource_group_name,
-            vnet_id=args.vnet_id,
-            tags=args.tags,
-            # The server's network settings cannot change: its zone keeps its name too.
-            keep_stored_name=True,
-        )
+        zone_id, linked = args.private_dns_zone_id, []
+        if zone_id is None:
+            zone, link = linked_zone(
+                name,
+                self,
+                zone_name=pulumi.Output.from_input(args.server_name).apply(dns_zone_name),
+                resource_group_name=args.resource_group_name,
+                vnet_id=args.vnet_id,
+                tags=args.tags,
+                # The server's network settings cannot change: its zone keeps its name too.
+                keep_stored_name=True,
+            )
+            zone_id, linked = zone.id, [link]
         server = dbforpostgresql.Server(
             f"{name}-server",
             resource_group_name=args.resource_group_name,
@@ -90,7 +96,7 @@ class FlexibleServer(pulumi.ComponentResource):
             auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
             network={
                 "delegated_subnet_resource_id": args.subnet_id,
-                "private_dns_zone_arm_resource_id": zone.id,
+                "private_dns_zone_arm_resource_id": zone_id,
                 "public_network_access": "Disabled",
             },
             tags=dict(args.tags),
@@ -100,7 +106,7 @@ class FlexibleServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
-                depends_on=[link],
+                depends_on=linked,
                 additional_secret_outputs=["administratorLoginPassword"],
                 ignore_changes=["serverName"],
             ),

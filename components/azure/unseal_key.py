@@ -81,6 +81,7 @@ class VaultUnsealKey(pulumi.ComponentResource):
                 vnet_id=args.network.vnet_id,
                 subnet_id=args.network.private_endpoint_subnet_id,
                 tags=args.tags,
+                private_dns_zone_id=args.network.key_vault_private_dns_zone_id,
             )
         key = keyvault.Key(
             f"{name}-key",

@@ -233,6 +233,19 @@ def check_cluster_mode(s: Settings, top: Section) -> None:
         return
     network = top.section("network")
     key_vault = s.secret_store == "azure" or (s.vault is not None and s.vault.mode == "ha")
+    if not key_vault and s.network.key_vault_private_dns_zone_id is not None:
+        network.fail(
+            "keyVaultPrivateDnsZoneId",
+            s.network.key_vault_private_dns_zone_id,
+            "only when the program creates a Key Vault (secretStore azure or vault.mode ha): "
+            "there is no private endpoint to register",
+        )
+    if s.postgres.flexible is None and s.network.postgres_private_dns_zone_id is not None:
+        network.fail(
+            "postgresPrivateDnsZoneId",
+            s.network.postgres_private_dns_zone_id,
+            "only with postgres.mode azureFlexible: there is no managed database to register",
+        )
     if key_vault and s.network.private_endpoint_subnet_id is None:
         network.fail(
             "privateEndpointSubnetId",

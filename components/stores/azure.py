@@ -77,6 +77,7 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
                 vnet_id=args.network.vnet_id,
                 private_endpoint_subnet_id=args.network.private_endpoint_subnet_id,
                 workspace_id=args.monitoring.workspace_id,
+                private_dns_zone_id=args.network.key_vault_private_dns_zone_id,
                 protect=s.production,
                 seeds=args.seeds,
             ),
