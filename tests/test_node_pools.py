@@ -74,6 +74,7 @@ def test_the_user_pool_is_an_agent_pool_of_the_cluster(file: str) -> None:
     )
     assert props["upgradeSettings"] == {"maxSurge": "33%"}
     assert "nodeTaints" not in props  # Aidbox, PostgreSQL and Vault run here
+    assert props["tags"] == cluster.props["tags"]  # environment: production, for the policy
     assert pool.parent == run.one("aidbox-secrets:azure:AksCluster", "aks").urn
     assert cluster.urn in pool.dependencies  # created once the cluster is
     assert pool.opts is not None and bool(pool.opts.protect) == s.production

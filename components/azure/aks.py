@@ -268,6 +268,8 @@ class AksCluster(pulumi.ComponentResource):
             **pool_properties(
                 s.user_pool, system=False, zones=s.zones, subnet_id=args.user_subnet_id
             ),
+            # Like every resource: the policy pack reads `environment` from them too.
+            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(
                 parent=self, protect=args.protect, ignore_changes=["count"]
             ),
