@@ -117,7 +117,10 @@ if mode == "aks":
 elif mode == "existingAks":
     assert platform is not None and settings.cluster.existing is not None
     network = ForeignSubnets(
-        settings.network.private_endpoint_subnet_id, settings.network.postgres_subnet_id
+        settings.network.private_endpoint_subnet_id,
+        settings.network.postgres_subnet_id,
+        key_vault_private_dns_zone_id=settings.network.key_vault_private_dns_zone_id,
+        postgres_private_dns_zone_id=settings.network.postgres_private_dns_zone_id,
     )
     cluster = ExistingAksCluster(
         "aks",
@@ -213,12 +216,13 @@ if settings.postgres.flexible is not None:
         FlexibleServerArgs(
             resource_group_name=platform.resource_group_name,
             location=platform.location,
-            server_name=naming.postgres_server_name(
-                settings.project, settings.stack, settings.organization
+            server_name=platform.scope.apply(
+                lambda scope: naming.postgres_server_name(settings.project, settings.stack, scope)
             ),
             settings=settings.postgres.flexible,
             vnet_id=network.postgres_vnet_id,
             subnet_id=network.postgres_subnet_id,
+            private_dns_zone_id=network.postgres_private_dns_zone_id,
             password=generated.values[DB_PASSWORD],
             tags=tags,
             protect=settings.production,

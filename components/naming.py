@@ -80,13 +80,24 @@ def _slug(text: str) -> str:
     return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9]", "-", text.lower())).strip("-")
 
 
-def key_vault_name(project: str, stack: str, organization: str) -> str:
-    """`kv-<project>-<stack>` shortened to fit, plus a stable 5-character suffix.
+def deployment_scope(subscription_id: str, resource_group: str) -> str:
+    """What makes a global name unique: the stack's resource group id, in lower case (Azure ids
+    are case-insensitive). The same for every run and every person deploying the stack,
+    different in every subscription: two organisations adopting this program never share it,
+    whatever Pulumi backend they use (on a self-managed one the organization is always
+    `organization`)."""
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}".lower()
 
-    Key Vault names are global, so the suffix hashes organization, project and stack;
-    when it still collides, set `keyVault.name`.
-    """
-    suffix = hashlib.sha256(f"{organization}/{project}/{stack}".encode()).hexdigest()[:5]
+
+def _suffix(scope: str, project: str, stack: str) -> str:
+    return hashlib.sha256(f"{scope}/{project}/{stack}".encode()).hexdigest()[:5]
+
+
+def key_vault_name(project: str, stack: str, scope: str) -> str:
+    """`kv-<project>-<stack>` shortened to fit, plus a 5-character suffix hashing the
+    deployment's scope (`deployment_scope`): Key Vault names are global. When it still
+    collides, set `keyVault.name`."""
+    suffix = _suffix(scope, project, stack)
     room = 24 - len("kv-") - len(suffix) - 1  # what is left for "<project>-<stack>"
     stack_part = _slug(stack)[:8].strip("-")
     project_part = _slug(project)[: max(room - len(stack_part) - 1, 0)].strip("-")
@@ -102,10 +113,10 @@ def cluster_name(project: str, stack: str) -> str:
     return f"aks-{_slug(project)}-{_slug(stack)}"[:63].rstrip("-")
 
 
-def postgres_server_name(project: str, stack: str, organization: str) -> str:
+def postgres_server_name(project: str, stack: str, scope: str) -> str:
     """`psql-<project>-<stack>-<suffix>`: flexible server names are global DNS labels (3-63 of
-    a-z, 0-9, '-'), so a stable suffix hashes organization, project and stack."""
-    suffix = hashlib.sha256(f"{organization}/{project}/{stack}".encode()).hexdigest()[:5]
+    a-z, 0-9, '-'), so the suffix hashes the deployment's scope, like a Key Vault's."""
+    suffix = _suffix(scope, project, stack)
     body = f"psql-{_slug(project)}-{_slug(stack)}"[: 63 - len(suffix) - 1].rstrip("-")
     return f"{body}-{suffix}"
 

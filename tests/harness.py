@@ -296,9 +296,11 @@ class Mocks(pulumi.runtime.Mocks):
     def __init__(
         self,
         existing_cluster: Mapping[str, Any] = EXISTING_CLUSTER,
+        subscription: str = SUBSCRIPTION,
         vault_kv: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.existing_cluster = dict(existing_cluster)
+        self.subscription = subscription  # the deployer's, from getClientConfig
         self.vault_kv = dict(vault_kv or {})  # "<mount>/<name>" -> data, for kv getSecretV2
         self.resources: list[Registered] = []
         self.parents: dict[str, str] = {}
@@ -341,7 +343,7 @@ class Mocks(pulumi.runtime.Mocks):
             return {
                 "clientId": "deployer-client",
                 "objectId": DEPLOYER,
-                "subscriptionId": SUBSCRIPTION,
+                "subscriptionId": self.subscription,
                 "tenantId": TENANT,
             }, []
         if args.token == "azure-native:containerservice:getManagedCluster":

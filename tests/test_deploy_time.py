@@ -35,7 +35,8 @@ def test_prod_first_up_is_the_unavoidable_chain() -> None:
     # Aidbox waits for the cluster and its driver, or for the managed database built beside it,
     # whichever is ready last.
     through_cluster = any(n.startswith("azure-native:containerservice:") for n in names) and any(
-        n.startswith("kubernetes:helm.sh/v3:Release") for n in names
+        n.startswith(("kubernetes:helm.sh/v3:Release", "azure-native:containerservice:AgentPool"))
+        for n in names
     )
     through_database = any(n.startswith("azure-native:dbforpostgresql:Server") for n in names)
     assert through_cluster or through_database, names
@@ -55,3 +56,14 @@ def test_the_model_follows_output_dependencies() -> None:
     assert vnet.urn in cluster.dependencies
     result = deploy_time.model(run)
     assert result.total >= deploy_time.unavoidable_seconds()
+
+
+def test_workloads_wait_for_the_user_nodes() -> None:
+    """Aidbox and the in-cluster database run on the user pool (the system pool is tainted),
+    which is created after the cluster: their pods are ready no earlier than its nodes."""
+    result = deploy_time.model(cases.run("Pulumi.dev.yaml"))
+    names = [name for name, _, _ in result.path]
+    pool = names.index("azure-native:containerservice:AgentPool aks-user-pool")
+    assert names[pool - 1].startswith("azure-native:containerservice:ManagedCluster")
+    assert names[-2].startswith("kubernetes:apps/v1:Deployment aidbox")
+    assert result.total >= deploy_time.unavoidable_seconds(in_cluster_database=True)

@@ -26,6 +26,7 @@ IDENTITY_KEYS = (
     "namespace",
     "resourceGroupName",
     "resourceName",
+    "agentPoolName",
     "vaultName",
     "secretName",
     "serverName",

@@ -10,6 +10,8 @@ import pytest
 
 from components import naming
 
+SCOPE = naming.deployment_scope("00000000-0000-0000-0000-000000000001", "rg-aidbox-secrets-dev")
+
 
 @pytest.mark.parametrize(
     "project,stack",
@@ -24,9 +26,9 @@ from components import naming
     ],
 )
 def test_derived_key_vault_name_is_valid(project: str, stack: str) -> None:
-    name = naming.key_vault_name(project, stack, "org")
+    name = naming.key_vault_name(project, stack, SCOPE)
     assert naming.is_valid_key_vault_name(name), name
-    assert name == naming.key_vault_name(project, stack, "org")  # stable
+    assert name == naming.key_vault_name(project, stack, SCOPE)  # stable
 
 
 def test_derived_key_vault_name_is_valid_for_random_inputs() -> None:
@@ -35,18 +37,18 @@ def test_derived_key_vault_name_is_valid_for_random_inputs() -> None:
     for _ in range(2000):
         project = "".join(rng.choices(alphabet, k=rng.randint(1, 60)))
         stack = "".join(rng.choices(alphabet, k=rng.randint(1, 60)))
-        name = naming.key_vault_name(project, stack, "org")
+        name = naming.key_vault_name(project, stack, SCOPE)
         assert naming.is_valid_key_vault_name(name), (project, stack, name)
 
 
-def test_key_vault_name_differs_per_stack_and_organization() -> None:
+def test_key_vault_name_differs_per_stack_and_deployment() -> None:
     names = {
-        naming.key_vault_name("aidbox-secrets", stack, org)
+        naming.key_vault_name("aidbox-secrets", stack, naming.deployment_scope(sub, "rg"))
         for stack in ("dev", "prod")
-        for org in ("a", "b")
+        for sub in ("a", "b")
     }
     assert len(names) == 4
-    assert naming.key_vault_name("aidbox-secrets", "dev", "o").startswith("kv-aidbox-secr-dev-")
+    assert naming.key_vault_name("aidbox-secrets", "dev", SCOPE).startswith("kv-aidbox-secr-dev-")
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from harness import (
 from components.azure.kubeconfig import AKS_SERVER_APP_ID
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"  # the user pool (tests/test_node_pools.py)
 PROVIDER = "pulumi:providers:kubernetes"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ROLE = "azure-native:authorization:RoleAssignment"
@@ -157,7 +158,7 @@ def test_network_policy_engine_and_namespace_policies(file: str) -> None:
 
 def test_nodes_land_in_the_virtual_network(file: str) -> None:
     run = _run(file)[0]
-    pools = run.one(CLUSTER).props["agentPoolProfiles"]
+    pools = [*run.one(CLUSTER).props["agentPoolProfiles"], run.one(AGENT_POOL).props]
     vnet = run.one("azure-native:network:VirtualNetwork")
     subnets = {s["name"]: s for s in vnet.props["subnets"]}
     assert [p["vnetSubnetID"].rsplit("/", 1)[-1] for p in pools] == [
@@ -193,9 +194,10 @@ def test_key_vault_denies_by_default_and_the_cluster_comes_in_privately(file: st
 
 
 def test_pools_zones_autoscaler_tier_and_channels_as_configured(file: str) -> None:
-    cluster, c = _run(file)[0].one(CLUSTER).props, _settings(file).cluster
+    run, c = _run(file)[0], _settings(file).cluster
+    cluster = run.one(CLUSTER).props
     assert cluster["sku"] == {"name": "Base", "tier": c.tier}
-    system, user = cluster["agentPoolProfiles"]
+    (system,), user = cluster["agentPoolProfiles"], run.one(AGENT_POOL).props
     for pool, want, mode in ((system, c.system_pool, "System"), (user, c.user_pool, "User")):
         assert pool["mode"] == mode
         assert pool["enableAutoScaling"] is True
@@ -236,7 +238,8 @@ def test_production_stack_meets_the_baseline() -> None:
     run = _run("Pulumi.prod.yaml")[0]
     cluster = run.one(CLUSTER).props
     assert cluster["sku"]["tier"] == "Standard"
-    assert all(p["availabilityZones"] == ["1", "2", "3"] for p in cluster["agentPoolProfiles"])
+    pools = [*cluster["agentPoolProfiles"], run.one(AGENT_POOL).props]
+    assert all(p["availabilityZones"] == ["1", "2", "3"] for p in pools)
     assert cluster["agentPoolProfiles"][0]["minCount"] >= 2
     assert cluster["azureMonitorProfile"] == {"metrics": {"enabled": True}}
     assert cluster["addonProfiles"]["omsagent"]["enabled"] is True

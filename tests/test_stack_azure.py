@@ -100,7 +100,8 @@ def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> No
 
 def test_key_vault_is_rbac_with_soft_delete_and_purge_protection(run: StackRun) -> None:
     vault = run.one("azure-native:keyvault:Vault").props
-    expected_name = naming.key_vault_name("aidbox-secrets", "dev", "organization")
+    scope = naming.deployment_scope(SUBSCRIPTION, "rg-aidbox-secrets-dev")
+    expected_name = naming.key_vault_name("aidbox-secrets", "dev", scope)
     assert vault["vaultName"] == expected_name
     props = vault["properties"]
     assert props["enableRbacAuthorization"] is True

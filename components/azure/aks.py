@@ -23,6 +23,9 @@ KEY_VAULT_ADDON = "azureKeyvaultSecretsProvider"
 CONTAINER_INSIGHTS_ADDON = "omsagent"
 RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # AKS RBAC Cluster Admin
 SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule"
+# The pools' names in Azure. The user pool's is the one it had inside the cluster resource:
+# existing stacks import that pool into its AgentPool resource (README, Upgrade notes).
+SYSTEM_POOL, USER_POOL = "system", "user"
 # Both schedules AKS reads for the two upgrade channels.
 MAINTENANCE_CONFIGS = ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")
 
@@ -78,11 +81,14 @@ def addon_profiles(
     return profiles or None
 
 
-def pool_profile(
-    name: str, pool: PoolSettings, *, system: bool, zones: tuple[str, ...], subnet_id: Any
+def pool_properties(
+    pool: PoolSettings, *, system: bool, zones: tuple[str, ...], subnet_id: Any
 ) -> dict[str, Any]:
+    """A node pool, for the cluster's agentPoolProfiles (system) or an AgentPool (user). The
+    count is the autoscaler's floor: AKS needs one to create a pool (between min and max), and
+    the resources ignore it afterwards (AKS refuses a count other than the pool's current one
+    while the autoscaler owns it)."""
     return {
-        "name": name,
         "mode": containerservice.AgentPoolMode.SYSTEM
         if system
         else containerservice.AgentPoolMode.USER,
@@ -168,19 +174,14 @@ class AksCluster(pulumi.ComponentResource):
             },
             disable_local_accounts=not s.local_accounts,
             identity={"type": containerservice.ResourceIdentityType.SYSTEM_ASSIGNED},
+            # The system pool only: the user pool is an AgentPool of its own (below).
             agent_pool_profiles=[
-                pool_profile(
-                    "system",
-                    s.system_pool,
-                    system=True,
-                    zones=s.zones,
-                    subnet_id=args.system_subnet_id,
-                ),
-                # In the cluster's own request, not a separate AgentPool: AKS builds both pools
-                # at once, so the user pool adds nothing to the first `up`.
-                pool_profile(
-                    "user", s.user_pool, system=False, zones=s.zones, subnet_id=args.user_subnet_id
-                ),
+                {
+                    "name": SYSTEM_POOL,
+                    **pool_properties(
+                        s.system_pool, system=True, zones=s.zones, subnet_id=args.system_subnet_id
+                    ),
+                }
             ],
             network_profile=network_profile(s, args.network),
             api_server_access_profile={
@@ -202,8 +203,14 @@ class AksCluster(pulumi.ComponentResource):
             ),
             ingress_profile={"web_app_routing": {"enabled": True}} if args.app_routing else None,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                # Every cluster update re-sends its pools: never a new system pool count.
+                ignore_changes=["agentPoolProfiles[0].count"],
+            ),
         )
+        self._user_pool(name, args, cluster)
         kubelet = cluster.identity_profile.apply(lambda p: p["kubeletidentity"])
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
@@ -240,6 +247,29 @@ class AksCluster(pulumi.ComponentResource):
                 "kubeletClientId": self.kubelet_client_id,
                 "oidcIssuerUrl": self.oidc_issuer_url,
             }
+        )
+
+    def _user_pool(
+        self, name: str, args: AksClusterArgs, cluster: containerservice.ManagedCluster
+    ) -> containerservice.AgentPool:
+        """Aidbox's, PostgreSQL's and Vault's nodes. A pool of its own, not in the cluster's
+        agentPoolProfiles: AKS adds and resizes pools of an existing cluster only through the
+        agent pool API, and a cluster update would re-send this pool's count too. Created once
+        the cluster is (it names the cluster)."""
+        s = args.settings
+        return containerservice.AgentPool(
+            f"{name}-user-pool",
+            resource_group_name=args.resource_group_name,
+            resource_name_=cluster.name,
+            agent_pool_name=USER_POOL,
+            **pool_properties(
+                s.user_pool, system=False, zones=s.zones, subnet_id=args.user_subnet_id
+            ),
+            # Like every resource: the policy pack reads `environment` from them too.
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, ignore_changes=["count"]
+            ),
         )
 
     def _deployer_admin(self, name: str, args: AksClusterArgs) -> authorization.RoleAssignment:

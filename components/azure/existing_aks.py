@@ -42,26 +42,49 @@ class ClusterFacts:
     kubelet_object_id: str | None
 
 
+def azure_bool(value: Any, field: str) -> bool:
+    """A flag as Azure answers it: a boolean, or (in an add-on's config, a map of strings) the
+    string "true" or "false" in any case. Absent is off; anything else stops the run, naming the
+    field and the value, rather than guess (a non-empty string is not "on")."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise pulumi.RunError(
+        f"{field} = {value!r} in the cluster's getManagedCluster answer is not valid: "
+        "expected true or false"
+    )
+
+
 def cluster_facts(cluster: Any, resource_group: str) -> ClusterFacts:
     """The parts of a getManagedCluster result the program uses."""
+
+    def flag(value: Any, field: str) -> bool:
+        return azure_bool(value, f"{resource_group}/{cluster.name}: {field}")
+
     oidc = cluster.oidc_issuer_profile
     security = cluster.security_profile
     workload = security.workload_identity if security else None
     addon = (cluster.addon_profiles or {}).get(KEY_VAULT_ADDON)
+    addon_path = f"addonProfiles.{KEY_VAULT_ADDON}"
     config = (addon.config or {}) if addon else {}
-    rotates = str(config.get("enableSecretRotation", "false")).lower() == "true"
+    rotates = flag(config.get("enableSecretRotation"), f"{addon_path}.config.enableSecretRotation")
     ingress = cluster.ingress_profile
     routing = ingress.web_app_routing if ingress else None
     kubelet = (cluster.identity_profile or {}).get("kubeletidentity")
+    oidc_on = bool(oidc) and flag(oidc.enabled, "oidcIssuerProfile.enabled")
     return ClusterFacts(
         name=cluster.name,
         resource_group=resource_group,
-        oidc_issuer_url=oidc.issuer_url if oidc and oidc.enabled else None,
-        workload_identity=bool(workload and workload.enabled),
-        key_vault_addon=bool(addon and addon.enabled),
+        oidc_issuer_url=oidc.issuer_url if oidc_on else None,
+        workload_identity=bool(workload)
+        and flag(workload.enabled, "securityProfile.workloadIdentity.enabled"),
+        key_vault_addon=bool(addon) and flag(addon.enabled, f"{addon_path}.enabled"),
         # The add-on polls every 2 minutes unless told otherwise.
         addon_rotation=(config.get("rotationPollInterval") or "2m") if rotates else None,
-        app_routing=bool(routing and routing.enabled),
+        app_routing=bool(routing) and flag(routing.enabled, "ingressProfile.webAppRouting.enabled"),
         kubelet_client_id=kubelet.client_id if kubelet else None,
         kubelet_object_id=kubelet.object_id if kubelet else None,
     )

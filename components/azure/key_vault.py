@@ -70,18 +70,25 @@ def private_access(
     vnet_id: pulumi.Input[str],
     subnet_id: pulumi.Input[str],
     tags: Mapping[str, str],
+    private_dns_zone_id: str | None = None,
 ) -> None:
     """A vault's private address in the virtual network, and the private DNS zone that makes
-    <vault>.vault.azure.net resolve to it from the cluster's nodes and pods."""
+    <vault>.vault.azure.net resolve to it from the cluster's nodes and pods: the program's own,
+    linked to the network, or (`private_dns_zone_id`) one the network already resolves through,
+    such as a hub's (Azure refuses a second link of the same zone name to a network)."""
     child = pulumi.ResourceOptions(parent=parent)
-    zone, _ = linked_zone(
-        name,
-        parent,
-        zone_name=PRIVATE_DNS_ZONE,
-        resource_group_name=resource_group_name,
-        vnet_id=vnet_id,
-        tags=tags,
-    )
+    if private_dns_zone_id is None:
+        zone, _ = linked_zone(
+            name,
+            parent,
+            zone_name=PRIVATE_DNS_ZONE,
+            resource_group_name=resource_group_name,
+            vnet_id=vnet_id,
+            tags=tags,
+        )
+        zone_id: pulumi.Input[str] = zone.id
+    else:
+        zone_id = private_dns_zone_id
     endpoint = network.PrivateEndpoint(
         f"{name}-endpoint",
         resource_group_name=resource_group_name,
@@ -98,7 +105,7 @@ def private_access(
         resource_group_name=resource_group_name,
         private_endpoint_name=endpoint.name,
         private_dns_zone_group_name="vault",
-        private_dns_zone_configs=[{"name": "vault", "private_dns_zone_id": zone.id}],
+        private_dns_zone_configs=[{"name": "vault", "private_dns_zone_id": zone_id}],
         opts=child,
     )
 
@@ -110,11 +117,14 @@ class KeyVaultArgs:
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     settings: KeyVaultSettings
+    # The vault's name unless keyVault.name is set: naming.key_vault_name for this deployment.
+    derived_name: pulumi.Input[str]
     secrets: Sequence[SecretSpec]
     tags: Mapping[str, str]
     vnet_id: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
+    private_dns_zone_id: str | None = None  # an existing privatelink.vaultcore.azure.net zone
     protect: bool = False
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
 
@@ -130,11 +140,12 @@ class KeyVault(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aidbox-secrets:azure:KeyVault", name, None, opts)
         self._name, self._args = name, args
+        configured = args.settings.name
         vault = keyvault.Vault(
             f"{name}-vault",
             resource_group_name=args.resource_group_name,
             location=args.location,
-            vault_name=args.settings.name,
+            vault_name=configured or args.derived_name,
             properties=vault_properties(
                 args.tenant_id,
                 retention_days=args.settings.retention_days,
@@ -143,7 +154,15 @@ class KeyVault(pulumi.ComponentResource):
                 public_network_access="Enabled",
             ),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            # A derived name identifies the vault the stack already has: when the derivation
+            # changes (as it did from the organization to the subscription), the stored name
+            # stays, or the vault and its secrets would be replaced. A configured name wins,
+            # and renaming it is a deliberate replacement.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                ignore_changes=None if configured else ["vaultName"],
+            ),
         )
         self.vault_id = vault.id
         self.vault_name = vault.name
@@ -157,6 +176,7 @@ class KeyVault(pulumi.ComponentResource):
             vnet_id=args.vnet_id,
             subnet_id=args.private_endpoint_subnet_id,
             tags=args.tags,
+            private_dns_zone_id=args.private_dns_zone_id,
         )
         monitor.DiagnosticSetting(
             f"{name}-audit",
@@ -205,8 +225,10 @@ class KeyVault(pulumi.ComponentResource):
         """Grant `role` on this vault only. `grantee` names the principal stably for the GUID."""
         return authorization.RoleAssignment(
             f"{self._name}-{grantee}",
-            role_assignment_name=naming.role_assignment_name(
-                self._args.settings.name, role, grantee
+            # From the name the vault has (the stored one, on an older stack): the GUID the
+            # stack already holds.
+            role_assignment_name=self.vault_name.apply(
+                lambda vault: naming.role_assignment_name(vault, role, grantee)
             ),
             scope=self.vault_id,
             role_definition_id=pulumi.Output.from_input(self._args.subscription_id).apply(

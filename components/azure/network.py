@@ -48,6 +48,10 @@ class Subnets(Protocol):
     private_endpoint_subnet_id: pulumi.Input[str]
     postgres_vnet_id: pulumi.Input[str]
     postgres_subnet_id: pulumi.Input[str]
+    # Private DNS zones the network already resolves through: the program then creates and
+    # links none of its own (None: it does).
+    key_vault_private_dns_zone_id: str | None
+    postgres_private_dns_zone_id: str | None
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class ForeignSubnets:
 
     private_endpoint_subnet: str | None
     postgres_subnet: str | None
+    key_vault_private_dns_zone_id: str | None = None
+    postgres_private_dns_zone_id: str | None = None
 
     @property
     def private_endpoint_subnet_id(self) -> str:
@@ -92,6 +98,9 @@ class Network(pulumi.ComponentResource):
     user_subnet_id: pulumi.Output[str]
     private_endpoint_subnet_id: pulumi.Output[str]
     postgres_subnet_id: pulumi.Output[str]
+    # The program links its own zones to the network it creates.
+    key_vault_private_dns_zone_id: str | None = None
+    postgres_private_dns_zone_id: str | None = None
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None

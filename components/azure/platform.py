@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, resources
 
+from .. import naming
+
 
 @dataclass(frozen=True)
 class PlatformArgs:
@@ -22,6 +24,7 @@ class Platform(pulumi.ComponentResource):
     location: pulumi.Output[str]
     tenant_id: pulumi.Output[str]
     subscription_id: pulumi.Output[str]
+    scope: pulumi.Output[str]  # what global names derive from: naming.deployment_scope
     deployer_object_id: pulumi.Output[str]
 
     def __init__(
@@ -43,6 +46,11 @@ class Platform(pulumi.ComponentResource):
         self.location = group.location
         self.tenant_id = client.tenant_id
         self.subscription_id = client.subscription_id
+        # From the invoke and the group's name, not the group's id: known at preview, so
+        # resources named from it need not wait for the group.
+        self.scope = client.subscription_id.apply(
+            lambda sub: naming.deployment_scope(sub, args.resource_group_name)
+        )
         self.deployer_object_id = client.object_id
         self.register_outputs(
             {"resourceGroupName": self.resource_group_name, "tenantId": self.tenant_id}

@@ -52,12 +52,15 @@ def server_properties(settings: FlexibleServerSettings) -> dict[str, Any]:
 class FlexibleServerArgs:
     resource_group_name: pulumi.Input[str]
     location: pulumi.Input[str]
-    server_name: str
+    server_name: pulumi.Input[str]  # derived: a stack that has the server keeps its name
     settings: FlexibleServerSettings
     vnet_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]  # delegated to Microsoft.DBforPostgreSQL/flexibleServers
     password: pulumi.Input[str]  # the store's seed value for DB_PASSWORD (secret)
     tags: Mapping[str, str]
+    # A private DNS zone the network already resolves through (<name>.postgres.database.azure.com,
+    # e.g. a hub's): the program then creates and links none.
+    private_dns_zone_id: str | None = None
     protect: bool = False
 
 
@@ -70,14 +73,19 @@ class FlexibleServer(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aidbox-secrets:azure:PostgresFlexibleServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zone, link = linked_zone(
-            name,
-            self,
-            zone_name=dns_zone_name(args.server_name),
-            resource_group_name=args.resource_group_name,
-            vnet_id=args.vnet_id,
-            tags=args.tags,
-        )
+        zone_id, linked = args.private_dns_zone_id, []
+        if zone_id is None:
+            zone, link = linked_zone(
+                name,
+                self,
+                zone_name=pulumi.Output.from_input(args.server_name).apply(dns_zone_name),
+                resource_group_name=args.resource_group_name,
+                vnet_id=args.vnet_id,
+                tags=args.tags,
+                # The server's network settings cannot change: its zone keeps its name too.
+                keep_stored_name=True,
+            )
+            zone_id, linked = zone.id, [link]
         server = dbforpostgresql.Server(
             f"{name}-server",
             resource_group_name=args.resource_group_name,
@@ -88,17 +96,19 @@ class FlexibleServer(pulumi.ComponentResource):
             auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
             network={
                 "delegated_subnet_resource_id": args.subnet_id,
-                "private_dns_zone_arm_resource_id": zone.id,
+                "private_dns_zone_arm_resource_id": zone_id,
                 "public_network_access": "Disabled",
             },
             tags=dict(args.tags),
             **server_properties(args.settings),
             # Creating the server in the subnet fails until the zone is linked to the network.
+            # A stack that has the server keeps its name (a new one is a new, empty database).
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
-                depends_on=[link],
+                depends_on=linked,
                 additional_secret_outputs=["administratorLoginPassword"],
+                ignore_changes=["serverName"],
             ),
         )
         database = dbforpostgresql.Database(

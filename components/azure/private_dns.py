@@ -13,12 +13,15 @@ def linked_zone(
     name: str,
     parent: pulumi.Resource,
     *,
-    zone_name: str,
+    zone_name: pulumi.Input[str],
     resource_group_name: pulumi.Input[str],
     vnet_id: pulumi.Input[str],
     tags: Mapping[str, str],
+    keep_stored_name: bool = False,
 ) -> tuple[privatedns.PrivateZone, privatedns.VirtualNetworkLink]:
-    """`<name>-dns` and its `<name>-dns-link` to the network."""
+    """`<name>-dns` and its `<name>-dns-link` to the network. With `keep_stored_name`, a zone
+    the stack already has keeps its name when the derived one changes (a new name would
+    replace the zone, and whatever points at it)."""
     child = pulumi.ResourceOptions(parent=parent)
     zone = privatedns.PrivateZone(
         f"{name}-dns",
@@ -26,7 +29,9 @@ def linked_zone(
         private_zone_name=zone_name,
         location="global",
         tags=dict(tags),
-        opts=child,
+        opts=pulumi.ResourceOptions(
+            parent=parent, ignore_changes=["privateZoneName"] if keep_stored_name else None
+        ),
     )
     link = privatedns.VirtualNetworkLink(
         f"{name}-dns-link",

@@ -26,7 +26,7 @@ class VaultUnsealKeyArgs:
     location: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
-    key_vault_name: str
+    key_vault_name: pulumi.Input[str]  # derived: a stack that has the vault keeps its name
     oidc_issuer_url: pulumi.Input[str]
     subject: str  # system:serviceaccount:<namespace>:<Vault server ServiceAccount>
     production: bool
@@ -65,7 +65,11 @@ class VaultUnsealKey(pulumi.ComponentResource):
                 else None,
             ),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.production),
+            # The stored name stays when the derivation changes: a new vault would be a new
+            # key, and Vault could never unseal again.
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.production, ignore_changes=["vaultName"]
+            ),
         )
         if args.network is not None:
             private_access(
@@ -77,6 +81,7 @@ class VaultUnsealKey(pulumi.ComponentResource):
                 vnet_id=args.network.vnet_id,
                 subnet_id=args.network.private_endpoint_subnet_id,
                 tags=args.tags,
+                private_dns_zone_id=args.network.key_vault_private_dns_zone_id,
             )
         key = keyvault.Key(
             f"{name}-key",
@@ -105,8 +110,10 @@ class VaultUnsealKey(pulumi.ComponentResource):
         )
         grant = authorization.RoleAssignment(
             f"{name}-grant",
-            role_assignment_name=naming.role_assignment_name(
-                args.key_vault_name, CRYPTO_SERVICE_ENCRYPTION_USER_ROLE, "vault-unseal"
+            role_assignment_name=vault.name.apply(
+                lambda name: naming.role_assignment_name(
+                    name, CRYPTO_SERVICE_ENCRYPTION_USER_ROLE, "vault-unseal"
+                )
             ),
             scope=vault.id,
             role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(

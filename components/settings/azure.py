@@ -14,7 +14,9 @@ DEPLOYER_OFFICER = ("none", "User", "ServicePrincipal")
 
 @dataclass(frozen=True)
 class KeyVaultSettings:
-    name: str
+    # Configured, or None: derived from the deployment when the program runs (its subscription
+    # is known only then), see naming.key_vault_name.
+    name: str | None = None
     purge_protection: bool = True
     retention_days: int = 90
     # Give whoever runs `pulumi up` Key Vault Secrets Officer, to rotate by hand: the
@@ -35,15 +37,13 @@ class AzureSettings:
     object_id: str | None = None
 
 
-def parse_azure(
-    top: Section, project: str, stack: str, organization: str, install: str
-) -> AzureSettings:
+def parse_azure(top: Section, install: str) -> AzureSettings:
     kv = top.section("keyVault")
     kv.reject_unknown(
         ("name", "purgeProtection", "retentionDays", "deployerOfficer", "allowedRanges")
     )
-    name = kv.string("name") or naming.key_vault_name(project, stack, organization)
-    if not naming.is_valid_key_vault_name(name):
+    name = kv.string("name")
+    if name is not None and not naming.is_valid_key_vault_name(name):
         kv.fail("name", name, f"Key Vault names are {naming.KEY_VAULT_NAME_RULE}")
     az = top.section("azure")
     az.reject_unknown(("identity", "clientId", "clientSecret", "objectId"))

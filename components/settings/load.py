@@ -39,7 +39,6 @@ def load_settings() -> Settings:
         raw,
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
-        organization=pulumi.get_organization(),
         location=runtime_config.get_config("azure-native:location"),
         secret_keys=frozenset(secret_keys),
     )

@@ -18,6 +18,9 @@ SUBNETS = ("systemSubnet", "userSubnet", "privateEndpointSubnet", "postgresSubne
 VNET_KEYS = ("addressSpace", *SUBNETS, "podCidr", "serviceCidr", "dnsServiceIp")
 # Subnets of someone else's network (cluster.mode existingAks), by Azure resource id.
 SUBNET_ID_KEYS = ("privateEndpointSubnetId", "postgresSubnetId")
+# Private DNS zones the network already resolves through (cluster.mode existingAks).
+ZONE_ID_KEYS = ("keyVaultPrivateDnsZoneId", "postgresPrivateDnsZoneId")
+FOREIGN_KEYS = (*SUBNET_ID_KEYS, *ZONE_ID_KEYS)
 POLICY_KEYS = ("ingressNamespaces", "aidboxEgressCidrs")
 _SUBNET_ID = re.compile(
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/"
@@ -28,6 +31,37 @@ SUBNET_ID_RULE = (
     "a subnet's resource id, /subscriptions/<id>/resourceGroups/<group>/providers/"
     "Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>"
 )
+_ZONE_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/"
+    r"Microsoft\.Network/privateDnsZones/([-\w.]+)$",
+    re.IGNORECASE,
+)
+KEY_VAULT_ZONE = "privatelink.vaultcore.azure.net"
+POSTGRES_ZONE_SUFFIX = ".postgres.database.azure.com"
+ZONE_ID_RULES = {
+    "keyVaultPrivateDnsZoneId": (
+        f"the resource id of the private DNS zone {KEY_VAULT_ZONE} (the one Key Vault private "
+        "endpoints register in), /subscriptions/<id>/resourceGroups/<group>/providers/"
+        f"Microsoft.Network/privateDnsZones/{KEY_VAULT_ZONE}"
+    ),
+    "postgresPrivateDnsZoneId": (
+        "the resource id of a private DNS zone named <name>.postgres.database.azure.com (what "
+        "a flexible server with private access registers in), /subscriptions/<id>/"
+        "resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/"
+        "<name>.postgres.database.azure.com"
+    ),
+}
+
+
+def is_zone_id(key: str, value: str) -> bool:
+    """Whether `value` is the resource id of a private DNS zone the key can name. Pure."""
+    match = _ZONE_ID.match(value)
+    if not match:
+        return False
+    zone = match[1].lower()
+    if key == "keyVaultPrivateDnsZoneId":
+        return zone == KEY_VAULT_ZONE
+    return zone.endswith(POSTGRES_ZONE_SUFFIX) and len(zone) > len(POSTGRES_ZONE_SUFFIX)
 
 
 def vnet_of(subnet_id: str) -> str:
@@ -50,6 +84,10 @@ class NetworkSettings:
     # cluster.mode existingAks: where the program's private endpoints and managed database go.
     private_endpoint_subnet_id: str | None = None
     postgres_subnet_id: str | None = None
+    # cluster.mode existingAks: private DNS zones the network already resolves through; the
+    # program then creates no zone (and no link to a network it does not own).
+    key_vault_private_dns_zone_id: str | None = None
+    postgres_private_dns_zone_id: str | None = None
     # HTTPS egress from Aidbox beyond the cluster (license check, FHIR package registries);
     # private ranges and the instance metadata address stay closed whatever is listed.
     aidbox_egress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
@@ -63,13 +101,13 @@ def parse_network(top: Section, cluster_mode: str = "aks") -> NetworkSettings:
     s = top.section("network")
     if cluster_mode != "aks":
         return parse_foreign_network(s, cluster_mode)
-    for name in SUBNET_ID_KEYS:
+    for name in FOREIGN_KEYS:
         if s.has(name):
             s.fail(
                 name,
                 s.data[name],
-                "only with cluster.mode existingAks: this program "
-                "creates the network and its subnets",
+                "only with cluster.mode existingAks: this program creates the network and its "
+                "subnets, and links its own private DNS zones to it",
             )
     s.reject_unknown((*VNET_KEYS, *POLICY_KEYS))
     d = NetworkSettings()
@@ -132,13 +170,14 @@ def parse_foreign_network(s: Section, cluster_mode: str) -> NetworkSettings:
     on an existing AKS cluster, the subnets of its network the program places things in."""
     allowed = [*POLICY_KEYS]
     if cluster_mode == "existingAks":
-        allowed += [*SUBNET_ID_KEYS, "postgresSubnet"]
+        allowed += [*FOREIGN_KEYS, "postgresSubnet"]
     for name in s.data:
-        if name in VNET_KEYS and name not in allowed:
+        if (name in VNET_KEYS or name in FOREIGN_KEYS) and name not in allowed:
             s.fail(
                 name,
                 s.data[name],
-                f"not with cluster.mode {cluster_mode}: this program creates no network",
+                f"not with cluster.mode {cluster_mode}: this program creates no network and "
+                "touches no Azure network resource",
             )
     s.reject_unknown(allowed)
     d = NetworkSettings()
@@ -148,6 +187,11 @@ def parse_foreign_network(s: Section, cluster_mode: str) -> NetworkSettings:
         if value is not None and not _SUBNET_ID.match(value):
             s.fail(name, value, SUBNET_ID_RULE)
         ids[name] = value
+    for name in ZONE_ID_KEYS:
+        value = s.string(name)
+        if value is not None and not is_zone_id(name, value):
+            s.fail(name, value, ZONE_ID_RULES[name])
+        ids[name] = value
     namespaces = _ingress_namespaces(s)
     return NetworkSettings(
         postgres_subnet=cidr(s, "postgresSubnet", d.postgres_subnet),
@@ -155,4 +199,6 @@ def parse_foreign_network(s: Section, cluster_mode: str) -> NetworkSettings:
         aidbox_egress_cidrs=cidrs(s, "aidboxEgressCidrs", d.aidbox_egress_cidrs),
         private_endpoint_subnet_id=ids["privateEndpointSubnetId"],
         postgres_subnet_id=ids["postgresSubnetId"],
+        key_vault_private_dns_zone_id=ids["keyVaultPrivateDnsZoneId"],
+        postgres_private_dns_zone_id=ids["postgresPrivateDnsZoneId"],
     )

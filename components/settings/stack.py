@@ -61,7 +61,6 @@ TOP_LEVEL_KEYS = (
 class Settings:
     project: str
     stack: str
-    organization: str
     location: str
     secret_store: str
     namespace: str
@@ -225,6 +224,19 @@ def check_cluster_mode(s: Settings, top: Section) -> None:
         return
     network = top.section("network")
     key_vault = s.secret_store == "azure" or (s.vault is not None and s.vault.mode == "ha")
+    if not key_vault and s.network.key_vault_private_dns_zone_id is not None:
+        network.fail(
+            "keyVaultPrivateDnsZoneId",
+            s.network.key_vault_private_dns_zone_id,
+            "only when the program creates a Key Vault (secretStore azure or vault.mode ha): "
+            "there is no private endpoint to register",
+        )
+    if s.postgres.flexible is None and s.network.postgres_private_dns_zone_id is not None:
+        network.fail(
+            "postgresPrivateDnsZoneId",
+            s.network.postgres_private_dns_zone_id,
+            "only with postgres.mode azureFlexible: there is no managed database to register",
+        )
     if key_vault and s.network.private_endpoint_subnet_id is None:
         network.fail(
             "privateEndpointSubnetId",
@@ -250,7 +262,6 @@ def parse_settings(
     *,
     project: str,
     stack: str,
-    organization: str = "organization",
     location: str | None = "westeurope",
     secret_keys: frozenset[str] = frozenset(),
 ) -> Settings:
@@ -292,7 +303,6 @@ def parse_settings(
     settings = Settings(
         project=project,
         stack=stack,
-        organization=organization,
         location=region,
         secret_store=store,
         namespace=namespace,
@@ -304,9 +314,7 @@ def parse_settings(
         csi=csi,
         aidbox=aidbox,
         postgres=parse_postgres(top, region, production, azure=cluster.mode != "kubeconfig"),
-        azure=parse_azure(section_of("azure"), project, stack, organization, csi.install)
-        if store == "azure"
-        else None,
+        azure=parse_azure(section_of("azure"), csi.install) if store == "azure" else None,
         vault=parse_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
     )
     v = settings.vault

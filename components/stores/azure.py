@@ -69,11 +69,15 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
                 tenant_id=platform.tenant_id,
                 subscription_id=platform.subscription_id,
                 settings=s.azure.key_vault,
+                derived_name=platform.scope.apply(
+                    lambda scope: naming.key_vault_name(s.project, s.stack, scope)
+                ),
                 secrets=s.secrets,
                 tags=args.tags,
                 vnet_id=args.network.vnet_id,
                 private_endpoint_subnet_id=args.network.private_endpoint_subnet_id,
                 workspace_id=args.monitoring.workspace_id,
+                private_dns_zone_id=args.network.key_vault_private_dns_zone_id,
                 protect=s.production,
                 seeds=args.seeds,
             ),

@@ -29,7 +29,6 @@ def ha_mode(ctx: StoreContext) -> Mode:
     ns = v.helm_namespace
     platform, issuer = args.platform, args.oidc_issuer_url
     assert platform is not None and issuer is not None  # the settings refuse ha otherwise
-    key_vault_name = unseal_key_vault_name(s)
     unseal = VaultUnsealKey(
         f"{ctx.name}-unseal",
         VaultUnsealKeyArgs(
@@ -37,7 +36,7 @@ def ha_mode(ctx: StoreContext) -> Mode:
             location=platform.location,
             tenant_id=platform.tenant_id,
             subscription_id=platform.subscription_id,
-            key_vault_name=key_vault_name,
+            key_vault_name=platform.scope.apply(lambda scope: unseal_key_vault_name(s, scope)),
             oidc_issuer_url=issuer,
             subject=f"system:serviceaccount:{ns}:{RELEASE_NAME}",
             production=s.production,
@@ -48,16 +47,17 @@ def ha_mode(ctx: StoreContext) -> Mode:
         opts=pulumi.ResourceOptions(parent=ctx.store),
     )
     tls_ready = server_tls(ctx)
-    values = unseal.client_id.apply(
-        lambda client_id: vault_ha_values(
+    # The unseal vault's name as it is (the stored one, on an older stack).
+    values = pulumi.Output.all(unseal.key_vault_name, unseal.client_id).apply(
+        lambda found: vault_ha_values(
             VaultHa(
                 release=RELEASE_NAME,
                 replicas=v.replicas,
                 tls_secret=TLS_SECRET,
                 ca_config_map=CA_CONFIG_MAP,
-                key_vault_name=key_vault_name,
+                key_vault_name=found[0],
                 key_name=unseal.key_name,
-                client_id=client_id,
+                client_id=found[1],
             )
         )
     )
@@ -84,6 +84,6 @@ def ha_mode(ctx: StoreContext) -> Mode:
     )
 
 
-def unseal_key_vault_name(s: Settings) -> str:
+def unseal_key_vault_name(s: Settings, scope: str) -> str:
     """The `ha` unseal Key Vault: global, so derived like the store's, from its own stack key."""
-    return naming.key_vault_name(s.project, f"{s.stack}-unseal", s.organization)
+    return naming.key_vault_name(s.project, f"{s.stack}-unseal", scope)
