@@ -97,7 +97,6 @@ if mode == "aks":
             location=platform.location,
             tenant_id=platform.tenant_id,
             subscription_id=platform.subscription_id,
-            deployer_object_id=platform.deployer_object_id,
             cluster_name=base_name,
             settings=settings.cluster,
             network=settings.network,

@@ -58,11 +58,22 @@ MUTS = [
         '"node_taints": [SYSTEM_TAINT] if system else None,',
         '"node_taints": None,',
     ),
+    # Cluster admins and secrets officers: configured principals, never the caller.
+    ("components/azure/aks.py", "principals=s.admins,", "principals=s.cluster_admins,"),
+    ("components/azure/aks.py", "scope=cluster.id,", "scope=args.resource_group_id,"),
     (
-        "components/azure/aks.py",
-        "depends_on=[admin],",
-        "depends_on=[],",
+        "components/azure/grants.py",
+        "naming.role_assignment_name(scope_id.lower(), principal_id.lower(), role)",
+        "naming.role_assignment_name(scope_id, principal_id.lower(), role)",
     ),
+    ("components/azure/grants.py", "principal_type=principal.type,", 'principal_type="User",'),
+    (
+        "components/azure/key_vault.py",
+        "principals=args.settings.secrets_officers,",
+        "principals=(),",
+    ),
+    ("components/settings/stack.py", "    if not c.admins:\n", "    if False:\n"),
+    ("components/settings/principals.py", "if value == NIL_GUID:", "if False:"),
     ("components/azure/kubeconfig.py", '"user": {\n', '"user": {"token": "t",\n'),
     (
         "components/kubernetes/network_policies.py",

@@ -5,7 +5,6 @@ identity as a bearer token for the API server's service proxy."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from typing import Protocol
 
 import pulumi
@@ -39,7 +38,6 @@ class EntraAccess:
         cluster_name: pulumi.Input[str],
         kubeconfig_name: str,
         login: str,
-        depends_on: Sequence[pulumi.Resource] = (),
     ) -> None:
         # The user kubeconfig of an Entra ID cluster carries no secret: only the API server
         # and its CA are taken from it, and the provider runs kubelogin (azurecli,
@@ -58,7 +56,7 @@ class EntraAccess:
             kubeconfig=endpoint.apply(
                 lambda e: exec_kubeconfig(kubeconfig_name, e[0], e[1], login)
             ),
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+            opts=pulumi.ResourceOptions(parent=parent),
         )
 
 

@@ -1,4 +1,4 @@
-"""Subscription-level pieces: the resource group and who is deploying."""
+"""Subscription-level pieces: the resource group, the tenant and the subscription."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ class Platform(pulumi.ComponentResource):
     location: pulumi.Output[str]
     tenant_id: pulumi.Output[str]
     subscription_id: pulumi.Output[str]
-    deployer_object_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -43,7 +42,6 @@ class Platform(pulumi.ComponentResource):
         self.location = group.location
         self.tenant_id = client.tenant_id
         self.subscription_id = client.subscription_id
-        self.deployer_object_id = client.object_id
         self.register_outputs(
             {"resourceGroupName": self.resource_group_name, "tenantId": self.tenant_id}
         )
