@@ -36,7 +36,6 @@ class KeyVaultAddon:
 @dataclass(frozen=True)
 class AksClusterArgs:
     resource_group_name: pulumi.Input[str]
-    resource_group_id: pulumi.Input[str]
     location: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
