@@ -93,11 +93,9 @@ if mode == "aks":
         "aks",
         AksClusterArgs(
             resource_group_name=platform.resource_group_name,
-            resource_group_id=platform.resource_group_id,
             location=platform.location,
             tenant_id=platform.tenant_id,
             subscription_id=platform.subscription_id,
-            deployer_object_id=platform.deployer_object_id,
             cluster_name=base_name,
             settings=settings.cluster,
             network=settings.network,

@@ -89,11 +89,59 @@ MUTS = [
         '"node_taints": [SYSTEM_TAINT] if system else None,',
         '"node_taints": None,',
     ),
+    # Cluster admins and secrets officers: configured principals, never the caller.
+    ("components/azure/aks.py", "principals=s.admins,", "principals=s.cluster_admins,"),
     (
         "components/azure/aks.py",
-        "depends_on=[admin],",
-        "depends_on=[],",
+        "scope=cluster.id,",
+        'scope=cluster.id.apply(lambda i: i.rsplit("/providers/", 1)[0]),',
     ),
+    (
+        "components/azure/grants.py",
+        "naming.role_assignment_name(scope_id.lower(), principal_id.lower(), role)",
+        "naming.role_assignment_name(scope_id, principal_id.lower(), role)",
+    ),
+    ("components/azure/grants.py", "principal_type=principal.type,", 'principal_type="User",'),
+    (
+        "components/azure/key_vault.py",
+        "principals=args.settings.secrets_officers,",
+        "principals=(),",
+    ),
+    ("components/settings/stack.py", "    if not c.admins:\n", "    if False:\n"),
+    ("components/settings/principals.py", "if value == NIL_GUID:", "if False:"),
+    # CI/CD: one identity per trust level, tokens that renew, the program's roles only.
+    (
+        ".github/workflows/pull-request.yml",
+        "stack: [dev, dev-vault]",
+        "stack: [dev, dev-vault, prod]",
+    ),
+    (
+        ".github/workflows/deploy.yml",
+        'on this runner.\n      PULUMI_RUN_PROGRAM: "true"\n',
+        "on this runner.\n",
+    ),
+    (".github/workflows/deploy.yml", "needs: preview-prod", "needs: up-dev"),
+    (
+        "scripts/bootstrap-backend.sh",
+        '"prod|AZURE_PROD_CLIENT_ID|environment:$PROD_ENVIRONMENT"',
+        '"prod|AZURE_PROD_CLIENT_ID|ref:refs/heads/main"',
+    ),
+    (
+        "scripts/bootstrap-backend.sh",
+        'ensure_role "$principal_id" ServicePrincipal "$ROLE_READER" "$NONPROD_SCOPE"',
+        'ensure_role "$principal_id" ServicePrincipal "$ROLE_CONTRIBUTOR" "$NONPROD_SCOPE"',
+    ),
+    (
+        "scripts/bootstrap-backend.sh",
+        'scope="$NONPROD_SCOPE" state="$container_scope" key="$key_scope"',
+        'scope="$PROD_SCOPE" state="$container_scope" key="$key_scope"',
+    ),
+    (
+        "components/azure/roles.py",
+        'KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",',
+        "",
+    ),
+    ("scripts/ci/federated-token.sh", "audience=api%3A%2F%2FAzureADTokenExchange", "audience=x"),
     ("components/azure/kubeconfig.py", '"user": {\n', '"user": {"token": "t",\n'),
     (
         "components/kubernetes/network_policies.py",

@@ -551,7 +551,11 @@ VAULT_HA_INIT = {**VAULT_HA, "vault": {"mode": "ha", "token": "h4-root"}}
 VAULT_HA_PRODUCTION = {
     **VAULT_HA_INIT,
     "production": True,
-    "cluster": {**VAULT_HA["cluster"], "apiServerAuthorizedRanges": ["203.0.113.0/28"]},
+    "cluster": {
+        **VAULT_HA["cluster"],
+        "apiServerAuthorizedRanges": ["203.0.113.0/28"],
+        "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
+    },
     "aidbox": {"replicas": 2},
     "aidboxLicense": "test-license",
     "postgres": {"mode": "inCluster"},
@@ -568,7 +572,10 @@ SP_OBJECT = "66666666-7777-8888-9999-000000000000"
 # non-default value for each of several single settings.
 AZURE_TUNED = {
     **AZURE_DEV,
-    "keyVault": {"purgeProtection": False, "deployerOfficer": "User"},
+    "keyVault": {
+        "purgeProtection": False,
+        "secretsOfficers": [{"objectId": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "type": "User"}],
+    },
     "rotationPollInterval": "2m",
     "namespace": CLINIC_NAMESPACE,
     "aidbox": {"serviceAccount": CLINIC_ACCOUNT},

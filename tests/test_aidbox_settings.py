@@ -18,7 +18,10 @@ PROD = {
     "production": True,
     "aidboxLicense": "lic",
     "aidbox": {"replicas": 2},
-    "cluster": {"apiServerAuthorizedRanges": ["203.0.113.0/28"]},
+    "cluster": {
+        "apiServerAuthorizedRanges": ["203.0.113.0/28"],
+        "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
+    },
 }
 
 

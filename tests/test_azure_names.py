@@ -19,8 +19,7 @@ from harness import (
 )
 
 from components import naming
-from components.azure.key_vault import SECRETS_USER_ROLE
-from components.azure.unseal_key import CRYPTO_SERVICE_ENCRYPTION_USER_ROLE
+from components.azure.roles import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, KEY_VAULT_SECRETS_USER
 
 P = "aidbox-secrets"
 VAULT = "azure-native:keyvault:Vault"
@@ -143,7 +142,7 @@ def test_everything_downstream_reads_the_name_from_the_resource() -> None:
     assert grant["scope"].endswith(f"/vaults/{stored}")
     # The assignment's GUID is the one the stack already holds: no re-created grant.
     assert grant["roleAssignmentName"] == naming.role_assignment_name(
-        stored, SECRETS_USER_ROLE, "kubelet"
+        stored, KEY_VAULT_SECRETS_USER, "kubelet"
     )
     endpoint = run.named("store-kv-endpoint").props
     assert endpoint["privateLinkServiceConnections"][0]["privateLinkServiceId"].endswith(stored)
@@ -162,5 +161,7 @@ def test_everything_downstream_reads_the_name_from_the_resource() -> None:
     )
     assert ha.named("store-unseal-key").props["vaultName"] == unseal
     assert ha.named("store-unseal-grant").props["roleAssignmentName"] == (
-        naming.role_assignment_name(unseal, CRYPTO_SERVICE_ENCRYPTION_USER_ROLE, "vault-unseal")
+        naming.role_assignment_name(
+            unseal, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, "vault-unseal"
+        )
     )

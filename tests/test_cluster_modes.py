@@ -91,8 +91,8 @@ def test_existing_aks_creates_nothing_of_the_cluster_and_reads_it_from_azure() -
     assert (read["resourceGroupName"], read["resourceName"]) == ("rg-platform", "aks-platform")
     (creds,) = calls(run, "azure-native:containerservice:listManagedClusterUserCredentials")
     assert (creds["resourceGroupName"], creds["resourceName"]) == ("rg-platform", "aks-platform")
-    # The deployer is granted nothing on a cluster it does not own.
-    assert not [name for name in roles(run) if "deployer-admin" in name]
+    # Nobody is granted anything on a cluster the program does not own.
+    assert not [name for name in roles(run) if "-admin-" in name]
     assert run.output("clusterMode") == "existingAks"
     assert run.output("clusterName") == "aks-platform"
     assert "--resource-group rg-platform --name aks-platform" in run.output("getCredentialsCommand")

@@ -18,14 +18,39 @@ from harness import (
 from test_policy import make_args, rules
 from test_policy_aks import stack_args
 
+GROUP, USER = "0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+AUTOMATION = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
 # Every stack file and mode of tests/cases.py, and a few settings that change what is declared.
 CASES: dict[str, tuple[dict, list[str], str]] = {
     case.id: (dict(case.config), list(case.secret_keys), case.stack)
     for case in cases.CASES.values()
 }
 CASES |= {
-    "azure-deployer-ci": (
-        {**AZURE_DEV, "keyVault": {"deployerOfficer": "ServicePrincipal"}},
+    # Operators of every principal type: cluster admins and secrets officers.
+    "azure-operators": (
+        {
+            **AZURE_DEV,
+            "cluster": {
+                "adminGroupObjectIds": [GROUP],
+                "clusterAdmins": [
+                    {"objectId": USER, "type": "User"},
+                    {
+                        "objectId": AUTOMATION,
+                        "type": "ServicePrincipal",
+                    },
+                ],
+            },
+            "keyVault": {
+                "secretsOfficers": [
+                    {"objectId": GROUP, "type": "Group"},
+                    {"objectId": USER, "type": "User"},
+                    {
+                        "objectId": AUTOMATION,
+                        "type": "ServicePrincipal",
+                    },
+                ]
+            },
+        },
         [],
         "dev",
     ),

@@ -17,7 +17,10 @@ SP = {
     "objectId": "66666666-7777-8888-9999-000000000000",
 }
 EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
-CLUSTER = {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}
+CLUSTER = {
+    "apiServerAuthorizedRanges": ["203.0.113.0/28"],
+    "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
+}
 SUBNETS = (
     "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-net/providers/"
     "Microsoft.Network/virtualNetworks/vnet-platform/subnets/"
@@ -122,6 +125,11 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         "azure-existingAks",
         {"azure": {"identity": "kubelet"}},
         "azure.identity",
+    ),
+    "nobody administers the cluster": (
+        "azure",
+        {"cluster": {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}},
+        "cluster.clusterAdmins",
     ),
     "autoscaler floor of one": (
         "azure",

@@ -384,7 +384,10 @@ def test_external_vault_token_is_secret() -> None:
     assert v is not None and v.token is not None and v.token.value == "t"
 
 
-PROD_CLUSTER = {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}
+PROD_CLUSTER = {
+    "apiServerAuthorizedRanges": ["203.0.113.0/28"],
+    "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
+}
 
 
 def test_production_stack_that_follows_the_rules() -> None:
@@ -1063,7 +1066,7 @@ def test_external_vault_ca_file_must_exist(tmp_path: Any) -> None:
 
 
 def test_ha_vault_on_production_needs_zones_and_three_replicas() -> None:
-    cluster = {**THREE_NODES, "apiServerAuthorizedRanges": ["203.0.113.0/28"]}
+    cluster = {**THREE_NODES, **PROD_CLUSTER}
     raw = vault(
         production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", vault=HA, cluster=cluster
     )

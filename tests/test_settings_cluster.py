@@ -10,7 +10,10 @@ import pytest
 from components.settings import SettingsError, parse_settings
 
 SECRETS = {"client-secret": {"scope": "Client/basic"}}
-PROD_OK = {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}
+PROD_OK = {
+    "apiServerAuthorizedRanges": ["203.0.113.0/28"],
+    "clusterAdmins": [{"objectId": "0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "type": "Group"}],
+}
 
 
 def parse(raw: dict[str, Any], location: str = "westeurope"):

@@ -90,16 +90,22 @@ def test_no_secret_and_no_kubeconfig_in_the_outputs(file: str) -> None:
     assert run.output("getCredentialsCommand").startswith("az aks get-credentials ")
 
 
-def test_deployer_is_cluster_admin_without_waiting_for_the_cluster(file: str) -> None:
+def test_cluster_admins_are_the_ones_the_stack_file_names(file: str) -> None:
+    """Cluster admin on the cluster for the principals the stack names, of the type it states
+    (prod: its administrators' group); never CI's identity, which the bootstrap grants."""
     run = _run(file)[0]
-    grant = run.named("aks-deployer-admin")
-    assert grant.props["roleDefinitionId"].endswith("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
-    assert grant.props["principalId"] == DEPLOYER
-    assert grant.props["principalType"] == _settings(file).cluster.deployer_principal_type
-    assert grant.props["scope"].endswith(f"/resourceGroups/rg-aidbox-secrets-{stack_name(file)}")
-    cluster_urn = run.one(CLUSTER).urn
-    assert cluster_urn not in grant.dependencies
-    assert grant.urn in run.one(PROVIDER, "aks-k8s").dependencies
+    admins = [r for r in run.of_type(ROLE) if r.name.startswith("aks-admin-")]
+    expected = {p.object_id: p.type for p in _settings(file).cluster.admins}
+    assert {r.props["principalId"]: r.props["principalType"] for r in admins} == expected
+    assert bool(expected) == (stack_name(file) == "prod")
+    cluster = run.one(CLUSTER)
+    for grant in admins:
+        assert grant.props["scope"].endswith(
+            f"/resourceGroups/rg-aidbox-secrets-{stack_name(file)}/providers/"
+            f"Microsoft.ContainerService/managedClusters/{cluster.props['resourceName']}"
+        )
+        assert cluster.urn in grant.dependencies
+        assert DEPLOYER not in repr(grant.props)
 
 
 def waits_for(run: StackRun, urn: str) -> set[str]:

@@ -181,22 +181,18 @@ def test_kubelet_identity_reads_the_vault_only(run: StackRun) -> None:
 
 
 def test_only_the_reader_is_granted_by_default(run: StackRun) -> None:
-    # On the vault; the deployer's cluster role is on the resource group (test_stack_aks.py).
-    assert [r.name for r in run.of_type(ROLE)] == ["aks-deployer-admin", "store-kv-kubelet"]
+    assert [r.name for r in run.of_type(ROLE)] == ["store-kv-kubelet"]
     assert "/providers/Microsoft.KeyVault/vaults/" in run.named("store-kv-kubelet").props["scope"]
 
 
-@pytest.mark.parametrize("principal_type", ["User", "ServicePrincipal"])
-def test_deployer_may_be_made_secrets_officer(principal_type: str) -> None:
-    if principal_type == "User":
-        run = tuned()
-    else:
-        run = run_stack({**AZURE_DEV, "keyVault": {"deployerOfficer": principal_type}})
-    grant = run.named("store-kv-deployer").props
-    assert grant["principalId"] == DEPLOYER
+def test_secrets_officers_are_granted_on_the_vault_only() -> None:
+    officer = AZURE_TUNED["keyVault"]["secretsOfficers"][0]
+    run = tuned()
+    grant = run.named(f"store-kv-officer-{officer['objectId']}").props
+    assert (grant["principalId"], grant["principalType"]) == (officer["objectId"], "User")
     assert grant["roleDefinitionId"].endswith("b86a8fe4-44ce-4948-aee5-eccb2c155cd7")
-    assert grant["principalType"] == principal_type
     assert grant["scope"] == run.named("store-kv-kubelet").props["scope"]
+    assert DEPLOYER not in repr(grant)
 
 
 def test_csi_driver_and_azure_provider_releases(run: StackRun) -> None:

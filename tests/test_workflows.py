@@ -3,11 +3,15 @@
 Validates every workflow against the GitHub workflow JSON schema shipped by check-jsonschema,
 checks that workflows and ``Pulumi.<stack>.yaml`` files name the same stacks, and pins the
 deployment rules: pulumi/actions v7, per-stack concurrency, prod behind an approved
-environment after dev, OIDC login without client secrets, and the test suite first.
+environment after dev, and the test suite first. Per job: the identity it signs in as, that
+identity's federated subject (from scripts/bootstrap-backend.sh) matching the job's trigger,
+no production identity within reach of a pull request, tokens that renew for the whole job,
+and refresh and destroy running the program.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -23,13 +27,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = REPO_ROOT / ".github" / "workflows"
 PR_WORKFLOW = WORKFLOW_DIR / "pull-request.yml"
 DEPLOY_WORKFLOW = WORKFLOW_DIR / "deploy.yml"
+OPERATE_WORKFLOW = WORKFLOW_DIR / "operate.yml"
 KIND_WORKFLOW = WORKFLOW_DIR / "kind.yml"
 # The workflows that deploy to Azure (the kind workflow deploys to a throwaway kind cluster).
-AZURE_WORKFLOWS = (PR_WORKFLOW, DEPLOY_WORKFLOW)
+AZURE_WORKFLOWS = (PR_WORKFLOW, DEPLOY_WORKFLOW, OPERATE_WORKFLOW)
 BOOTSTRAP_SCRIPT = REPO_ROOT / "scripts" / "bootstrap-backend.sh"
 
 PULUMI_ACTION = "pulumi/actions"
 MATRIX_STACK = re.compile(r"^\$\{\{\s*matrix\.stack\s*\}\}$")
+INPUT_STACK = re.compile(r"^\$\{\{\s*inputs\.stack\s*\}\}$")
+WRITERS = ("up", "refresh", "destroy")  # commands that write state
+PRODUCTION_STACKS = ("prod",)
 RUN_STACK_FLAG = re.compile(r"(?:--stack|-s)[=\s]+([A-Za-z0-9_.-]+)")
 FORBIDDEN_SECRETS = ("client-secret", "azure_client_secret", "arm_client_secret")
 
@@ -98,10 +106,22 @@ class PulumiStep:
     inputs: dict[str, Any]
 
 
+def dispatch_stacks(workflow: dict[str, Any], job: dict[str, Any]) -> list[str]:
+    """The stacks a workflow_dispatch input may name for this job, as its `if` narrows them."""
+    dispatch = triggers(workflow).get("workflow_dispatch") or {}
+    options = [str(o) for o in ((dispatch.get("inputs") or {}).get("stack") or {})["options"]]
+    condition = str(job.get("if", ""))
+    only = re.findall(r"inputs\.stack == '([^']+)'", condition)
+    excluded = re.findall(r"inputs\.stack != '([^']+)'", condition)
+    return [o for o in options if (not only or o in only) and o not in excluded]
+
+
 def pulumi_steps(path: Path) -> list[PulumiStep]:
-    """Every pulumi/actions step, with the stacks it runs on (matrix.stack resolved)."""
+    """Every pulumi/actions step, with the stacks it runs on (matrix.stack and inputs.stack
+    resolved)."""
     found = []
-    for job_id, job in jobs(load_yaml(path)).items():
+    workflow = load_yaml(path)
+    for job_id, job in jobs(workflow).items():
         for step in steps(job):
             if not uses_action(step, PULUMI_ACTION):
                 continue
@@ -109,19 +129,27 @@ def pulumi_steps(path: Path) -> list[PulumiStep]:
             stack_name = str(inputs.get("stack-name", ""))
             if MATRIX_STACK.match(stack_name):
                 stacks = tuple(matrix_stacks(job))
+            elif INPUT_STACK.match(stack_name):
+                stacks = tuple(dispatch_stacks(workflow, job))
             else:
                 stacks = (stack_name,) if stack_name else ()
-            found.append(
-                PulumiStep(
-                    workflow=path.name,
-                    job_id=job_id,
-                    job=job,
-                    command=str(inputs.get("command", "")),
-                    stack_name=stack_name,
-                    stacks=stacks,
-                    inputs=inputs,
+            commands = str(inputs.get("command", ""))
+            command_inputs = [commands]
+            if commands == "${{ inputs.command }}":
+                dispatch = triggers(workflow).get("workflow_dispatch") or {}
+                command_inputs = (dispatch.get("inputs") or {})["command"]["options"]
+            for command in command_inputs:
+                found.append(
+                    PulumiStep(
+                        workflow=path.name,
+                        job_id=job_id,
+                        job=job,
+                        command=str(command),
+                        stack_name=stack_name,
+                        stacks=stacks,
+                        inputs=inputs,
+                    )
                 )
-            )
     return found
 
 
@@ -163,7 +191,7 @@ def pinned_version(requirements: Path, package: str) -> str:
 
 
 def test_the_workflows_exist() -> None:
-    assert {PR_WORKFLOW, DEPLOY_WORKFLOW, KIND_WORKFLOW} <= set(workflow_files())
+    assert {PR_WORKFLOW, DEPLOY_WORKFLOW, OPERATE_WORKFLOW, KIND_WORKFLOW} <= set(workflow_files())
 
 
 def test_workflows_validate_against_github_workflow_schema() -> None:
@@ -196,15 +224,29 @@ def test_every_stack_file_is_used_by_a_workflow() -> None:
     assert not unused, f"stack files no workflow uses: {sorted(unused)}"
 
 
-def test_pull_request_previews_every_stack_in_a_matrix() -> None:
+def test_pull_requests_preview_every_non_production_stack_in_a_matrix() -> None:
     assert "pull_request" in triggers(load_yaml(PR_WORKFLOW))
     previews = [step for step in pulumi_steps(PR_WORKFLOW) if step.command == "preview"]
     assert previews, "the pull request workflow runs no pulumi preview"
     assert all(MATRIX_STACK.match(step.stack_name) for step in previews)
     previewed = {stack for step in previews for stack in step.stacks}
     # A kubeconfig-mode stack (local: kind) has no cluster to preview against on a hosted
-    # runner; the kind workflow runs `up` on it instead.
-    assert previewed == (stacks_named_in_workflows() | stack_files()) - kind_stacks()
+    # runner; the kind workflow runs `up` on it instead. Production is previewed after merge.
+    everything = stacks_named_in_workflows() | stack_files()
+    assert previewed == everything - kind_stacks() - set(PRODUCTION_STACKS)
+
+
+def test_production_is_previewed_behind_an_approval_before_its_update() -> None:
+    """A reviewer of the `prod` environment lets the preview run, reads its summary, then
+    approves the update: both jobs wait in the environment, the update after the preview."""
+    workflow_jobs = jobs(load_yaml(DEPLOY_WORKFLOW))
+    steps_ = pulumi_steps(DEPLOY_WORKFLOW)
+    (preview,) = [s for s in steps_ if s.command == "preview" and s.stacks == ("prod",)]
+    (update,) = [s for s in steps_ if s.command == "up" and s.stacks == ("prod",)]
+    assert environment(preview.job) == environment(update.job) == "prod"
+    assert preview.inputs.get("comment-on-summary") is True
+    assert preview.inputs.get("diff") is True
+    assert preview.job_id in upstream(workflow_jobs, update.job_id)
 
 
 def test_previews_comment_on_the_pull_request() -> None:
@@ -216,7 +258,8 @@ def test_previews_comment_on_the_pull_request() -> None:
 
 def test_every_preview_and_up_runs_the_policy_pack() -> None:
     for step in all_pulumi_steps():
-        assert step.inputs.get("policyPacks") == "policy", (step.workflow, step.job_id)
+        if step.command in ("preview", "up"):
+            assert step.inputs.get("policyPacks") == "policy", (step.workflow, step.job_id)
 
 
 def test_production_policies_get_the_production_config_on_prod_only() -> None:
@@ -224,16 +267,13 @@ def test_production_policies_get_the_production_config_on_prod_only() -> None:
     assert production and all(config == {"production": True} for config in production.values())
     assert json.loads((REPO_ROOT / "policy" / "default.json").read_text()) == {}
     for step in all_pulumi_steps():
+        if step.command not in ("preview", "up"):
+            continue
         config = str(step.inputs.get("policyPackConfigs", ""))
         where = (step.workflow, step.job_id, config)
-        if len(step.stacks) == 1:
-            expected = "production" if step.stacks[0] == "prod" else "default"
-            assert config == f"policy/{expected}.json", where
-        elif "prod" in step.stacks:
-            assert "matrix.stack == 'prod' && 'policy/production.json'" in config, where
-            assert "|| 'policy/default.json'" in config, where
-        else:
-            assert config == "policy/default.json", where
+        assert len(step.stacks) == 1 or "prod" not in step.stacks, where
+        expected = "production" if step.stacks == ("prod",) else "default"
+        assert config == f"policy/{expected}.json", where
 
 
 def test_the_license_comes_from_a_repository_secret_as_secret_config() -> None:
@@ -247,6 +287,8 @@ def test_the_license_comes_from_a_repository_secret_as_secret_config() -> None:
 def test_policy_pack_dependencies_go_to_its_virtualenv() -> None:
     """pulumi/actions installs no Python packages: the job must build policy/venv itself."""
     for step in all_pulumi_steps():
+        if not step.inputs.get("policyPacks"):
+            continue
         scripts = "\n".join(str(s.get("run", "")) for s in steps(step.job))
         assert "python -m venv policy/venv" in scripts, step.job_id
         assert "policy/venv/bin/pip install -r policy/requirements.txt" in scripts, step.job_id
@@ -285,7 +327,7 @@ def test_every_stack_job_has_a_concurrency_group_keyed_by_the_stack() -> None:
             assert re.search(r"\$\{\{\s*matrix\.stack\s*\}\}", group), where
         else:
             assert group == step.stack_name or group.endswith("-" + step.stack_name), where
-        if step.command == "up":
+        if step.command in WRITERS:
             assert concurrency.get("cancel-in-progress") is False, where
 
 
@@ -295,13 +337,19 @@ def test_up_matrices_never_cancel_a_running_update() -> None:
             assert step.job["strategy"].get("fail-fast") is False, step.job_id
 
 
-def test_preview_and_up_never_share_a_concurrency_group() -> None:
-    """A queued job in a group cancels the older queued one: a preview must not evict an up."""
+def test_writers_of_one_stack_share_a_group_and_previews_never_join_it() -> None:
+    """A queued job in a group cancels the older queued one: a preview must not evict an up;
+    an up, a refresh and a destroy of one stack never run at once."""
     groups: dict[str, set[str]] = {}
     for step in all_pulumi_steps():
         group = str(step.job["concurrency"]["group"])
-        groups.setdefault(group, set()).add(step.command)
-    assert all(len(commands) == 1 for commands in groups.values()), groups
+        kind = "writer" if step.command in WRITERS else "preview"
+        groups.setdefault(group, set()).add(kind)
+    assert all(len(kinds) == 1 for kinds in groups.values()), groups
+    for step in all_pulumi_steps():
+        if step.command in WRITERS:
+            group = str(step.job["concurrency"]["group"])
+            assert group.startswith("pulumi-up-"), (step.workflow, step.job_id, group)
 
 
 def test_deploy_runs_on_push_to_main() -> None:
@@ -309,7 +357,13 @@ def test_deploy_runs_on_push_to_main() -> None:
     assert push.get("branches") == ["main"]
 
 
+def environment(job: dict[str, Any]) -> str | None:
+    value = job.get("environment")
+    return value.get("name") if isinstance(value, dict) else value
+
+
 def test_prod_is_deployed_behind_the_prod_environment_after_the_dev_stacks() -> None:
+    workflow_jobs = jobs(load_yaml(DEPLOY_WORKFLOW))
     ups = [step for step in pulumi_steps(DEPLOY_WORKFLOW) if step.command == "up"]
     prod_jobs = {step.job_id: step.job for step in ups if "prod" in step.stacks}
     assert prod_jobs, "deploy.yml runs no pulumi up on prod"
@@ -317,14 +371,14 @@ def test_prod_is_deployed_behind_the_prod_environment_after_the_dev_stacks() -> 
     other_jobs = {step.job_id for step in ups if "prod" not in step.stacks}
     assert dev_jobs, "deploy.yml runs no pulumi up on dev"
     for job_id, job in prod_jobs.items():
-        environment = job.get("environment")
-        name = environment.get("name") if isinstance(environment, dict) else environment
-        assert name == "prod", job_id
-        assert dev_jobs <= needs(job), f"{job_id} must need {sorted(dev_jobs)}"
-        assert other_jobs <= needs(job), f"{job_id} must run after every other stack"
-    for step in ups:
+        assert environment(job) == "prod", job_id
+        ancestors = upstream(workflow_jobs, job_id)
+        assert dev_jobs <= ancestors, f"{job_id} must wait for {sorted(dev_jobs)}"
+        assert other_jobs <= ancestors, f"{job_id} must run after every other stack"
+    for step in all_pulumi_steps():
         if "prod" in step.stacks:
             assert step.stacks == ("prod",), "prod must not share a job with other stacks"
+            assert environment(step.job) == "prod", (step.workflow, step.job_id)
 
 
 def test_no_workflow_references_a_client_secret() -> None:
@@ -338,24 +392,172 @@ def test_no_workflow_references_a_client_secret() -> None:
                     assert "creds" not in (step.get("with") or {}), path.name
 
 
-def test_azure_login_is_openid_connect_from_repository_variables() -> None:
-    for path in AZURE_WORKFLOWS:
+# --- identities -------------------------------------------------------------------------------
+
+IDENTITY_VARIABLE = re.compile(r"^\$\{\{ vars\.(AZURE_[A-Z]+_CLIENT_ID) \}\}$")
+
+
+@functools.cache
+def federated_contexts() -> dict[str, str]:
+    """Repository variable -> the GitHub context its identity's federated credential accepts,
+    as scripts/bootstrap-backend.sh creates them (its --print-identities, no Azure call)."""
+    result = subprocess.run(
+        [
+            *("bash", str(BOOTSTRAP_SCRIPT), "--github-repo", "o/r"),
+            *("--subject-format", "names", "--print-identities"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = {}
+    for line in result.stdout.splitlines():
+        _, variable, subject = line.split(" ")
+        assert subject.startswith("repo:o/r:"), subject
+        found[variable] = subject.removeprefix("repo:o/r:")
+    return found
+
+
+def azure_jobs() -> list[tuple[Path, str, dict[str, Any]]]:
+    return [
+        (path, job_id, job)
+        for path in AZURE_WORKFLOWS
+        for job_id, job in jobs(load_yaml(path)).items()
+        if any(uses_action(step, PULUMI_ACTION) for step in steps(job))
+    ]
+
+
+def identity(job: dict[str, Any]) -> str:
+    """The repository variable holding the client id the job signs in with, everywhere."""
+    env = job.get("env") or {}
+    found = {
+        key: IDENTITY_VARIABLE.match(str(env.get(key, "")))
+        for key in ("AZURE_CLIENT_ID", "ARM_CLIENT_ID")
+    }
+    assert all(found.values()), env
+    (variable,) = {match.group(1) for match in found.values() if match}
+    return variable
+
+
+def oidc_contexts(path: Path, job_id: str, job: dict[str, Any]) -> set[str]:
+    """What GitHub puts after repo:<org>/<repo>: in this job's OIDC subject: its environment,
+    else pull_request, else the branch the run is on (main only where the workflow or the job
+    says so; any other branch otherwise)."""
+    if environment(job):
+        return {f"environment:{environment(job)}"}
+    on = triggers(load_yaml(path))
+    found = set()
+    if "pull_request" in on or "pull_request_target" in on:
+        found.add("pull_request")
+    branch_events = [e for e in on if e not in ("pull_request", "pull_request_target")]
+    for event in branch_events:
+        only_main = "github.ref == 'refs/heads/main'" in str(job.get("if", ""))
+        if event == "push" and (on["push"] or {}).get("branches") == ["main"]:
+            only_main = True
+        found.add("ref:refs/heads/main" if only_main else "ref:refs/heads/<any>")
+    return found
+
+
+def test_the_bootstrap_makes_one_identity_per_trust_level() -> None:
+    assert federated_contexts() == {
+        "AZURE_PREVIEW_CLIENT_ID": "pull_request",
+        "AZURE_DEPLOY_CLIENT_ID": "ref:refs/heads/main",
+        "AZURE_PROD_CLIENT_ID": "environment:prod",
+    }
+
+
+def test_each_job_signs_in_as_the_identity_its_trigger_is_federated_to() -> None:
+    checked = set()
+    for path, job_id, job in azure_jobs():
+        variable = identity(job)
+        expected = federated_contexts()[variable]
+        assert oidc_contexts(path, job_id, job) == {expected}, (path.name, job_id, variable)
+        checked.add(variable)
+    assert checked == set(federated_contexts())
+
+
+def test_no_job_reachable_from_a_pull_request_can_use_the_production_identity() -> None:
+    production = ("AZURE_PROD_", "PULUMI_PROD_")
+    for path in workflow_files():
+        on = triggers(load_yaml(path))
+        if not {"pull_request", "pull_request_target"} & set(on):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not [name for name in production if name in text], path.name
         for job_id, job in jobs(load_yaml(path)).items():
-            logins = [step for step in steps(job) if uses_action(step, "azure/login")]
-            runs_pulumi = any(uses_action(step, PULUMI_ACTION) for step in steps(job))
-            if not logins and not runs_pulumi:
-                continue
-            assert logins, f"{job_id} runs pulumi without azure/login"
-            assert (job.get("permissions") or {}).get("id-token") == "write", job_id
-            for login in logins:
-                inputs = login.get("with") or {}
-                for key in ("client-id", "tenant-id", "subscription-id"):
-                    assert str(inputs.get(key, "")).startswith("${{ vars."), (job_id, key)
-            env = job.get("env") or {}
-            assert str(env.get("ARM_USE_OIDC")).lower() == "true", job_id
-            for key in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"):
-                assert str(env.get(key, "")).startswith("${{ vars."), (job_id, key)
-            assert str(env.get("AZURE_STORAGE_ACCOUNT", "")).startswith("${{ vars."), job_id
+            assert environment(job) is None, (path.name, job_id)
+        for step in pulumi_steps(path):
+            assert not set(step.stacks) & set(PRODUCTION_STACKS), (path.name, step.job_id)
+    # The production identity trusts only jobs in the `prod` environment, and those run on
+    # main only: the environment's deployment branch rule (docs/ci-cd.md, step 4).
+    assert federated_contexts()["AZURE_PROD_CLIENT_ID"] == "environment:prod"
+
+
+def test_each_stack_uses_the_subscription_state_and_key_of_its_trust_level() -> None:
+    for step in all_pulumi_steps():
+        env = step.job.get("env") or {}
+        where = (step.workflow, step.job_id)
+        prod = step.stacks == ("prod",)
+        assert "prod" not in step.stacks or prod, where
+        infix = "PROD_" if prod else ""
+        assert env["ARM_SUBSCRIPTION_ID"] == f"${{{{ vars.AZURE_{infix}SUBSCRIPTION_ID }}}}", where
+        state = f"azblob://${{{{ vars.PULUMI_{infix}STATE_CONTAINER }}}}"
+        assert step.inputs["cloud-url"] == state, where
+        provider = f"${{{{ vars.PULUMI_{infix}SECRETS_PROVIDER }}}}"
+        assert step.inputs["secrets-provider"] == provider, where
+        assert prod == (identity(step.job) == "AZURE_PROD_CLIENT_ID"), where
+        if step.command in WRITERS:
+            assert identity(step.job) != "AZURE_PREVIEW_CLIENT_ID", where
+
+
+def test_every_azure_job_signs_in_with_tokens_that_renew() -> None:
+    """No Azure CLI login (its token cannot be renewed after about an hour): azure-native asks
+    GitHub for a new OIDC token itself (ARM_USE_OIDC), kubelogin too (workloadidentity with
+    GitHub's token endpoint), and the state backend and secrets provider read a token file the
+    job keeps fresh (scripts/ci/federated-token.sh)."""
+    for path, job_id, job in azure_jobs():
+        where = (path.name, job_id)
+        env = job.get("env") or {}
+        assert (job.get("permissions") or {}).get("id-token") == "write", where
+        assert str(env.get("ARM_USE_OIDC")) == "true", where
+        assert env.get("AAD_LOGIN_METHOD") == "workloadidentity", where
+        for key in ("AZURE_TENANT_ID", "ARM_TENANT_ID"):
+            assert env.get(key) == "${{ vars.AZURE_TENANT_ID }}", (where, key)
+        assert env.get("AZURE_STORAGE_ACCOUNT") == "${{ vars.PULUMI_STATE_STORAGE_ACCOUNT }}"
+        job_steps = steps(job)
+        assert not [s for s in job_steps if uses_action(s, "azure/login")], where
+        assert "az account get-access-token" not in json.dumps(job_steps), where
+        names = [str(s.get("uses", "")) + str(s.get("run", "")) for s in job_steps]
+        pulumi_at = next(i for i, n in enumerate(names) if n.startswith(PULUMI_ACTION))
+        token = [i for i, n in enumerate(names) if "scripts/ci/federated-token.sh" in n]
+        kubelogin = [i for i, n in enumerate(names) if n.startswith("azure/use-kubelogin@")]
+        assert token and token[0] < pulumi_at, where
+        assert kubelogin and kubelogin[0] < pulumi_at, where
+
+
+def test_refresh_and_destroy_run_the_program() -> None:
+    """The Vault provider takes the API server's CA only as a file the program writes on the
+    runner: a refresh or destroy (or up --refresh) configured from state would not find it."""
+    refreshes = set()
+    for step in all_pulumi_steps():
+        refreshing = step.command in ("refresh", "destroy") or step.inputs.get("refresh") not in (
+            None,
+            False,
+        )
+        if refreshing:
+            refreshes.add(step.command)
+            env = step.job.get("env") or {}
+            assert env.get("PULUMI_RUN_PROGRAM") == "true", (step.workflow, step.job_id)
+    assert refreshes == {"up", "refresh", "destroy"}
+
+
+def test_operate_refreshes_and_destroys_every_stack_as_its_trust_level() -> None:
+    steps_ = pulumi_steps(OPERATE_WORKFLOW)
+    done = {(stack, step.command) for step in steps_ for stack in step.stacks}
+    stacks = stack_files() - kind_stacks()
+    assert done == {(stack, command) for stack in stacks for command in ("refresh", "destroy")}
+    for step in steps_:
+        assert "github.ref == 'refs/heads/main'" in str(step.job.get("if", "")), step.job_id
 
 
 def test_pull_requests_from_forks_get_no_cloud_credentials() -> None:
@@ -397,16 +599,18 @@ def test_bootstrap_script_is_valid_bash() -> None:
 
 
 def test_only_prod_needs_a_fixed_egress_runner() -> None:
-    """dev-vault reaches Vault through the AKS API server, so the dev stacks run on GitHub-hosted
-    runners; prod's API server takes only its authorized ranges (PROD_RUNNER)."""
+    """dev-vault reaches Vault through the AKS API server, so the non-production stacks run on
+    GitHub-hosted runners; prod's API server takes only its authorized ranges (PROD_RUNNER)."""
     for path in workflow_files():
         for job_id, job in jobs(load_yaml(path)).items():
             runs_on = str(job.get("runs-on"))
-            assert runs_on == "ubuntu-latest" or (
-                "PROD_RUNNER" in runs_on and runs_on.endswith("|| 'ubuntu-latest' }}")
-                if "matrix.stack" in runs_on
-                else runs_on == "${{ vars.PROD_RUNNER || 'self-hosted' }}"
-            ), f"{path.name}: {job_id}: {runs_on}"
+            stacks = {
+                s for step in pulumi_steps(path) if step.job_id == job_id for s in step.stacks
+            }
+            if "prod" in stacks:
+                assert runs_on == "${{ vars.PROD_RUNNER || 'self-hosted' }}", (path.name, job_id)
+            else:
+                assert runs_on == "ubuntu-latest", f"{path.name}: {job_id}: {runs_on}"
 
 
 def test_dev_vault_is_refreshed_before_each_up() -> None:
@@ -417,38 +621,21 @@ def test_dev_vault_is_refreshed_before_each_up() -> None:
     )
 
 
-AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630"
-
-
-def test_every_pulumi_job_can_sign_in_to_aks_without_a_static_credential() -> None:
-    """The Kubernetes provider runs `kubelogin get-token --login azurecli`: each job that runs
-    pulumi installs kubelogin and fetches the AKS token while the OIDC login is fresh."""
-    for path in AZURE_WORKFLOWS:
-        for job_id, job in jobs(load_yaml(path)).items():
-            job_steps = steps(job)
-            if not any(uses_action(step, PULUMI_ACTION) for step in job_steps):
-                continue
-            names = [str(step.get("uses", "")) + str(step.get("run", "")) for step in job_steps]
-            pulumi_at = next(i for i, n in enumerate(names) if n.startswith(PULUMI_ACTION))
-            kubelogin = [i for i, n in enumerate(names) if n.startswith("azure/use-kubelogin@")]
-            token = [i for i, n in enumerate(names) if f"--resource {AKS_SERVER_APP}" in n]
-            assert kubelogin and kubelogin[0] < pulumi_at, (path.name, job_id)
-            assert token and token[0] < pulumi_at, (path.name, job_id)
-
-
 def test_prod_runs_where_the_api_server_lets_it_in() -> None:
     """prod's API server takes only cluster.apiServerAuthorizedRanges: not a GitHub-hosted
     runner, whose addresses change."""
-    checked: list[str] = []
+    checked: set[tuple[str, str]] = set()
     for path in workflow_files():
-        for job_id, job in jobs(load_yaml(path)).items():
-            stacks = {
-                s for step in pulumi_steps(path) if step.job_id == job_id for s in step.stacks
-            }
-            if "prod" in stacks:
-                checked.append(job_id)
-                assert "PROD_RUNNER" in str(job.get("runs-on")), (path.name, job_id)
-    assert len(checked) == 2, checked  # the prod preview and the prod up
+        for step in pulumi_steps(path):
+            if "prod" in step.stacks:
+                checked.add((path.name, step.job_id))
+                assert "PROD_RUNNER" in str(step.job.get("runs-on")), (path.name, step.job_id)
+    # The prod preview and update, and the day-two refresh or destroy.
+    assert checked == {
+        ("deploy.yml", "preview-prod"),
+        ("deploy.yml", "up-prod"),
+        ("operate.yml", "operate-prod"),
+    }
 
 
 def test_kind_workflow_proves_the_data_plane_of_each_kind_stack_on_program_changes() -> None:

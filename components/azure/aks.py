@@ -1,6 +1,6 @@
 """The AKS cluster (Entra ID only, Azure CNI Overlay with a network policy engine, a system and
-a user pool, upgrades in a maintenance window, Azure Monitor), the deployer's cluster role,
-and a Kubernetes provider that authenticates through kubelogin with no credential in state."""
+a user pool, upgrades in a maintenance window, Azure Monitor), its configured admins, and a
+Kubernetes provider that authenticates through kubelogin with no credential in state."""
 
 from __future__ import annotations
 
@@ -10,18 +10,17 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import authorization, containerservice, monitor
+from pulumi_azure_native import containerservice, monitor
 
-from .. import naming
 from ..kubernetes.target import aidbox_namespace
 from ..settings import ClusterSettings, MaintenanceWindow, NetworkSettings, PoolSettings
 from .aks_access import EntraAccess
-from .key_vault import role_definition_id
+from .grants import grant_principals
 from .monitoring import Monitoring
+from .roles import AKS_RBAC_CLUSTER_ADMIN
 
 KEY_VAULT_ADDON = "azureKeyvaultSecretsProvider"
 CONTAINER_INSIGHTS_ADDON = "omsagent"
-RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # AKS RBAC Cluster Admin
 SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 # The pools' names in Azure. The user pool's is the one it had inside the cluster resource:
 # existing stacks import that pool into its AgentPool resource (README, Upgrade notes).
@@ -40,11 +39,9 @@ class KeyVaultAddon:
 @dataclass(frozen=True)
 class AksClusterArgs:
     resource_group_name: pulumi.Input[str]
-    resource_group_id: pulumi.Input[str]
     location: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
-    deployer_object_id: pulumi.Input[str]
     cluster_name: str
     settings: ClusterSettings
     network: NetworkSettings
@@ -223,7 +220,18 @@ class AksCluster(pulumi.ComponentResource):
             self.addon_client_id = addon.apply(lambda i: i.client_id)
             self.addon_object_id = addon.apply(lambda i: i.object_id)
 
-        admin = self._deployer_admin(name, args)
+        # Configured people and groups, on the cluster. Nothing waits for them: CI deploys with
+        # the cluster admin the bootstrap granted it ahead of time (docs/ci-cd.md), so no
+        # deploy step sits out the minutes Azure RBAC takes to reach the API server.
+        grant_principals(
+            f"{name}-admin",
+            self,
+            scope=cluster.id,
+            subscription_id=args.subscription_id,
+            role=AKS_RBAC_CLUSTER_ADMIN,
+            principals=s.admins,
+            description="cluster admin (aidbox-secrets cluster.clusterAdmins)",
+        )
         self._maintenance(name, args, cluster)
         self._observability(name, args, cluster)
 
@@ -234,9 +242,6 @@ class AksCluster(pulumi.ComponentResource):
             cluster_name=cluster.name,
             kubeconfig_name=args.cluster_name,
             login=s.kubelogin_mode,
-            # The deployer's cluster role is granted in parallel with the cluster (it needs
-            # only the resource group), long before the cluster is ready.
-            depends_on=[admin],
         )
         self.api_server_url, self.api_server_ca = access.api_server_url, access.api_server_ca
         self.provider = access.provider
@@ -270,29 +275,6 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self, protect=args.protect, ignore_changes=["count"]
             ),
-        )
-
-    def _deployer_admin(self, name: str, args: AksClusterArgs) -> authorization.RoleAssignment:
-        """Whoever runs `pulumi up` gets "Azure Kubernetes Service RBAC Cluster Admin" on the
-        resource group (this stack's alone). Scoped to the group, it is created as soon as the
-        group exists, so the minutes Azure RBAC takes to reach the API server's authorizer
-        pass while the cluster is being built; one per deployer (a GUID from its object id),
-        so a person's and CI's grants do not replace each other."""
-        return authorization.RoleAssignment(
-            f"{name}-deployer-admin",
-            role_assignment_name=pulumi.Output.from_input(args.deployer_object_id).apply(
-                lambda who: naming.role_assignment_name(
-                    args.cluster_name, RBAC_CLUSTER_ADMIN_ROLE, who
-                )
-            ),
-            scope=args.resource_group_id,
-            role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
-                lambda sub: role_definition_id(sub, RBAC_CLUSTER_ADMIN_ROLE)
-            ),
-            principal_id=args.deployer_object_id,
-            principal_type=args.settings.deployer_principal_type,
-            description="aidbox-secrets: deployer",
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _maintenance(

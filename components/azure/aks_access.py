@@ -4,7 +4,6 @@ runs kubelogin for an Entra ID token each time (no credential in state)."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from typing import Protocol
 
 import pulumi
@@ -38,7 +37,6 @@ class EntraAccess:
         cluster_name: pulumi.Input[str],
         kubeconfig_name: str,
         login: str,
-        depends_on: Sequence[pulumi.Resource] = (),
     ) -> None:
         # The user kubeconfig of an Entra ID cluster carries no secret: only the API server
         # and its CA are taken from it, and the provider runs kubelogin (azurecli,
@@ -57,5 +55,5 @@ class EntraAccess:
             kubeconfig=endpoint.apply(
                 lambda e: exec_kubeconfig(kubeconfig_name, e[0], e[1], login)
             ),
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+            opts=pulumi.ResourceOptions(parent=parent),
         )

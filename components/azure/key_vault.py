@@ -1,5 +1,5 @@
 """Azure Key Vault in RBAC mode behind its firewall (a private endpoint in the virtual network,
-the deployer's ranges), its audit log, its secrets, and read grants on it."""
+the administrators' ranges), its audit log, its secrets, and the grants on it."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pulumi_azure_native import authorization, keyvault, monitor, network
 from .. import naming
 from ..passwords import seed_value
 from ..settings import KeyVaultSettings, SecretSpec
+from .grants import grant_principals
 from .private_dns import linked_zone
+from .roles import KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER, role_definition_id
 
-SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"  # Key Vault Secrets User
-SECRETS_OFFICER_ROLE = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"  # Key Vault Secrets Officer
 PRIVATE_DNS_ZONE = "privatelink.vaultcore.azure.net"
 
 
@@ -52,12 +52,6 @@ def vault_properties(
         "public_network_access": public_network_access,
         "network_acls": acls,
     }
-
-
-def role_definition_id(subscription_id: str, role: str) -> str:
-    return (
-        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-    )
 
 
 def private_access(
@@ -188,6 +182,15 @@ class KeyVault(pulumi.ComponentResource):
         )
         self.secret_names = [spec.name for spec in args.secrets]
         self.secrets = [self._secret(name, vault, spec) for spec in args.secrets]
+        grant_principals(
+            f"{name}-officer",
+            self,
+            scope=vault.id,
+            subscription_id=args.subscription_id,
+            role=KEY_VAULT_SECRETS_OFFICER,
+            principals=args.settings.secrets_officers,
+            description="rotates secrets (aidbox-secrets keyVault.secretsOfficers)",
+        )
         self.register_outputs(
             {"vaultName": self.vault_name, "vaultUri": self.vault_uri, "vaultId": self.vault_id}
         )
@@ -214,15 +217,12 @@ class KeyVault(pulumi.ComponentResource):
             ),
         )
 
-    def grant(
-        self,
-        *,
-        role: str,
-        principal_id: pulumi.Input[str],
-        grantee: str,
-        principal_type: str = "ServicePrincipal",
+    def grant_reader(
+        self, *, principal_id: pulumi.Input[str], grantee: str
     ) -> authorization.RoleAssignment:
-        """Grant `role` on this vault only. `grantee` names the principal stably for the GUID."""
+        """Key Vault Secrets User on this vault only, to the identity the CSI driver reads it
+        with. `grantee` names that identity stably for the GUID."""
+        role = KEY_VAULT_SECRETS_USER
         return authorization.RoleAssignment(
             f"{self._name}-{grantee}",
             # From the name the vault has (the stored one, on an older stack): the GUID the
@@ -237,7 +237,7 @@ class KeyVault(pulumi.ComponentResource):
             principal_id=principal_id,
             # Stated, not looked up: a just-created managed identity may not have replicated
             # yet (PrincipalNotFound otherwise).
-            principal_type=principal_type,
+            principal_type="ServicePrincipal",
             description=f"aidbox-secrets: {grantee}",
             # Same GUID for a new principal: the old assignment must go first.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),

@@ -1,4 +1,4 @@
-"""Subscription-level pieces: the resource group and who is deploying."""
+"""Subscription-level pieces: the resource group, the tenant and the subscription."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ class Platform(pulumi.ComponentResource):
     tenant_id: pulumi.Output[str]
     subscription_id: pulumi.Output[str]
     scope: pulumi.Output[str]  # what global names derive from: naming.deployment_scope
-    deployer_object_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -51,7 +50,6 @@ class Platform(pulumi.ComponentResource):
         self.scope = client.subscription_id.apply(
             lambda sub: naming.deployment_scope(sub, args.resource_group_name)
         )
-        self.deployer_object_id = client.object_id
         self.register_outputs(
             {"resourceGroupName": self.resource_group_name, "tenantId": self.tenant_id}
         )

@@ -10,12 +10,10 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from .. import naming
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
-from .key_vault import network_acls, private_access, role_definition_id, vault_properties
+from .key_vault import network_acls, private_access, vault_properties
 from .network import Subnets
+from .roles import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, role_definition_id
 
-# wrapKey, unwrapKey and read on keys: what Vault's azurekeyvault seal calls (GetKey,
-# WrapKey, UnwrapKey), and nothing on secrets.
-CRYPTO_SERVICE_ENCRYPTION_USER_ROLE = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 UNSEAL_KEY_NAME = "vault-unseal"
 INIT_SECRET_NAME = "vault-init"  # where the one-time `vault operator init` output goes
 
@@ -112,12 +110,12 @@ class VaultUnsealKey(pulumi.ComponentResource):
             f"{name}-grant",
             role_assignment_name=vault.name.apply(
                 lambda name: naming.role_assignment_name(
-                    name, CRYPTO_SERVICE_ENCRYPTION_USER_ROLE, "vault-unseal"
+                    name, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, "vault-unseal"
                 )
             ),
             scope=vault.id,
             role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
-                lambda sub: role_definition_id(sub, CRYPTO_SERVICE_ENCRYPTION_USER_ROLE)
+                lambda sub: role_definition_id(sub, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
             ),
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",

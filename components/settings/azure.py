@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import naming
+from .principals import Principal, parse_principals
 from .reader import Section, Sensitive
 from .values import GUID_RULE, cidrs, is_guid
 
 AZURE_IDENTITIES = ("kubelet", "workload", "servicePrincipal")
-DEPLOYER_OFFICER = ("none", "User", "ServicePrincipal")
+REMOVED = {
+    "deployerOfficer": (
+        "removed: whoever runs `pulumi up` is granted nothing any more; name who rotates "
+        "secrets by hand in keyVault.secretsOfficers ([{objectId, type: "
+        "Group|User|ServicePrincipal}]) (pulumi config rm --path keyVault.deployerOfficer)"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -19,9 +26,8 @@ class KeyVaultSettings:
     name: str | None = None
     purge_protection: bool = True
     retention_days: int = 90
-    # Give whoever runs `pulumi up` Key Vault Secrets Officer, to rotate by hand: the
-    # principal's type (User or ServicePrincipal) must be stated, Azure checks it.
-    deployer_officer: str = "none"
+    # Key Vault Secrets Officer on this vault, to rotate by hand (az keyvault secret set).
+    secrets_officers: tuple[Principal, ...] = ()
     # Data-plane access from outside the virtual network (people and CI running
     # `az keyvault secret ...`). Pulumi itself writes secrets through Azure Resource Manager,
     # which the vault's firewall does not filter.
@@ -39,8 +45,11 @@ class AzureSettings:
 
 def parse_azure(top: Section, install: str) -> AzureSettings:
     kv = top.section("keyVault")
+    for old, why in REMOVED.items():
+        if kv.has(old):
+            kv.fail(old, kv.data[old], why)
     kv.reject_unknown(
-        ("name", "purgeProtection", "retentionDays", "deployerOfficer", "allowedRanges")
+        ("name", "purgeProtection", "retentionDays", "secretsOfficers", "allowedRanges")
     )
     name = kv.string("name")
     if name is not None and not naming.is_valid_key_vault_name(name):
@@ -83,8 +92,7 @@ def parse_azure(top: Section, install: str) -> AzureSettings:
             name=name,
             purge_protection=kv.boolean("purgeProtection", True),
             retention_days=kv.integer("retentionDays", 90, minimum=7, maximum=90),
-            deployer_officer=kv.string("deployerOfficer", "none", choices=DEPLOYER_OFFICER)
-            or "none",
+            secrets_officers=parse_principals(kv, "secretsOfficers"),
             allowed_ranges=cidrs(kv, "allowedRanges"),
         ),
         identity=identity,

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from ..kubernetes.kubeconfig import KubeconfigError, parse_kubeconfig, read_kubeconfig
+from .principals import Principal, object_id, parse_principals
 from .reader import Section, Sensitive
-from .values import GUID_RULE, cidrs, is_guid
+from .values import cidrs
 from .vault import REGIONS_WITHOUT_ZONES  # one list: the cluster's zones and an `ha` Vault's
 
 # aks: the program creates the cluster; existingAks: a cluster someone else runs, read from
@@ -21,7 +22,6 @@ UPGRADE_CHANNELS = ("patch", "none")
 NODE_OS_CHANNELS = ("NodeImage", "SecurityPatch", "Unmanaged", "None")
 KUBELOGIN_MODES = ("azurecli", "workloadidentity", "msi")
 NETWORK_POLICY_ENGINES = ("cilium", "calico")
-DEPLOYER_TYPES = ("User", "ServicePrincipal")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ZONES = ("1", "2", "3")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -78,8 +78,11 @@ class ClusterSettings:
     user_pool: PoolSettings = PoolSettings("Standard_D4s_v5", 3, 6)
     zones: tuple[str, ...] = ZONES
     local_accounts: bool = False
+    # Cluster admins: groups bound at creation (aadProfile) and principals granted "Azure
+    # Kubernetes Service RBAC Cluster Admin" on the cluster. Each admin group is granted too,
+    # as the AKS baseline does where Azure RBAC authorizes Entra ID principals.
     admin_group_object_ids: tuple[str, ...] = ()
-    deployer_principal_type: str = "User"
+    cluster_admins: tuple[Principal, ...] = ()
     kubelogin_mode: str = "azurecli"
     api_server_authorized_ranges: tuple[str, ...] = ()
     private: bool = False
@@ -87,6 +90,12 @@ class ClusterSettings:
     upgrade_channel: str = "patch"
     node_os_upgrade_channel: str = "NodeImage"
     maintenance_window: MaintenanceWindow = field(default_factory=MaintenanceWindow)
+
+    @property
+    def admins(self) -> tuple[Principal, ...]:
+        """Everyone granted cluster admin: the admin groups, then cluster.clusterAdmins."""
+        groups = tuple(Principal(g, "Group") for g in self.admin_group_object_ids)
+        return groups + tuple(p for p in self.cluster_admins if p not in groups)
 
 
 # What describes a cluster the program creates (cluster.mode aks).
@@ -98,7 +107,7 @@ CLUSTER_KEYS = (
     "zones",
     "localAccounts",
     "adminGroupObjectIds",
-    "deployerPrincipalType",
+    "clusterAdmins",
     "kubeloginMode",
     "apiServerAuthorizedRanges",
     "private",
@@ -114,6 +123,14 @@ _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 MOVED = {
     "nodeCount": "cluster.userPool.minCount / maxCount (the autoscaler's bounds)",
     "vmSize": "cluster.userPool.vmSize (and cluster.systemPool.vmSize)",
+}
+REMOVED = {
+    "deployerPrincipalType": (
+        "removed: whoever runs `pulumi up` is granted nothing any more; name your admins in "
+        "cluster.clusterAdmins ([{objectId, type: Group|User|ServicePrincipal}]) or "
+        "cluster.adminGroupObjectIds, and let the CI bootstrap grant CI's identity "
+        "(pulumi config rm --path cluster.deployerPrincipalType)"
+    ),
 }
 
 
@@ -153,6 +170,9 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
     for old, new in MOVED.items():
         if s.has(old):
             s.fail(old, s.data[old], f"moved: use {new}")
+    for old, why in REMOVED.items():
+        if s.has(old):
+            s.fail(old, s.data[old], why)
     mode = s.string("mode", "aks", choices=CLUSTER_MODES) or "aks"
     if mode == "existingAks":
         return parse_existing_aks(s)
@@ -198,10 +218,9 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
             list(ranges),
             "a private cluster has no public endpoint to restrict: leave it empty",
         )
-    groups = s.string_list("adminGroupObjectIds")
-    for group in groups:
-        if not is_guid(group):
-            s.fail("adminGroupObjectIds", group, f"Entra ID group object ids: {GUID_RULE}")
+    listed = s.string_list("adminGroupObjectIds")
+    groups = tuple(dict.fromkeys(object_id(s, "adminGroupObjectIds", g) for g in listed))
+    admin_groups = tuple(Principal(g, "Group") for g in groups)
     return ClusterSettings(
         kubernetes_version=version,
         tier=s.string("tier", d.tier, choices=TIERS) or d.tier,
@@ -210,10 +229,7 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
         zones=tuple(zones),
         local_accounts=s.boolean("localAccounts", d.local_accounts),
         admin_group_object_ids=groups,
-        deployer_principal_type=s.string(
-            "deployerPrincipalType", d.deployer_principal_type, choices=DEPLOYER_TYPES
-        )
-        or d.deployer_principal_type,
+        cluster_admins=parse_principals(s, "clusterAdmins", known=admin_groups),
         kubelogin_mode=s.string("kubeloginMode", d.kubelogin_mode, choices=KUBELOGIN_MODES)
         or d.kubelogin_mode,
         api_server_authorized_ranges=ranges,

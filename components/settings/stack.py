@@ -143,7 +143,8 @@ def production_checks(s: Settings, top: Section) -> None:
 
 def cluster_production_problems(s: Settings) -> list[tuple[str, object, str]]:
     """The AKS baseline's must-haves: Entra ID only, a closed API server, zones, SLA tier,
-    upgrades on, audit logs, and a Key Vault firewall that does not open to everything."""
+    upgrades on, audit logs, a Key Vault firewall that does not open to everything, and
+    someone to administer the cluster."""
     c, problems = s.cluster, []
     if c.local_accounts:
         problems.append(("cluster.localAccounts", True, "off on production: Entra ID only"))
@@ -189,6 +190,16 @@ def cluster_production_problems(s: Settings) -> list[tuple[str, object, str]]:
     if s.azure and EVERYWHERE in s.azure.key_vault.allowed_ranges:
         problems.append(
             ("keyVault.allowedRanges", list(s.azure.key_vault.allowed_ranges), "not 0.0.0.0/0")
+        )
+    if not c.admins:
+        problems.append(
+            (
+                "cluster.clusterAdmins",
+                [],
+                "on production, at least one Entra ID principal (your platform administrators' "
+                "group) in cluster.clusterAdmins or cluster.adminGroupObjectIds: local accounts "
+                "are off, so without one only the CI identity could reach the cluster",
+            )
         )
     return problems
 

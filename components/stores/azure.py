@@ -11,7 +11,7 @@ from pulumi_azure_native import managedidentity
 
 from .. import naming
 from ..azure.aks_access import AksTarget
-from ..azure.key_vault import SECRETS_OFFICER_ROLE, SECRETS_USER_ROLE, KeyVault, KeyVaultArgs
+from ..azure.key_vault import KeyVault, KeyVaultArgs
 from ..azure.monitoring import Monitoring
 from ..azure.network import Subnets
 from ..azure.platform import Platform
@@ -89,19 +89,8 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
         ready: list[pulumi.Resource] = [
             *self.key_vault.secrets,
             *reader.ready,
-            self.key_vault.grant(
-                role=SECRETS_USER_ROLE,
-                principal_id=reader.principal_id,
-                grantee=reader.grantee,
-            ),
+            self.key_vault.grant_reader(principal_id=reader.principal_id, grantee=reader.grantee),
         ]
-        if s.azure.key_vault.deployer_officer != "none":
-            self.key_vault.grant(
-                role=SECRETS_OFFICER_ROLE,
-                principal_id=platform.deployer_object_id,
-                grantee="deployer",
-                principal_type=s.azure.key_vault.deployer_officer,
-            )
         if s.csi.install == "helm":
             ready.append(
                 helm_release(
