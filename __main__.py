@@ -125,6 +125,7 @@ elif mode == "existingAks":
         ExistingAksClusterArgs(
             cluster=settings.cluster.existing,
             kubelogin_mode=settings.cluster.kubelogin_mode,
+            kubelogin_client_id=settings.cluster.kubelogin_client_id,
             needs=ClusterNeeds(
                 workload_identity=workload_identity,
                 key_vault_addon=addon,

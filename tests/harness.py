@@ -519,9 +519,11 @@ def plain_strings(value: Any) -> list[str]:
     return []
 
 
+# As Pulumi.dev.yaml: the kubelet identity reads the vault (the default is workload).
 AZURE_DEV = {
     "azure-native:location": "westeurope",
     "secretStore": "azure",
+    "azure": {"identity": "kubelet"},
     "secrets": {"client-secret": {"scope": "Client/basic"}},
 }
 VAULT_DEV = {

@@ -7,6 +7,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from components.aks_versions import DEFAULT_MINOR
 from components.azure.kubeconfig import (
     AKS_SERVER_APP_ID,
     exec_kubeconfig,
@@ -85,7 +86,7 @@ def test_each_policy_is_a_valid_network_policy(name: str) -> None:
         "metadata": {"name": name, "namespace": "default"},
         "spec": POLICIES[name],
     }
-    kubernetes_validate.validate(obj, "1.34", strict=True)
+    kubernetes_validate.validate(obj, DEFAULT_MINOR, strict=True)
 
 
 @pytest.mark.parametrize("login", ["azurecli", "workloadidentity", "msi"])

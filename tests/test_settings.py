@@ -42,7 +42,7 @@ def test_azure_defaults() -> None:
     assert s.azure is not None and s.azure.key_vault.purge_protection is True
     # Derived when the program runs, from the subscription (tests/test_azure_names.py).
     assert s.azure.key_vault.name is None
-    assert s.azure.identity == "kubelet"
+    assert s.azure.identity == "workload"
 
 
 def test_vault_defaults() -> None:

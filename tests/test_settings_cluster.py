@@ -190,7 +190,7 @@ BAD = {
         ["cluster.systemPool.minCount", "1", "at least 2"],
     ),
     "production no upgrades": (
-        prod(cluster={"upgradeChannel": "none", "kubernetesVersion": "1.34.2"}),
+        prod(cluster={"upgradeChannel": "none", "kubernetesVersion": "1.37.2"}),
         ["cluster.upgradeChannel", "'none'"],
     ),
     "production unmanaged node images": (

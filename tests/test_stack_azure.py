@@ -157,7 +157,7 @@ def test_cluster_has_oidc_and_the_configured_pool(run: StackRun) -> None:
     assert cluster["resourceName"] == "aks-aidbox-secrets-dev"
     pool = cluster["agentPoolProfiles"][0]
     assert (pool["count"], pool["vmSize"], pool["mode"]) == (3, "Standard_D4s_v5", "System")
-    assert cluster["kubernetesVersion"] == "1.34"
+    assert cluster["kubernetesVersion"] == "1.37"
     assert "azureKeyvaultSecretsProvider" not in cluster["addonProfiles"]
 
 

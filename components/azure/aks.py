@@ -242,6 +242,7 @@ class AksCluster(pulumi.ComponentResource):
             cluster_name=cluster.name,
             kubeconfig_name=args.cluster_name,
             login=s.kubelogin_mode,
+            client_id=s.kubelogin_client_id,
         )
         self.api_server_url, self.api_server_ca = access.api_server_url, access.api_server_ca
         self.provider = access.provider

@@ -37,6 +37,7 @@ class EntraAccess:
         cluster_name: pulumi.Input[str],
         kubeconfig_name: str,
         login: str,
+        client_id: str | None = None,  # kubelogin msi: which of the VM's identities
     ) -> None:
         # The user kubeconfig of an Entra ID cluster carries no secret: only the API server
         # and its CA are taken from it, and the provider runs kubelogin (azurecli,
@@ -53,7 +54,7 @@ class EntraAccess:
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=endpoint.apply(
-                lambda e: exec_kubeconfig(kubeconfig_name, e[0], e[1], login)
+                lambda e: exec_kubeconfig(kubeconfig_name, e[0], e[1], login, client_id)
             ),
             opts=pulumi.ResourceOptions(parent=parent),
         )

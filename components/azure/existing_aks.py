@@ -151,6 +151,7 @@ class ExistingAksClusterArgs:
     cluster: ExistingAks
     kubelogin_mode: str
     needs: ClusterNeeds
+    kubelogin_client_id: str | None = None
     namespace: str = "default"  # where Aidbox runs; created unless it is "default"
 
 
@@ -188,6 +189,7 @@ class ExistingAksCluster(pulumi.ComponentResource):
             cluster_name=facts.apply(lambda f: f.name),
             kubeconfig_name=target.name,
             login=args.kubelogin_mode,
+            client_id=args.kubelogin_client_id,
         )
         self.api_server_url, self.api_server_ca = access.api_server_url, access.api_server_ca
         self.provider = access.provider

@@ -26,9 +26,21 @@ def decode_kubeconfig(kubeconfigs: Any) -> str:
     return base64.b64decode(kubeconfigs[0].value).decode()
 
 
-def exec_kubeconfig(name: str, server: str, ca_data: str, login: str) -> str:
+def kubelogin_args(login: str, client_id: str | None = None) -> list[str]:
+    """`kubelogin get-token` for the API server's audience. With `msi` and several managed
+    identities on the VM, IMDS cannot tell which one is meant: `--client-id` names it."""
     if login not in KUBELOGIN_LOGINS:
         raise ValueError(f"unknown kubelogin login {login!r}")
+    if client_id is not None and login != "msi":
+        raise ValueError(f"a client id is for the msi login only, not {login!r}")
+    args = ["get-token", "--login", login, "--server-id", AKS_SERVER_APP_ID]
+    return [*args, "--client-id", client_id] if client_id else args
+
+
+def exec_kubeconfig(
+    name: str, server: str, ca_data: str, login: str, client_id: str | None = None
+) -> str:
+    args = kubelogin_args(login, client_id)
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
@@ -43,13 +55,7 @@ def exec_kubeconfig(name: str, server: str, ca_data: str, login: str) -> str:
                         "exec": {
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "kubelogin",
-                            "args": [
-                                "get-token",
-                                "--login",
-                                login,
-                                "--server-id",
-                                AKS_SERVER_APP_ID,
-                            ],
+                            "args": args,
                             "interactiveMode": "Never",
                             "provideClusterInfo": False,
                         }

@@ -4,6 +4,7 @@ with the data collection rules the cluster is associated with."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,6 +15,22 @@ from ..settings import MonitoringSettings
 
 PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
 CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
+# Azure's name limits: a data collection endpoint 3-44 characters, a data collection rule up to
+# 64, a Log Analytics workspace 4-63 (letters, digits and '-', alphanumeric at both ends).
+ENDPOINT_NAME_LIMIT = 44
+RULE_NAME_LIMIT = 64
+WORKSPACE_NAME_LIMIT = 63
+
+
+def fitted_name(prefix: str, name: str, limit: int) -> str:
+    """`<prefix>-<name>`, the name `az aks` gives these resources, when it fits; otherwise cut
+    to fit and ended with 6 hex characters of the full name's hash, so two long names that share
+    a beginning stay apart. A name that fits is kept: renaming one of these is a new resource."""
+    full = f"{prefix}-{name}"
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:6]
+    return f"{full[: limit - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,7 @@ class Monitoring(pulumi.ComponentResource):
         }
         workspace = operationalinsights.Workspace(
             f"{name}-logs",
-            workspace_name=f"log-{args.name}",
+            workspace_name=fitted_name("log", args.name, WORKSPACE_NAME_LIMIT),
             sku={"name": "PerGB2018"},
             retention_in_days=args.settings.retention_days,
             opts=child,
@@ -56,7 +73,7 @@ class Monitoring(pulumi.ComponentResource):
         if args.settings.container_insights:
             self.container_insights_rule_id = monitor.DataCollectionRule(
                 f"{name}-container-insights",
-                data_collection_rule_name=f"MSCI-{args.name}",
+                data_collection_rule_name=fitted_name("MSCI", args.name, RULE_NAME_LIMIT),
                 data_sources={
                     "extensions": [
                         {
@@ -92,7 +109,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         endpoint = monitor.DataCollectionEndpoint(
             f"{name}-metrics-endpoint",
-            data_collection_endpoint_name=f"MSProm-{args.name}",
+            data_collection_endpoint_name=fitted_name("MSProm", args.name, ENDPOINT_NAME_LIMIT),
             kind="Linux",
             opts=child,
             **common,
@@ -100,7 +117,7 @@ class Monitoring(pulumi.ComponentResource):
         self.prometheus_endpoint_id = endpoint.id
         self.prometheus_rule_id = monitor.DataCollectionRule(
             f"{name}-prometheus",
-            data_collection_rule_name=f"MSProm-{args.name}",
+            data_collection_rule_name=fitted_name("MSProm", args.name, RULE_NAME_LIMIT),
             kind="Linux",
             data_collection_endpoint_id=endpoint.id,
             data_sources={

@@ -37,7 +37,9 @@ class KeyVaultSettings:
 @dataclass(frozen=True)
 class AzureSettings:
     key_vault: KeyVaultSettings
-    identity: str = "kubelet"
+    # Only Aidbox's pods can use a workload identity; the kubelet identity is every pod's on
+    # the node. aks mode turns workload identity on; on an existing cluster it is checked.
+    identity: str = "workload"
     client_id: Sensitive | None = None
     client_secret: Sensitive | None = None
     object_id: str | None = None
@@ -56,7 +58,8 @@ def parse_azure(top: Section, install: str) -> AzureSettings:
         kv.fail("name", name, f"Key Vault names are {naming.KEY_VAULT_NAME_RULE}")
     az = top.section("azure")
     az.reject_unknown(("identity", "clientId", "clientSecret", "objectId"))
-    identity = az.string("identity", "kubelet", choices=AZURE_IDENTITIES) or "kubelet"
+    default = AzureSettings.identity
+    identity = az.string("identity", default, choices=AZURE_IDENTITIES) or default
     if install == "aksAddon" and identity == "servicePrincipal":
         az.fail(
             "identity",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..aks_versions import DEFAULT_MINOR
 from ..kubernetes.kubeconfig import KubeconfigError, parse_kubeconfig, read_kubeconfig
 from .principals import Principal, object_id, parse_principals
 from .reader import Section, Sensitive
-from .values import cidrs
+from .values import GUID_RULE, cidrs, is_guid
 from .vault import REGIONS_WITHOUT_ZONES  # one list: the cluster's zones and an `ha` Vault's
 
 # aks: the program creates the cluster; existingAks: a cluster someone else runs, read from
@@ -72,7 +73,7 @@ class ClusterSettings:
     mode: str = "aks"
     existing: ExistingAks | None = None
     kubeconfig: KubeconfigSource | None = None
-    kubernetes_version: str = "1.34"
+    kubernetes_version: str = DEFAULT_MINOR  # components/aks_versions.py
     tier: str = "Standard"
     system_pool: PoolSettings = PoolSettings("Standard_D4s_v5", 3, 4)
     user_pool: PoolSettings = PoolSettings("Standard_D4s_v5", 3, 6)
@@ -84,6 +85,7 @@ class ClusterSettings:
     admin_group_object_ids: tuple[str, ...] = ()
     cluster_admins: tuple[Principal, ...] = ()
     kubelogin_mode: str = "azurecli"
+    kubelogin_client_id: str | None = None  # msi: the VM's identity to sign in as
     api_server_authorized_ranges: tuple[str, ...] = ()
     private: bool = False
     network_policy: str = "cilium"
@@ -109,6 +111,7 @@ CLUSTER_KEYS = (
     "adminGroupObjectIds",
     "clusterAdmins",
     "kubeloginMode",
+    "kubeloginClientId",
     "apiServerAuthorizedRanges",
     "private",
     "networkPolicy",
@@ -116,7 +119,7 @@ CLUSTER_KEYS = (
     "nodeOsUpgradeChannel",
     "maintenanceWindow",
 )
-EXISTING_AKS_KEYS = ("name", "resourceGroup", "kubeloginMode")
+EXISTING_AKS_KEYS = ("name", "resourceGroup", "kubeloginMode", "kubeloginClientId")
 KUBECONFIG_KEYS = ("kubeconfig", "kubeconfigPath", "context")
 _AKS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,61}[A-Za-z0-9]$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
@@ -147,6 +150,24 @@ def parse_pool(s: Section, name: str, default: PoolSettings, *, system: bool) ->
     if min_count > max_count:
         p.fail("minCount", min_count, f"at most {p.key('maxCount')} ({max_count})")
     return PoolSettings(vm_size, min_count, max_count)
+
+
+def parse_kubelogin(s: Section) -> tuple[str, str | None]:
+    """How the Kubernetes provider signs in: the kubelogin login, and for `msi` the client id
+    of the VM's managed identity (needed when the VM has more than one)."""
+    default = ClusterSettings.kubelogin_mode
+    mode = s.string("kubeloginMode", default, choices=KUBELOGIN_MODES) or default
+    client_id = s.string("kubeloginClientId")
+    if client_id is not None and mode != "msi":
+        s.fail(
+            "kubeloginClientId",
+            client_id,
+            f"only with cluster.kubeloginMode msi (it names the VM's managed identity); "
+            f"kubeloginMode is {mode!r}",
+        )
+    if client_id is not None and not is_guid(client_id):
+        s.fail("kubeloginClientId", client_id, f"the managed identity's client id: {GUID_RULE}")
+    return mode, client_id
 
 
 def parse_maintenance_window(s: Section) -> MaintenanceWindow:
@@ -190,8 +211,8 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
         s.fail(
             "kubernetesVersion",
             version,
-            "pin the minor only ('1.34'): the patch upgrade channel moves the patch version "
-            "(or set cluster.upgradeChannel: none)",
+            f"pin the minor only ('{DEFAULT_MINOR}'): the patch upgrade channel moves the "
+            "patch version (or set cluster.upgradeChannel: none)",
         )
     raw_zones = s.data.get("zones")
     if isinstance(raw_zones, list):  # `--path cluster.zones[0] 1` stores a number
@@ -221,6 +242,7 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
     listed = s.string_list("adminGroupObjectIds")
     groups = tuple(dict.fromkeys(object_id(s, "adminGroupObjectIds", g) for g in listed))
     admin_groups = tuple(Principal(g, "Group") for g in groups)
+    kubelogin_mode, kubelogin_client_id = parse_kubelogin(s)
     return ClusterSettings(
         kubernetes_version=version,
         tier=s.string("tier", d.tier, choices=TIERS) or d.tier,
@@ -230,8 +252,8 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
         local_accounts=s.boolean("localAccounts", d.local_accounts),
         admin_group_object_ids=groups,
         cluster_admins=parse_principals(s, "clusterAdmins", known=admin_groups),
-        kubelogin_mode=s.string("kubeloginMode", d.kubelogin_mode, choices=KUBELOGIN_MODES)
-        or d.kubelogin_mode,
+        kubelogin_mode=kubelogin_mode,
+        kubelogin_client_id=kubelogin_client_id,
         api_server_authorized_ranges=ranges,
         private=private,
         network_policy=s.string("networkPolicy", d.network_policy, choices=NETWORK_POLICY_ENGINES)
@@ -269,12 +291,12 @@ def parse_existing_aks(s: Section) -> ClusterSettings:
     group = s.required_string("resourceGroup", why)
     if not _RESOURCE_GROUP.match(group):
         s.fail("resourceGroup", group, "a resource group name: letters, digits, -_.() (1-90)")
-    d = ClusterSettings()
+    kubelogin_mode, kubelogin_client_id = parse_kubelogin(s)
     return ClusterSettings(
         mode="existingAks",
         existing=ExistingAks(name, group),
-        kubelogin_mode=s.string("kubeloginMode", d.kubelogin_mode, choices=KUBELOGIN_MODES)
-        or d.kubelogin_mode,
+        kubelogin_mode=kubelogin_mode,
+        kubelogin_client_id=kubelogin_client_id,
     )
 
 

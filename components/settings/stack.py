@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from .. import naming
+from .. import aks_versions, naming
 from .aidbox import (
     FIXED_TAG,
     AidboxSettings,
@@ -76,7 +77,7 @@ class Settings:
     vault: VaultSettings | None = None
 
 
-def production_checks(s: Settings, top: Section) -> None:
+def production_checks(s: Settings, top: Section, today: date) -> None:
     problems = []
     if s.aidbox.autoscaling and s.aidbox.autoscaling.min_replicas < 2:
         problems.append(
@@ -136,16 +137,19 @@ def production_checks(s: Settings, top: Section) -> None:
     if not s.aidbox.has_license:
         problems.append(("aidboxLicense", None, "required on production (set it with --secret)"))
     if s.cluster.mode == "aks":  # a cluster someone else runs is theirs to harden
-        problems += cluster_production_problems(s)
+        problems += cluster_production_problems(s, today)
     for key, value, allowed in problems:
         fail(key, value, allowed)
 
 
-def cluster_production_problems(s: Settings) -> list[tuple[str, object, str]]:
+def cluster_production_problems(s: Settings, today: date) -> list[tuple[str, object, str]]:
     """The AKS baseline's must-haves: Entra ID only, a closed API server, zones, SLA tier,
-    upgrades on, audit logs, a Key Vault firewall that does not open to everything, and
-    someone to administer the cluster."""
+    upgrades on, a supported Kubernetes minor, audit logs, a Key Vault firewall that does not
+    open to everything, and someone to administer the cluster."""
     c, problems = s.cluster, []
+    version = aks_versions.production_problem(c.kubernetes_version, today)
+    if version:
+        problems.append(("cluster.kubernetesVersion", c.kubernetes_version, version))
     if c.local_accounts:
         problems.append(("cluster.localAccounts", True, "off on production: Entra ID only"))
     if not c.private and (
@@ -275,8 +279,10 @@ def parse_settings(
     stack: str,
     location: str | None = "westeurope",
     secret_keys: frozenset[str] = frozenset(),
+    today: date | None = None,
 ) -> Settings:
-    """`raw` maps config keys (without the `aidbox-secrets:` prefix) to JSON-decoded values."""
+    """`raw` maps config keys (without the `aidbox-secrets:` prefix) to JSON-decoded values.
+    `today` (default: the clock) is what production's Kubernetes minor is checked against."""
     region = azure_location(location)
     cluster_raw = raw.get("cluster")
     azure_free = isinstance(cluster_raw, Mapping) and cluster_raw.get("mode") == "kubeconfig"
@@ -341,5 +347,5 @@ def parse_settings(
             "replica needs a node of its own",
         )
     if settings.production:
-        production_checks(settings, top)
+        production_checks(settings, top, today or date.today())
     return settings

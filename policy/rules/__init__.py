@@ -14,7 +14,9 @@ point and must not be imported.
 
 from .aidbox import is_aidbox_image, validate_aidbox_shared_keys
 from .azure.aks import (
+    kubernetes_version_problem,
     validate_aks_entra_rbac,
+    validate_aks_kubernetes_version,
     validate_aks_local_accounts,
     validate_aks_network_policy,
     validate_aks_zones,
@@ -58,11 +60,13 @@ __all__ = [
     "STACK_TYPE",
     "image_pin_problem",
     "is_aidbox_image",
+    "kubernetes_version_problem",
     "parse_go_duration",
     "role_guid",
     "show",
     "validate_aidbox_shared_keys",
     "validate_aks_entra_rbac",
+    "validate_aks_kubernetes_version",
     "validate_aks_local_accounts",
     "validate_aks_network_policy",
     "validate_aks_zones",

@@ -13,6 +13,7 @@ from pulumi_policy import (
 from .aidbox import validate_aidbox_shared_keys
 from .azure.aks import (
     validate_aks_entra_rbac,
+    validate_aks_kubernetes_version,
     validate_aks_local_accounts,
     validate_aks_network_policy,
     validate_aks_zones,
@@ -219,6 +220,16 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PRODUCTION_CONFIG,
         validate=validate_aks_zones,
+    ),
+    ResourceValidationPolicy(
+        name="aks-kubernetes-version-production",
+        description=(
+            "On production, AKS clusters pin a Kubernetes minor from the AKS release calendar "
+            "(components/aks_versions.py) with at least 90 days of AKS support left."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aks_kubernetes_version,
     ),
     ResourceValidationPolicy(
         name="keyvault-network-deny-production",

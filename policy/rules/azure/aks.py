@@ -1,8 +1,12 @@
-"""AKS clusters on production: Entra ID only, a network policy engine, zone-redundant pools."""
+"""AKS clusters on production: Entra ID only, a network policy engine, zone-redundant pools, a
+Kubernetes minor AKS still supports for a while."""
 
 from __future__ import annotations
 
 import re
+import runpy
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
@@ -20,6 +24,15 @@ from ..common import (
 
 AGENT_POOL_TYPE = re.compile(AZURE_NATIVE_TYPE.format(module="containerservice", name="AgentPool"))
 NETWORK_POLICY_ENGINES = ("cilium", "calico", "azure")
+# The AKS release calendar the program's settings use (one table): the pack lives in the same
+# repository, policy/ beside components/.
+AKS_VERSIONS = runpy.run_path(
+    str(Path(__file__).resolve().parents[3] / "components" / "aks_versions.py")
+)
+
+
+def kubernetes_version_problem(version: str, today: date) -> str | None:
+    return AKS_VERSIONS["production_problem"](version, today)
 
 
 def _production_cluster(args: ResourceValidationArgs, report_violation: ReportViolation):
@@ -110,4 +123,28 @@ def validate_aks_zones(args: ResourceValidationArgs, report_violation: ReportVio
             check.undecided(pool)
         else:
             _check_zones(check, pool, f"agentPoolProfiles[{index}]", reason)
+    check.finish()
+
+
+def validate_aks_kubernetes_version(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    found = _production_cluster(args, report_violation)
+    if not found:
+        return
+    check, reason = found
+    version = check.get(args.props, "kubernetesVersion")
+    if is_unknown(version):
+        check.undecided(version)
+    elif not isinstance(version, str):
+        check.violation(
+            f"kubernetesVersion {show(version)} on a production cluster ({reason}); pin a minor "
+            "AKS supports (the default is the newest, components/aks_versions.py)"
+        )
+    else:
+        problem = kubernetes_version_problem(version, date.today())
+        if problem:
+            check.violation(
+                f"kubernetesVersion {show(version)} on a production cluster ({reason}): {problem}"
+            )
     check.finish()
