@@ -8,6 +8,7 @@ from components.aidbox.component import Aidbox, AidboxArgs
 from components.aidbox.generated import GeneratedSecrets
 from components.aidbox.postgres import Postgres, PostgresArgs
 from components.aidbox.service_account import AidboxServiceAccount, AidboxServiceAccountArgs
+from components.azure.admission import ClusterPolicies, ClusterPoliciesArgs
 from components.azure.aks import AksCluster, AksClusterArgs, KeyVaultAddon
 from components.azure.existing_aks import (
     ClusterNeeds,
@@ -19,6 +20,7 @@ from components.azure.monitoring import Monitoring, MonitoringArgs
 from components.azure.network import ForeignSubnets, Network, NetworkArgs
 from components.azure.platform import Platform, PlatformArgs
 from components.azure.postgres_flexible import FlexibleServer, FlexibleServerArgs
+from components.azure.registry import ContainerRegistry, ContainerRegistryArgs
 from components.kubernetes.csi import CsiDriver, CsiDriverArgs
 from components.kubernetes.kubeconfig_cluster import KubeconfigCluster, KubeconfigClusterArgs
 from components.kubernetes.metrics import (
@@ -33,6 +35,7 @@ from components.kubernetes.prometheus import PrometheusScrapeSettings
 from components.kubernetes.secret_provider_class import SecretProviderClass, SecretProviderClassArgs
 from components.settings import load_settings
 from components.settings.managed import DB_PASSWORD
+from components.settings.vault import REGIONS_WITHOUT_ZONES
 from components.stores.azure import AzureKeyVaultStore, AzureKeyVaultStoreArgs
 from components.stores.parameters import secret_objects
 from components.stores.vault import HashiCorpVaultStore, HashiCorpVaultStoreArgs
@@ -105,8 +108,6 @@ if mode == "aks":
             control_plane_logs=settings.monitoring.control_plane_logs,
             tags=tags,
             namespace=settings.namespace,
-            # Aidbox reading Key Vault, or an `ha` Vault unsealing with its key.
-            workload_identity=workload_identity,
             key_vault_addon=KeyVaultAddon(settings.csi.rotation_poll_interval) if addon else None,
             app_routing=settings.aidbox.host is not None,
             protect=settings.production,
@@ -144,6 +145,42 @@ else:
             namespace=settings.namespace,
         ),
     )
+# Where pods pull the pinned images from: a registry you own (its copies, which
+# scripts/import-images.sh makes), or, without one, each image's public registry.
+registry = None
+image_registry: pulumi.Input[str] | None = settings.registry.server
+if settings.registry.mode == "acr":
+    assert platform is not None and isinstance(network, Network) and isinstance(cluster, AksCluster)
+    registry = ContainerRegistry(
+        "registry",
+        ContainerRegistryArgs(
+            resource_group_name=platform.resource_group_name,
+            location=platform.location,
+            subscription_id=platform.subscription_id,
+            settings=settings.registry,
+            derived_name=platform.scope.apply(
+                lambda scope: naming.registry_name(settings.project, settings.stack, scope)
+            ),
+            zones=settings.location not in REGIONS_WITHOUT_ZONES,
+            vnet_id=network.vnet_id,
+            subnet_id=network.private_endpoint_subnet_id,
+            puller_object_id=cluster.kubelet_object_id,
+            tags=tags,
+        ),
+    )
+    image_registry = registry.login_server
+if isinstance(cluster, AksCluster) and settings.cluster.azure_policy:
+    # The baseline's pod security and allowed-images assignments, on the cluster. The Vault
+    # namespace's CSI provider cannot meet restricted (its namespace says why).
+    ClusterPolicies(
+        "policies",
+        ClusterPoliciesArgs(
+            cluster_id=cluster.cluster_id,
+            cluster_name=base_name,
+            login_server=image_registry,
+            excluded_namespaces=(settings.vault.helm_namespace,) if settings.vault else (),
+        ),
+    )
 # The driver installs the SecretProviderClass CRD: with the add-on, AKS installs it.
 driver_ready = []
 if not addon:
@@ -155,6 +192,7 @@ if not addon:
             workload_identity=settings.azure is not None and settings.azure.identity == "workload",
             scrape_annotations=settings.csi.metrics == "annotations",
             sync_secrets=bool(secret_objects(settings.secrets)),
+            image_registry=image_registry,
         ),
     )
     driver_ready = [driver.release]
@@ -174,6 +212,7 @@ if settings.secret_store == "azure":
             monitoring=monitoring,
             tags=tags,
             seeds=generated.values,
+            image_registry=image_registry,
         ),
     )
 else:
@@ -189,6 +228,7 @@ else:
             tags=tags,
             network=network,
             seeds=generated.values,
+            image_registry=image_registry,
         ),
     )
 
@@ -278,6 +318,7 @@ if store.binding.configured:
                 secret_provider_class=spc,
                 service_account=account,
                 protect=settings.production,
+                image_registry=image_registry,
             ),
         ).database
     aidbox = Aidbox(
@@ -291,6 +332,7 @@ if store.binding.configured:
             service_account=account,
             database=database,
             labels=labels,
+            image_registry=image_registry,
         ),
     )
 
@@ -317,6 +359,8 @@ if isinstance(network, Network):
     pulumi.export("postgresSubnetId", network.postgres_subnet_id)
 if monitoring is not None:
     pulumi.export("logAnalyticsWorkspaceId", monitoring.workspace_id)
+if registry is not None:
+    pulumi.export("containerRegistry", registry.registry_name)
 pulumi.export("namespace", cluster.namespace)
 if store.binding.configured:
     pulumi.export("aidboxService", aidbox.service_name)

@@ -105,6 +105,14 @@ def key_vault_name(project: str, stack: str, scope: str) -> str:
     return f"kv-{body}-{suffix}" if body else f"kv-{suffix}"
 
 
+def registry_name(project: str, stack: str, scope: str) -> str:
+    """`acr<project><stack><suffix>`: container registry names are global, 5-50 letters and
+    digits (no '-'), so the suffix hashes the deployment's scope, like a Key Vault's."""
+    suffix = _suffix(scope, project, stack)
+    body = re.sub(r"[^a-z0-9]", "", f"{project}{stack}".lower())[: 50 - 3 - len(suffix)]
+    return f"acr{body}{suffix}"
+
+
 def resource_group_name(project: str, stack: str) -> str:
     return f"rg-{_slug(project)}-{_slug(stack)}"[:90]
 

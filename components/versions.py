@@ -1,10 +1,20 @@
-"""Pinned charts and images, in one place. Bump a version here and check its values keys."""
+"""Pinned charts and images, in one place. Bump a version here and check its values keys and the
+images its chart pulls (tests compare both with the vendored archive)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 CHARTS_DIR = "charts"  # vendored archives, relative to the project root (see charts/lock.yaml)
+
+
+@dataclass(frozen=True)
+class ChartImage:
+    """An image a chart pulls: the values key holding its `repository` and `tag`, and the
+    reference the chart's defaults name (registry host included)."""
+
+    values_key: str
+    reference: str
 
 
 @dataclass(frozen=True)
@@ -15,6 +25,9 @@ class Chart:
     # Values key paths this program sets; each must exist in the chart's own values.yaml
     # at this version (the tests check the list against the vendored archive).
     values_keys: tuple[str, ...]
+    # The images the program runs from this chart; with a registry of your own (registry.mode)
+    # their repository and tag are set to its copies.
+    images: tuple[ChartImage, ...] = ()
 
     @property
     def archive(self) -> str:
@@ -33,6 +46,22 @@ CSI_DRIVER = Chart(
         "tokenRequests",
         "linux.crds.enabled",
         "linux.podAnnotations",
+        "linux.image.repository",
+        "linux.image.tag",
+        "linux.crds.image.repository",
+        "linux.crds.image.tag",
+        "linux.registrarImage.repository",
+        "linux.registrarImage.tag",
+        "linux.livenessProbeImage.repository",
+        "linux.livenessProbeImage.tag",
+    ),
+    images=(
+        ChartImage("linux.image", "registry.k8s.io/csi-secrets-store/driver:v1.6.0"),
+        ChartImage("linux.crds.image", "registry.k8s.io/csi-secrets-store/driver-crds:v1.6.0"),
+        ChartImage(
+            "linux.registrarImage", "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.16.0"
+        ),
+        ChartImage("linux.livenessProbeImage", "registry.k8s.io/sig-storage/livenessprobe:v2.18.0"),
     ),
 )
 
@@ -43,6 +72,13 @@ AZURE_PROVIDER = Chart(
     values_keys=(
         "secrets-store-csi-driver.install",
         "linux.podAnnotations",
+        "linux.image.repository",
+        "linux.image.tag",
+    ),
+    images=(
+        ChartImage(
+            "linux.image", "mcr.microsoft.com/oss/v2/azure/secrets-store/provider-azure:v1.8.2"
+        ),
     ),
 )
 
@@ -75,6 +111,21 @@ VAULT = Chart(
         "csi.volumes",
         "csi.volumeMounts",
         "csi.agent.extraArgs",
+        "csi.daemonSet.securityContext.pod",
+        "csi.daemonSet.securityContext.container",
+        "server.statefulSet.securityContext.pod",
+        "server.statefulSet.securityContext.container",
+        "server.image.repository",
+        "server.image.tag",
+        "csi.image.repository",
+        "csi.image.tag",
+        "csi.agent.image.repository",
+        "csi.agent.image.tag",
+    ),
+    images=(
+        ChartImage("server.image", "docker.io/hashicorp/vault:2.0.4"),
+        ChartImage("csi.image", "docker.io/hashicorp/vault-csi-provider:1.7.4"),
+        ChartImage("csi.agent.image", "docker.io/hashicorp/vault:2.0.4"),
     ),
 )
 

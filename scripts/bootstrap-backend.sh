@@ -40,6 +40,7 @@ readonly ROLE_KEY_VAULT_CRYPTO_OFFICER="14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
 readonly ROLE_AKS_CLUSTER_USER="4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
 readonly ROLE_AKS_RBAC_READER="7f6c6a51-bcf8-42ba-9220-52d62157d7db"
 readonly ROLE_AKS_RBAC_CLUSTER_ADMIN="b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+readonly ROLE_RESOURCE_POLICY_CONTRIBUTOR="36243c78-bf99-498c-9df9-86d9f8d28608"
 
 readonly GITHUB_OIDC_ISSUER="https://token.actions.githubusercontent.com"
 readonly FEDERATION_AUDIENCE="api://AzureADTokenExchange"
@@ -546,6 +547,9 @@ for entry in "${IDENTITIES[@]}"; do
       # for a new grant to reach the API server. The subscription is the narrowest scope that
       # exists before the first `up` (the program creates the cluster's resource group).
       ensure_role "$principal_id" ServicePrincipal "$ROLE_AKS_RBAC_CLUSTER_ADMIN" "$scope"
+      # The clusters' Azure Policy assignments (cluster.azurePolicy, on by default on
+      # production): Contributor may not write policy assignments.
+      ensure_role "$principal_id" ServicePrincipal "$ROLE_RESOURCE_POLICY_CONTRIBUTOR" "$scope"
       ensure_role "$principal_id" ServicePrincipal "$ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR" "$state"
       ensure_role "$principal_id" ServicePrincipal "$ROLE_KEY_VAULT_CRYPTO_USER" "$key"
       ;;

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from harness import Registered, StackRun, run_stack, stack_config  # noqa: E402
+from harness import Registered, StackRun, run_stack, stack_config, with_imports  # noqa: E402
 
 # Seconds. Assumptions from typical Azure and Kubernetes create times.
 DURATIONS = {
@@ -50,15 +50,10 @@ DURATIONS = {
     "azure-native:dbforpostgresql:Database": 30,
     "azure-native:dbforpostgresql:Configuration": 30,
 }
-# A managed server's own chain: its private DNS zone and link, the server, then its two
-# configuration changes one after the other.
+# A managed server's own chain: its private DNS zone (beside the network) and link, the server,
+# then its one configuration change (the extension allow-list; TLS is required by default).
 MANAGED_DATABASE = (
-    "azure-native:resources:ResourceGroup",
-    "azure-native:network:VirtualNetwork",
-    "azure-native:privatedns:PrivateZone",
-    "azure-native:privatedns:VirtualNetworkLink",
     "azure-native:dbforpostgresql:Server",
-    "azure-native:dbforpostgresql:Configuration",
     "azure-native:dbforpostgresql:Configuration",
 )
 LOAD_BALANCER = 60  # a Service of type LoadBalancer gets its address
@@ -88,14 +83,23 @@ def duration(resource: Registered) -> int:
 
 
 def unavoidable_seconds(in_cluster_database: bool = False, managed_database: bool = False) -> int:
-    """The chain the program cannot shorten: the cluster; then, in parallel, the CSI driver and
-    the user pool's nodes; then Aidbox. The in-cluster database reads its password from the
-    store through the CSI driver and runs on the user pool, so it joins the chain; a managed
-    database is created beside the cluster, and Aidbox waits for whichever is ready last."""
-    cluster = DURATIONS[CLUSTER] + max(DURATIONS[DRIVER], DURATIONS[USER_NODES])
+    """The chain the program cannot shorten: the resource group; the cluster's subnets' network;
+    the cluster;
+    then, in parallel, the CSI driver and the user pool's nodes; then Aidbox. The in-cluster
+    database reads its password from the store through the CSI driver and runs on the user
+    pool, so it joins the chain; a managed database is created beside the cluster (its DNS zone
+    beside the network, the zone's link, the server, its one parameter change), and Aidbox
+    waits for whichever is ready last."""
+    group = DURATIONS["azure-native:resources:ResourceGroup"]
+    network = DURATIONS["azure-native:network:VirtualNetwork"]
+    cluster = group + network + DURATIONS[CLUSTER] + max(DURATIONS[DRIVER], DURATIONS[USER_NODES])
     if in_cluster_database:
         cluster += DURATIONS["kubernetes:apps/v1:StatefulSet"]
-    database = sum(DURATIONS[t] for t in MANAGED_DATABASE) if managed_database else 0
+    database = 0
+    if managed_database:
+        zone = max(network, DURATIONS["azure-native:privatedns:PrivateZone"])
+        link = DURATIONS["azure-native:privatedns:VirtualNetworkLink"]
+        database = group + zone + link + sum(DURATIONS[t] for t in MANAGED_DATABASE)
     return max(cluster, database) + DURATIONS["kubernetes:apps/v1:Deployment"]
 
 
@@ -103,6 +107,7 @@ def unavoidable_seconds(in_cluster_database: bool = False, managed_database: boo
 class Model:
     total: int
     path: list[tuple[str, int, int]]  # (resource, start, end) along the critical path
+    ends: dict[str, int] = field(default_factory=dict)  # logical name -> when it is done
 
 
 def model(run: StackRun) -> Model:
@@ -155,7 +160,8 @@ def model(run: StackRun) -> Model:
         r = by_urn[tail]
         path.append((f"{r.type} {r.name}", end[tail] - duration(r), end[tail]))
         tail = before[tail]
-    return Model(total, list(reversed(path)))
+    ends = {by_urn[u].name: end[u] for u in customs}
+    return Model(total, list(reversed(path)), ends)
 
 
 def stack_files() -> list[Path]:
@@ -173,7 +179,7 @@ def run_file(path: Path) -> StackRun:
     if cluster.get("mode") == "kubeconfig":  # the user's ~/.kube/config: the tests' one here
         kubeconfig = str(ROOT / "tests" / "data" / "kubeconfig.yaml")
         config["aidbox-secrets:cluster"] = {**cluster, "kubeconfigPath": kubeconfig}
-    return run_stack(config, secret_keys=secret, stack=stack)
+    return run_stack(with_imports(config, stack), secret_keys=secret, stack=stack)
 
 
 def minutes(seconds: int) -> str:
@@ -181,7 +187,7 @@ def minutes(seconds: int) -> str:
 
 
 def main() -> None:
-    chain = "cluster, driver and user nodes, Aidbox"
+    chain = "resource group, network, cluster, driver and user nodes, Aidbox"
     print(f"unavoidable chain ({chain}): {minutes(unavoidable_seconds())}")
     for path in stack_files():
         result = model(run_file(path))

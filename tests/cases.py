@@ -22,6 +22,7 @@ from harness import (
     StackRun,
     run_stack,
     stack_config,
+    with_imports,
 )
 from kubernetes_validate.utils import all_versions, major_minor
 
@@ -58,11 +59,16 @@ def _stack_file_case(path: Path) -> Case:
     if cluster.get("mode") == "kubeconfig":  # the user's ~/.kube/config: a test one here
         config[f"{P}:cluster"] = {**cluster, "kubeconfigPath": str(TEST_KUBECONFIG)}
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return Case(path.name, config, secret_keys, stack)
+    # A registry you own holds what scripts/import-images.sh copied (it records the list).
+    return Case(path.name, with_imports(config, stack), secret_keys, stack)
 
 
 def _mode(id_: str, base: Mapping[str, Any], extra: Mapping[str, Any], *secret: str) -> Case:
     return Case(id_, {**_full(base), **_full(extra)}, tuple(_full(dict.fromkeys(secret))))
+
+
+def _imported(case: Case) -> Case:
+    return Case(case.id, with_imports(case.config, case.stack), case.secret_keys, case.stack)
 
 
 SYNCED = {
@@ -77,6 +83,8 @@ CASES: dict[str, Case] = {
         _mode("vault-external-ca", VAULT_EXTERNAL_CA, {}, "vault"),
         # After its one-time init (the token set); before it, nothing but the chart differs.
         _mode("vault-ha", VAULT_HA_INIT, {}, "vault"),
+        # Its own registry, holding what scripts/import-images.sh copied: every chart's image.
+        _imported(_mode("vault-ha-acr", VAULT_HA_INIT, {"registry": {"mode": "acr"}}, "vault")),
         _mode(
             "vault-scopes-synced",
             VAULT_DEV,

@@ -26,6 +26,10 @@ import pulumi
 import yaml
 from pulumi.runtime import rpc, settings
 
+from components import images
+from components.settings.aidbox import DEFAULT_AIDBOX_IMAGE
+from components.settings.postgres import DEFAULT_POSTGRES_IMAGE
+
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
 PROJECT = "aidbox-secrets"
@@ -263,6 +267,10 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
             profile["identity"] = {"clientId": ADDON_CLIENT, "objectId": ADDON_OBJECT}
             out["addonProfiles"] = {**addons, "azureKeyvaultSecretsProvider": profile}
         rid = f"{rg}/providers/Microsoft.ContainerService/managedClusters/{out['name']}"
+    elif typ == "azure-native:containerregistry:Registry":
+        out["name"] = inputs["registryName"]
+        out["loginServer"] = f"{inputs['registryName']}.azurecr.io"
+        rid = f"{rg}/providers/Microsoft.ContainerRegistry/registries/{out['name']}"
     elif typ == "azure-native:dbforpostgresql:Server":
         out["name"] = inputs["serverName"]
         out["fullyQualifiedDomainName"] = f"{inputs['serverName']}.postgres.database.azure.com"
@@ -383,6 +391,29 @@ def _encode(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value)
+
+
+def with_imports(config: Mapping[str, Any], stack: str = "dev") -> dict[str, Any]:
+    """`config` with registry.imported as scripts/import-images.sh leaves it: every image the
+    settings run, copied into the registry you own (a stack without one is unchanged)."""
+    from components.settings import parse_settings
+
+    full = {(k if ":" in k else f"{PROJECT}:{k}"): v for k, v in config.items()}
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix) :]: v for k, v in full.items() if k.startswith(prefix)}
+    settings = parse_settings(
+        raw,
+        project=PROJECT,
+        stack=stack,
+        location=full.get("azure-native:location"),
+        secret_keys=frozenset({"aidboxLicense", "azure", "vault", "cluster"} & set(raw)),
+        registry_bootstrap=True,
+    )
+    if not settings.registry.owned:
+        return full
+    registry = dict(raw.get("registry") or {})
+    registry["imported"] = [r.source for r in images.required_by(settings)]
+    return {**full, f"{PROJECT}:registry": registry}
 
 
 def stack_config(path: Path) -> dict[str, Any]:
@@ -561,6 +592,19 @@ VAULT_HA_PRODUCTION = {
     "aidbox": {"replicas": 2},
     "aidboxLicense": "test-license",
     "postgres": {"mode": "inCluster"},
+    # Its own registry (production's default), holding what scripts/import-images.sh copies.
+    "registry": {
+        "imported": [
+            image.source
+            for image in images.required(
+                aidbox_image=DEFAULT_AIDBOX_IMAGE,
+                postgres_image=DEFAULT_POSTGRES_IMAGE,
+                csi_helm=True,
+                azure_provider=False,
+                vault_mode="ha",
+            )
+        ]
+    },
 }
 VAULT_HA_PRODUCTION_SECRETS = ("vault", "aidboxLicense")
 

@@ -31,6 +31,8 @@ def parse(raw: dict[str, Any], *, secret_keys: tuple[str, ...] = (), **kwargs: A
         project="aidbox-secrets",
         stack="dev",
         secret_keys=frozenset(secret_keys),
+        # The images a registry must hold are tests/test_registry.py's concern.
+        registry_bootstrap=True,
         **kwargs,
     )
 

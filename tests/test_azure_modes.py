@@ -66,7 +66,7 @@ def test_workload_identity_federates_the_aidbox_service_account(workload: StackR
     assert federation["subject"] == "system:serviceaccount:default:aidbox"
     assert federation["audiences"] == ["api://AzureADTokenExchange"]
     cluster = workload.one("azure-native:containerservice:ManagedCluster").props
-    assert cluster["securityProfile"] == {"workloadIdentity": {"enabled": True}}
+    assert cluster["securityProfile"]["workloadIdentity"] == {"enabled": True}
     assert cluster["oidcIssuerProfile"] == {"enabled": True}
 
 

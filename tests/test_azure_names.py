@@ -146,7 +146,7 @@ def test_everything_downstream_reads_the_name_from_the_resource() -> None:
     )
     endpoint = run.named("store-kv-endpoint").props
     assert endpoint["privateLinkServiceConnections"][0]["privateLinkServiceId"].endswith(stored)
-    for name in ("postgres-server-database", "postgres-server-require-tls"):
+    for name in ("postgres-server-database", "postgres-server-extensions"):
         assert run.named(name).props["serverName"] == "psql-stored"
     env = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["spec"]
     (container,) = [c for c in env["containers"] if c["name"] == "aidbox"]

@@ -33,6 +33,8 @@ CRYPTO_OFFICER = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
 AKS_CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
 AKS_RBAC_READER = "7f6c6a51-bcf8-42ba-9220-52d62157d7db"
 AKS_RBAC_CLUSTER_ADMIN = roles.AKS_RBAC_CLUSTER_ADMIN
+# The cluster's Azure Policy assignments (cluster.azurePolicy): Contributor may not write them.
+RESOURCE_POLICY_CONTRIBUTOR = "36243c78-bf99-498c-9df9-86d9f8d28608"
 
 STORAGE = f"/subscriptions/{PROD}/resourceGroups/rg/providers/Microsoft.Storage/account"
 CONTAINER = f"{STORAGE}/blobServices/default/containers/pulumi-state"
@@ -138,6 +140,7 @@ def test_the_deploy_identity_deploys_non_production_only(run) -> None:
         (CONTRIBUTOR, f"/subscriptions/{NONPROD}"),
         (RBAC_ADMINISTRATOR, f"/subscriptions/{NONPROD}"),
         (AKS_RBAC_CLUSTER_ADMIN, f"/subscriptions/{NONPROD}"),
+        (RESOURCE_POLICY_CONTRIBUTOR, f"/subscriptions/{NONPROD}"),
         (BLOB_CONTRIBUTOR, CONTAINER),
         (CRYPTO_USER, KEY),
     }
@@ -149,6 +152,7 @@ def test_only_the_production_identity_reaches_production(run) -> None:
         (CONTRIBUTOR, f"/subscriptions/{PROD}"),
         (RBAC_ADMINISTRATOR, f"/subscriptions/{PROD}"),
         (AKS_RBAC_CLUSTER_ADMIN, f"/subscriptions/{PROD}"),
+        (RESOURCE_POLICY_CONTRIBUTOR, f"/subscriptions/{PROD}"),
         (BLOB_CONTRIBUTOR, PROD_CONTAINER),
         (CRYPTO_USER, PROD_KEY),
     }

@@ -342,6 +342,7 @@ def parse(raw: dict, location: str | None = "westeurope", secret: tuple[str, ...
         stack="local",
         location=location,
         secret_keys=frozenset(secret),
+        registry_bootstrap=True,  # the registry's images: tests/test_registry.py
     )
 
 
@@ -424,6 +425,8 @@ def test_kubeconfig_mode_needs_no_azure_location_and_defaults_to_the_in_cluster_
             "vault": external,
             "aidbox": {"replicas": 2, "image": "healthsamurai/aidboxone:2605.1"},
             "aidboxLicense": "license",
+            # Production pulls from a registry you own: kubeconfig mode names it.
+            "registry": {"mode": "external", "server": "registry.example.org/aidbox"},
         },
         location=None,
         secret=("vault", "aidboxLicense"),

@@ -28,6 +28,8 @@ IDENTITY_KEYS = (
     "resourceName",
     "agentPoolName",
     "vaultName",
+    "registryName",
+    "policyAssignmentName",
     "secretName",
     "serverName",
     "databaseName",

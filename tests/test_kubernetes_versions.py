@@ -40,6 +40,7 @@ def production(version: str | None, today: date):
         stack="prod",
         secret_keys=frozenset({"aidboxLicense"}),
         today=today,
+        registry_bootstrap=True,  # the registry's images: tests/test_registry.py
     )
 
 

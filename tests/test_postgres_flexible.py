@@ -19,6 +19,7 @@ from components.azure.postgres_flexible import EXTENSIONS, server_properties
 from components.settings.postgres import FlexibleServerSettings
 
 SERVER = "azure-native:dbforpostgresql:Server"
+CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
 FLEXIBLE = {"mode": "azureFlexible", "azureFlexible": {"backupRetentionDays": 14}}
 # Shared runs with the Azure database (and many other settings).
 STORES = {"azure": (AZURE_TUNED, AZURE_TUNED_SECRETS), "vault": (VAULT_PUBLIC, ())}
@@ -75,8 +76,11 @@ def test_the_server_has_only_a_private_address_in_the_cluster_network(run: Stack
 
 
 def test_tls_is_required_and_aidbox_verifies_the_server(run: StackRun) -> None:
-    tls = run.named("postgres-server-require-tls").props
-    assert (tls["configurationName"], tls["value"]) == ("require_secure_transport", "on")
+    # require_secure_transport is on by default on flexible server: the program sets only the
+    # extension allow-list (one parameter change, on the first up's chain before Aidbox), and
+    # Aidbox itself refuses an unencrypted or unverified connection (verify-full).
+    parameters = [r.props["configurationName"] for r in run.of_type(CONFIGURATION)]
+    assert parameters == ["azure.extensions"]
     extensions = run.named("postgres-server-extensions").props
     assert extensions["configurationName"] == "azure.extensions"
     assert set(extensions["value"].split(",")) == set(EXTENSIONS) >= {"PGCRYPTO", "PG_TRGM"}
@@ -102,7 +106,7 @@ def test_aidbox_waits_for_the_server_and_the_server_not_for_the_cluster(run: Sta
     deployment = run.k8s("apps/v1:Deployment", "aidbox")
     waits = {by_urn[u].name for u in deployment.dependencies if u in by_urn}
     assert {"postgres-server-server", "postgres-server-database"} <= waits
-    assert {"postgres-server-require-tls", "postgres-server-extensions"} <= waits
+    assert "postgres-server-extensions" in waits
 
     def upstream(urn: str, seen: set[str]) -> set[str]:
         for dep in by_urn[urn].dependencies:

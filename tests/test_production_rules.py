@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from components import images
 from components.settings import SettingsError, parse_settings
+from components.settings.aidbox import DEFAULT_AIDBOX_IMAGE
+from components.settings.postgres import DEFAULT_POSTGRES_IMAGE
 
 SECRETS = {"client-secret": {"scope": "Client/basic"}}
 SP = {
@@ -21,6 +24,18 @@ CLUSTER = {
     "apiServerAuthorizedRanges": ["203.0.113.0/28"],
     "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
 }
+# Every image any of these stacks runs, as scripts/import-images.sh records them.
+IMPORTED = [
+    image.source
+    for image in images.required(
+        aidbox_image=DEFAULT_AIDBOX_IMAGE,
+        postgres_image=DEFAULT_POSTGRES_IMAGE,
+        csi_helm=True,
+        azure_provider=True,
+        vault_mode="ha",
+    )
+]
+ACR = {"mode": "acr", "imported": IMPORTED}
 SUBNETS = (
     "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-net/providers/"
     "Microsoft.Network/virtualNetworks/vnet-platform/subnets/"
@@ -34,6 +49,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "aidbox": {"replicas": 2},
         "azure": {"identity": "workload"},
         "cluster": CLUSTER,
+        "registry": ACR,
     },
     "vault": {
         "production": True,
@@ -43,6 +59,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "aidbox": {"replicas": 2},
         "vault": EXTERNAL,
         "cluster": CLUSTER,
+        "registry": ACR,
     },
     # An AKS cluster someone else runs: its own hardening is its owners'.
     "azure-existingAks": {
@@ -58,6 +75,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
             "postgresSubnetId": SUBNETS + "postgres",
             "postgresSubnet": "10.50.9.0/24",
         },
+        "registry": {"mode": "external", "server": "acrplatform.azurecr.io", "imported": IMPORTED},
     },
 }
 SECRET_KEYS = frozenset({"aidboxLicense", "azure", "vault"})
@@ -136,15 +154,49 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         {"aidbox": {"autoscaling": {"minReplicas": 1, "maxReplicas": 3}}},
         "aidbox.autoscaling.minReplicas",
     ),
+    # Issue 21: admission, images, the platform's clock.
+    "Azure Policy add-on off": (
+        "azure",
+        {"cluster": {**CLUSTER, "azurePolicy": False}},
+        "cluster.azurePolicy",
+    ),
+    "Defender off": ("azure", {"cluster": {**CLUSTER, "defender": False}}, "cluster.defender"),
+    "image cleaner off": (
+        "azure",
+        {"cluster": {**CLUSTER, "imageCleaner": False}},
+        "cluster.imageCleaner",
+    ),
+    "Run Command on": ("vault", {"cluster": {**CLUSTER, "runCommand": True}}, "cluster.runCommand"),
+    "Kubernetes minor at its end of support": (
+        "azure",
+        {"cluster": {**CLUSTER, "kubernetesVersion": "1.34"}},
+        "cluster.kubernetesVersion",
+    ),
+    "images from their public registries": (
+        "azure",
+        {"registry": {"mode": "upstream"}},
+        "registry.mode",
+    ),
+    "images from Docker Hub beside a cluster someone else runs": (
+        "azure-existingAks",
+        {"registry": {"mode": "upstream"}},
+        "registry.mode",
+    ),
+    "a registry open to the internet": (
+        "vault",
+        {"registry": {**ACR, "publicNetworkAccess": True}},
+        "registry.publicNetworkAccess",
+    ),
 }
 
 
-def parse(raw: dict[str, Any]) -> Any:
+def parse(raw: dict[str, Any], bootstrap: bool = False) -> Any:
     return parse_settings(
         {k: v for k, v in raw.items() if v is not None},
         project="aidbox-secrets",
         stack="prod",
         secret_keys=SECRET_KEYS,
+        registry_bootstrap=bootstrap,
     )
 
 
@@ -159,5 +211,6 @@ def test_each_production_rule_refuses_on_its_own(store: str, change: dict, key: 
     with pytest.raises(SettingsError) as error:
         parse(raw)
     assert str(error.value).startswith(f"aidbox-secrets:{key} = "), str(error.value)
-    # The same change without `production` is accepted: it is the production rule that refused.
-    assert not parse({**raw, "production": False}).production
+    # The same change without `production` is accepted: it is the production rule that refused
+    # (an image no registry holds yet aside: that is registry.imported's own check).
+    assert not parse({**raw, "production": False}, bootstrap=True).production

@@ -17,6 +17,7 @@ SP_OBJECT = "66666666-7777-8888-9999-000000000000"
 
 
 def parse(raw: dict[str, Any], secret_keys: tuple[str, ...] = (), **kwargs: Any):
+    kwargs.setdefault("registry_bootstrap", True)  # the registry's images: test_registry.py
     return parse_settings(
         raw, project="aidbox-secrets", stack="dev", secret_keys=frozenset(secret_keys), **kwargs
     )

@@ -23,6 +23,7 @@ def parse(raw: dict[str, Any], location: str = "westeurope"):
         stack="dev",
         location=location,
         secret_keys=frozenset({"aidboxLicense"}),
+        registry_bootstrap=True,  # the registry's images: tests/test_registry.py
     )
 
 

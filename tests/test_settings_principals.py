@@ -32,6 +32,7 @@ def parse(raw: dict[str, Any]):
         stack="dev",
         location="westeurope",
         secret_keys=frozenset({"aidboxLicense"}),
+        registry_bootstrap=True,  # the registry's images: tests/test_registry.py
     )
 
 

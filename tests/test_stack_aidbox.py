@@ -26,6 +26,7 @@ from harness import (
     run_stack,
     stack_config,
     unwrap,
+    with_imports,
 )
 
 from components.aidbox.render import RECOMMENDED_ENV
@@ -293,12 +294,16 @@ def test_env_map_reaches_the_container_and_overrides_a_recommendation(
 def test_production_stack_runs_a_fixed_lts_release_with_dev_mode_off() -> None:
     config = stack_config(Path(ROOT) / "Pulumi.prod.yaml")
     config["aidbox-secrets:aidboxLicense"] = "test-license"
+    config = with_imports(config, "prod")  # its registry holds the images
     run = run_stack(config, secret_keys=["aidbox-secrets:aidboxLicense"], stack="prod")
     by_name = env(run)
     assert by_name["BOX_SECURITY_DEV_MODE"]["value"] == "false"
     for name, value in RECOMMENDED_ENV.items():
         assert by_name[name]["value"] == value
-    assert container(run)["image"] == "healthsamurai/aidboxone:2605.1"
+    # The 2605.1 release, from the stack's own registry.
+    registry = run.one("azure-native:containerregistry:Registry").props["registryName"]
+    login_server = f"{registry}.azurecr.io"
+    assert container(run)["image"] == f"{login_server}/healthsamurai/aidboxone:2605.1"
     assert by_name["BOX_SECURITY_AUTH_KEYS_PRIVATE"]["valueFrom"]["secretKeyRef"]["name"] == (
         MANAGED_KUBERNETES_SECRET
     )

@@ -187,7 +187,7 @@ def test_key_vault_denies_by_default_and_the_cluster_comes_in_privately(file: st
     assert acls["defaultAction"] == "Deny"
     assert acls["bypass"] == "AzureServices"
     assert [r["value"] for r in acls["ipRules"]] == list(s.azure.key_vault.allowed_ranges)
-    endpoint = run.one("azure-native:network:PrivateEndpoint").props
+    endpoint = run.named("store-kv-endpoint").props
     assert endpoint["subnet"]["id"].endswith("/subnets/snet-private-endpoints")
     assert endpoint["privateLinkServiceConnections"][0]["groupIds"] == ["vault"]
     zone = run.named("store-kv-dns").props
@@ -285,7 +285,7 @@ def test_aks_addon_with_workload_identity_uses_the_federated_identity() -> None:
     assert case.config["aidbox-secrets:csi"]["install"] == "aksAddon"
     run = cases.run(case.id)
     cluster = run.one(CLUSTER).props
-    assert cluster["securityProfile"] == {"workloadIdentity": {"enabled": True}}
+    assert cluster["securityProfile"]["workloadIdentity"] == {"enabled": True}
     assert "azureKeyvaultSecretsProvider" in cluster["addonProfiles"]
     assert not run.of_type("kubernetes:helm.sh/v3:Release")
     spc = run.one("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass").props

@@ -14,6 +14,7 @@ from harness import (
     StackRun,
     run_stack,
     stack_config,
+    with_imports,
 )
 
 from components.settings import SettingsError
@@ -24,7 +25,9 @@ STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
 
 def run_file(path: Path, extra: dict | None = None, secret_keys: tuple[str, ...] = ()) -> StackRun:
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return run_stack({**stack_config(path), **(extra or {})}, secret_keys=secret_keys, stack=stack)
+    # As scripts/import-images.sh leaves a stack with its own registry (registry.imported).
+    config = with_imports({**stack_config(path), **(extra or {})}, stack)
+    return run_stack(config, secret_keys=secret_keys, stack=stack)
 
 
 def _secure_values(value: object) -> bool:

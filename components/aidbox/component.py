@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 from .. import naming
 from ..kubernetes.helm_values import prometheus_annotations
 from ..kubernetes.metrics import ScrapeTarget, scrape
+from ..kubernetes.pull import image_from
 from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..passwords import generated_password
 from ..settings import Autoscaling, Settings, Tls
@@ -43,6 +44,7 @@ class AidboxArgs:
     service_account: AidboxServiceAccount
     database: Database
     labels: Mapping[str, str]
+    image_registry: pulumi.Input[str] | None = None  # a registry you own: its copy
 
 
 def topology_spread(selector: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -288,7 +290,7 @@ class Aidbox(pulumi.ComponentResource):
             "containers": [
                 {
                     "name": NAME,
-                    "image": s.aidbox.image,
+                    "image": image_from(s.aidbox.image, args.image_registry),
                     "ports": [
                         {"name": "http", "containerPort": render.WEB_PORT},
                         {"name": "metrics", "containerPort": render.METRICS_PORT},

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import naming
+from ..kubernetes.pull import image_from
 from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..settings import PostgresSettings
 from ..settings.managed import DB_PASSWORD
@@ -38,13 +39,14 @@ class PostgresArgs:
     user: str = "aidbox"
     service_name: str = naming.POSTGRES
     protect: bool = False
+    image_registry: pulumi.Input[str] | None = None  # a registry you own: its copy
 
 
 def postgres_container(args: PostgresArgs, mount_dir: str) -> dict[str, Any]:
     ready = {"exec": {"command": ["pg_isready", "-U", args.user, "-d", args.database]}}
     return {
         "name": "postgres",
-        "image": args.settings.image,
+        "image": image_from(args.settings.image, args.image_registry),
         "ports": [{"name": "postgres", "containerPort": PORT}],
         "env": [
             {"name": "POSTGRES_DB", "value": args.database},

@@ -21,6 +21,9 @@ from .roles import AKS_RBAC_CLUSTER_ADMIN
 
 KEY_VAULT_ADDON = "azureKeyvaultSecretsProvider"
 CONTAINER_INSIGHTS_ADDON = "omsagent"
+AZURE_POLICY_ADDON = "azurepolicy"
+# The AKS baseline's interval: unused images leave the nodes within five days.
+IMAGE_CLEANER_HOURS = 120
 SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 # The pools' names in Azure. The user pool's is the one it had inside the cluster resource:
 # existing stacks import that pool into its AgentPool resource (README, Upgrade notes).
@@ -51,17 +54,23 @@ class AksClusterArgs:
     control_plane_logs: tuple[str, ...]
     tags: Mapping[str, str]
     namespace: str = "default"  # where Aidbox runs; created unless it is "default"
-    workload_identity: bool = False
     key_vault_addon: KeyVaultAddon | None = None
     app_routing: bool = False  # the application routing add-on (managed NGINX Ingress)
     protect: bool = False
 
 
 def addon_profiles(
-    addon: KeyVaultAddon | None, workspace_id: pulumi.Input[str] | None
-) -> dict[str, Any] | None:
-    """The add-ons' config is a map of strings, booleans included."""
-    profiles: dict[str, Any] = {}
+    addon: KeyVaultAddon | None,
+    workspace_id: pulumi.Input[str] | None,
+    azure_policy: bool = False,
+) -> dict[str, Any]:
+    """The add-ons' config is a map of strings, booleans included. The Azure Policy add-on
+    (Gatekeeper, policy v2) is stated either way, so turning it off reaches the cluster."""
+    profiles: dict[str, Any] = {
+        AZURE_POLICY_ADDON: {"enabled": True, "config": {"version": "v2"}}
+        if azure_policy
+        else {"enabled": False}
+    }
     if addon is not None:
         profiles[KEY_VAULT_ADDON] = {
             "enabled": True,
@@ -75,7 +84,25 @@ def addon_profiles(
             "enabled": True,
             "config": {"logAnalyticsWorkspaceResourceID": workspace_id, "useAADAuth": "true"},
         }
-    return profiles or None
+    return profiles
+
+
+def security_profile(settings: ClusterSettings, workspace_id: pulumi.Input[str]) -> dict[str, Any]:
+    """Workload identity always (pods get identities of their own, never the kubelet's), the
+    image cleaner, and Defender for Containers' sensor reporting to the Log Analytics workspace
+    (the subscription's Defender for Containers plan bills and configures it), each stated so
+    that turning one off reaches the cluster."""
+    defender: dict[str, Any] = {"security_monitoring": {"enabled": settings.defender}}
+    if settings.defender:
+        defender["log_analytics_workspace_resource_id"] = workspace_id
+    return {
+        "workload_identity": {"enabled": True},
+        "image_cleaner": {
+            "enabled": settings.image_cleaner,
+            "interval_hours": IMAGE_CLEANER_HOURS,
+        },
+        "defender": defender,
+    }
 
 
 def pool_properties(
@@ -150,9 +177,6 @@ class AksCluster(pulumi.ComponentResource):
         super().__init__("aidbox-secrets:azure:AksCluster", name, None, opts)
         s = args.settings
         mon = args.monitoring
-        security_profile = (
-            {"workload_identity": {"enabled": True}} if args.workload_identity else None
-        )
         cluster = containerservice.ManagedCluster(
             f"{name}-cluster",
             resource_group_name=args.resource_group_name,
@@ -184,6 +208,8 @@ class AksCluster(pulumi.ComponentResource):
             api_server_access_profile={
                 "authorized_ip_ranges": list(s.api_server_authorized_ranges) or None,
                 "enable_private_cluster": s.private,
+                # Run Command reaches the cluster around the authorized ranges.
+                "disable_run_command": not s.run_command,
             },
             auto_upgrade_profile={
                 "upgrade_channel": s.upgrade_channel,
@@ -193,10 +219,11 @@ class AksCluster(pulumi.ComponentResource):
             if mon.prometheus_rule_id is not None
             else None,
             oidc_issuer_profile={"enabled": True},
-            security_profile=security_profile,
+            security_profile=security_profile(s, mon.workspace_id),
             addon_profiles=addon_profiles(
                 args.key_vault_addon,
                 mon.workspace_id if mon.container_insights_rule_id is not None else None,
+                azure_policy=s.azure_policy,
             ),
             ingress_profile={"web_app_routing": {"enabled": True}} if args.app_routing else None,
             tags=dict(args.tags),

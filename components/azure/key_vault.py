@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, monitor, network
+from pulumi_azure_native import authorization, keyvault, monitor
 
 from .. import naming
 from ..passwords import seed_value
 from ..settings import KeyVaultSettings, SecretSpec
 from .grants import grant_principals
-from .private_dns import linked_zone
+from .private_dns import private_endpoint
 from .roles import KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER, role_definition_id
 
 PRIVATE_DNS_ZONE = "privatelink.vaultcore.azure.net"
@@ -70,37 +70,18 @@ def private_access(
     <vault>.vault.azure.net resolve to it from the cluster's nodes and pods: the program's own,
     linked to the network, or (`private_dns_zone_id`) one the network already resolves through,
     such as a hub's (Azure refuses a second link of the same zone name to a network)."""
-    child = pulumi.ResourceOptions(parent=parent)
-    if private_dns_zone_id is None:
-        zone, _ = linked_zone(
-            name,
-            parent,
-            zone_name=PRIVATE_DNS_ZONE,
-            resource_group_name=resource_group_name,
-            vnet_id=vnet_id,
-            tags=tags,
-        )
-        zone_id: pulumi.Input[str] = zone.id
-    else:
-        zone_id = private_dns_zone_id
-    endpoint = network.PrivateEndpoint(
-        f"{name}-endpoint",
+    private_endpoint(
+        name,
+        parent,
+        target_id=vault_id,
+        group_id="vault",
+        zone_name=PRIVATE_DNS_ZONE,
         resource_group_name=resource_group_name,
         location=location,
-        subnet={"id": subnet_id},
-        private_link_service_connections=[
-            {"name": "vault", "private_link_service_id": vault_id, "group_ids": ["vault"]}
-        ],
-        tags=dict(tags),
-        opts=child,
-    )
-    network.PrivateDnsZoneGroup(
-        f"{name}-endpoint-dns",
-        resource_group_name=resource_group_name,
-        private_endpoint_name=endpoint.name,
-        private_dns_zone_group_name="vault",
-        private_dns_zone_configs=[{"name": "vault", "private_dns_zone_id": zone_id}],
-        opts=child,
+        vnet_id=vnet_id,
+        subnet_id=subnet_id,
+        tags=tags,
+        private_dns_zone_id=private_dns_zone_id,
     )
 
 

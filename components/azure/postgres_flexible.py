@@ -1,8 +1,8 @@
 """Azure Database for PostgreSQL flexible server for Aidbox (`postgres.mode: azureFlexible`):
 private access only, through a subnet of the cluster's virtual network delegated to it and a
-private DNS zone linked to that network; TLS required; zone-redundant HA and backups as
-configured. Its administrator password is the one the program seeds into the secret store, the
-one Aidbox reads through the store."""
+private DNS zone linked to that network; TLS required (the server's default); zone-redundant
+HA and backups as configured. Its administrator password is the one the program seeds into the
+secret store, the one Aidbox reads through the store."""
 
 from __future__ import annotations
 
@@ -120,16 +120,9 @@ class FlexibleServer(pulumi.ComponentResource):
             collation="en_US.utf8",
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        tls = dbforpostgresql.Configuration(
-            f"{name}-require-tls",
-            resource_group_name=args.resource_group_name,
-            server_name=server.name,
-            configuration_name="require_secure_transport",
-            value="on",
-            source="user-override",
-            opts=child,
-        )
-        # One configuration change at a time: Azure refuses a second while the server is busy.
+        # Flexible server applies one parameter change at a time, each a step before Aidbox can
+        # start: the program sets only what differs from the default. require_secure_transport
+        # is on by default (and Aidbox connects with sslmode=verify-full whatever it says).
         extensions = dbforpostgresql.Configuration(
             f"{name}-extensions",
             resource_group_name=args.resource_group_name,
@@ -137,7 +130,7 @@ class FlexibleServer(pulumi.ComponentResource):
             configuration_name="azure.extensions",
             value=",".join(EXTENSIONS),
             source="user-override",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[tls]),
+            opts=child,
         )
         self.fqdn = server.fully_qualified_domain_name
         self.database = Database(
@@ -147,6 +140,6 @@ class FlexibleServer(pulumi.ComponentResource):
             user=ADMIN_LOGIN,
             password_secret=DB_PASSWORD,
             tls=True,
-            ready=[server, database, tls, extensions],
+            ready=[server, database, extensions],
         )
         self.register_outputs({"fqdn": self.fqdn})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pulumi
-from pulumi_azure_native import privatedns
+from pulumi_azure_native import network, privatedns
 
 
 def linked_zone(
@@ -44,3 +44,56 @@ def linked_zone(
         opts=child,
     )
     return zone, link
+
+
+def private_endpoint(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    target_id: pulumi.Input[str],
+    group_id: str,
+    zone_name: str,
+    resource_group_name: pulumi.Input[str],
+    location: pulumi.Input[str],
+    vnet_id: pulumi.Input[str],
+    subnet_id: pulumi.Input[str],
+    tags: Mapping[str, str],
+    private_dns_zone_id: str | None = None,
+) -> network.PrivateEndpoint:
+    """A resource's private address in the virtual network (`<name>-endpoint`, sub-resource
+    `group_id`), and the private DNS zone that makes its public name resolve to it from the
+    cluster's nodes and pods: the program's own (`zone_name`, linked to the network), or
+    (`private_dns_zone_id`) one the network already resolves through, such as a hub's."""
+    child = pulumi.ResourceOptions(parent=parent)
+    if private_dns_zone_id is None:
+        zone, _ = linked_zone(
+            name,
+            parent,
+            zone_name=zone_name,
+            resource_group_name=resource_group_name,
+            vnet_id=vnet_id,
+            tags=tags,
+        )
+        zone_id: pulumi.Input[str] = zone.id
+    else:
+        zone_id = private_dns_zone_id
+    endpoint = network.PrivateEndpoint(
+        f"{name}-endpoint",
+        resource_group_name=resource_group_name,
+        location=location,
+        subnet={"id": subnet_id},
+        private_link_service_connections=[
+            {"name": group_id, "private_link_service_id": target_id, "group_ids": [group_id]}
+        ],
+        tags=dict(tags),
+        opts=child,
+    )
+    network.PrivateDnsZoneGroup(
+        f"{name}-endpoint-dns",
+        resource_group_name=resource_group_name,
+        private_endpoint_name=endpoint.name,
+        private_dns_zone_group_name=group_id,
+        private_dns_zone_configs=[{"name": group_id, "private_dns_zone_id": zone_id}],
+        opts=child,
+    )
+    return endpoint

@@ -15,12 +15,15 @@ KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 # cluster.clusterAdmins and cluster.adminGroupObjectIds, on the cluster.
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+# registry.mode acr: the kubelet identity pulls the pinned images from the program's registry.
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 
 ASSIGNED = {
     KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
     KEY_VAULT_SECRETS_OFFICER: "Key Vault Secrets Officer",
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",
     AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
+    ACR_PULL: "AcrPull",
 }
 
 

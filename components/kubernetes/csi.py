@@ -20,6 +20,7 @@ class CsiDriverArgs:
     scrape_annotations: bool = True
     sync_secrets: bool = False
     namespace: str = "kube-system"
+    image_registry: pulumi.Input[str] | None = None  # a registry you own: its copies
 
 
 class CsiDriver(pulumi.ComponentResource):
@@ -43,5 +44,6 @@ class CsiDriver(pulumi.ComponentResource):
                 sync_secrets=args.sync_secrets,
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            image_registry=args.image_registry,
         )
         self.register_outputs({"releaseStatus": self.release.status})

@@ -55,6 +55,25 @@ VAULT_DEV_TOKEN_ENV = "VAULT_DEV_ROOT_TOKEN"
 DEV_TOKEN_MARKER = "unused:set-by-dev-root-token-id-flag"
 WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
 WORKLOAD_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+# The chart's own defaults (uid 100, gid 1000, no privilege escalation) plus what the restricted
+# Pod Security Standard asks: the runtime's seccomp profile and no capabilities.
+VAULT_SERVER_SECURITY_CONTEXT = {
+    "pod": {
+        "runAsNonRoot": True,
+        "runAsUser": 100,
+        "runAsGroup": 1000,
+        "fsGroup": 1000,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
+    "container": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+}
+# vault-csi-provider creates its socket in the node's provider directory (hostPath) as root:
+# that keeps it from baseline and restricted, but it needs no capability, no privilege
+# escalation and no syscall outside the runtime's default profile (nor does its agent).
+VAULT_CSI_SECURITY_CONTEXT = {
+    "pod": {"seccompProfile": {"type": "RuntimeDefault"}},
+    "container": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+}
 VAULT_SERVER_RESOURCES = {
     "requests": {"cpu": "250m", "memory": "256Mi"},
     "limits": {"cpu": "1", "memory": "1Gi"},
@@ -110,7 +129,10 @@ def vault_raft_config(ha: VaultHa) -> str:
 def _csi_values(ca_config_map: str | None) -> dict[str, Any]:
     """The CSI provider; with a CA, mounted into the provider (SecretProviderClass
     vaultCACertPath) and its Vault Agent sidecar (-ca-cert)."""
-    csi: dict[str, Any] = {"enabled": True}
+    csi: dict[str, Any] = {
+        "enabled": True,
+        "daemonSet": {"securityContext": VAULT_CSI_SECURITY_CONTEXT},
+    }
     if ca_config_map:
         csi["volumes"] = [{"name": "vault-ca", "configMap": {"name": ca_config_map}}]
         csi["volumeMounts"] = [{"name": "vault-ca", "mountPath": VAULT_CA_DIR, "readOnly": True}]
@@ -130,6 +152,7 @@ def vault_dev_values(*, token_secret: str, token_key: str) -> dict[str, Any]:
                 {"envName": VAULT_DEV_TOKEN_ENV, "secretName": token_secret, "secretKey": token_key}
             ],
             "extraArgs": f'-dev-root-token-id="${{{VAULT_DEV_TOKEN_ENV}}}"',
+            "statefulSet": {"securityContext": VAULT_SERVER_SECURITY_CONTEXT},
         },
     }
 
@@ -153,6 +176,7 @@ def vault_ha_values(ha: VaultHa) -> dict[str, Any]:
                 "raft": {"enabled": True, "setNodeId": True, "config": vault_raft_config(ha)},
             },
             "resources": VAULT_SERVER_RESOURCES,
+            "statefulSet": {"securityContext": VAULT_SERVER_SECURITY_CONTEXT},
             "extraLabels": {WORKLOAD_IDENTITY_LABEL: "true"},
             "serviceAccount": {"annotations": {WORKLOAD_CLIENT_ID_ANNOTATION: ha.client_id}},
             "volumes": [{"name": "vault-tls", "secret": {"secretName": ha.tls_secret}}],

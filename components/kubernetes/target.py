@@ -8,6 +8,8 @@ from typing import Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .pod_security import namespace_labels
+
 
 def bearer_header(token: str) -> dict[str, str]:
     """The API server reads `Authorization` (and drops it after authenticating the request);
@@ -26,11 +28,13 @@ def aidbox_namespace(
     name: str, namespace: str, provider: k8s.Provider, parent: pulumi.Resource
 ) -> pulumi.Output[str]:
     """Aidbox's namespace, created unless it is "default"; its name as an Output, so what goes
-    into it waits for it."""
+    into it waits for it. Its pods (Aidbox, PostgreSQL, the routing add-on's certificate
+    placeholder) meet the restricted Pod Security Standard, which the API server enforces. The
+    cluster's own `default` namespace is not labelled: other workloads may run there."""
     if namespace == "default":
         return pulumi.Output.from_input(namespace)
     return k8s.core.v1.Namespace(
         f"{name}-namespace",
-        metadata={"name": namespace},
+        metadata={"name": namespace, "labels": namespace_labels("restricted")},
         opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     ).metadata.apply(lambda m: m.name)

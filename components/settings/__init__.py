@@ -16,6 +16,7 @@ from .monitoring import MonitoringSettings
 from .network import NetworkSettings
 from .postgres import FlexibleServerSettings, PostgresSettings
 from .reader import Sensitive, SettingsError
+from .registry import RegistrySettings
 from .secrets import Scope, SecretSpec, SyncedSecret
 from .stack import Settings, parse_settings
 from .vault import VaultSettings
@@ -35,6 +36,7 @@ __all__ = [
     "NetworkSettings",
     "PoolSettings",
     "PostgresSettings",
+    "RegistrySettings",
     "Scope",
     "SecretSpec",
     "Sensitive",

@@ -92,6 +92,11 @@ class ClusterSettings:
     upgrade_channel: str = "patch"
     node_os_upgrade_channel: str = "NodeImage"
     maintenance_window: MaintenanceWindow = field(default_factory=MaintenanceWindow)
+    # Admission and runtime security (the defaults follow `production`: see parse_cluster).
+    azure_policy: bool = False  # the Azure Policy add-on and the baseline's assignments
+    defender: bool = False  # Microsoft Defender for Containers' sensor (securityProfile)
+    image_cleaner: bool = True  # removes unused, vulnerable images from the nodes
+    run_command: bool = True  # `az aks command invoke` (a back door around the API server ranges)
 
     @property
     def admins(self) -> tuple[Principal, ...]:
@@ -118,6 +123,10 @@ CLUSTER_KEYS = (
     "upgradeChannel",
     "nodeOsUpgradeChannel",
     "maintenanceWindow",
+    "azurePolicy",
+    "defender",
+    "imageCleaner",
+    "runCommand",
 )
 EXISTING_AKS_KEYS = ("name", "resourceGroup", "kubeloginMode", "kubeloginClientId")
 KUBECONFIG_KEYS = ("kubeconfig", "kubeconfigPath", "context")
@@ -186,7 +195,9 @@ def parse_maintenance_window(s: Section) -> MaintenanceWindow:
     return MaintenanceWindow(day=day, start=start, duration_hours=hours, utc_offset=offset)
 
 
-def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings:
+def parse_cluster(
+    top: Section, location: str = "westeurope", production: bool = False
+) -> ClusterSettings:
     s = top.section("cluster")
     for old, new in MOVED.items():
         if s.has(old):
@@ -264,6 +275,12 @@ def parse_cluster(top: Section, location: str = "westeurope") -> ClusterSettings
         )
         or d.node_os_upgrade_channel,
         maintenance_window=parse_maintenance_window(s),
+        # Safe on production, cheap elsewhere: Defender bills per vCore, the policy add-on
+        # runs Gatekeeper on the system pool.
+        azure_policy=s.boolean("azurePolicy", production),
+        defender=s.boolean("defender", production),
+        image_cleaner=s.boolean("imageCleaner", d.image_cleaner),
+        run_command=s.boolean("runCommand", not production),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pulumi
@@ -10,6 +11,10 @@ import pulumi
 from .aidbox import MONTHLY_TAG, image_tag
 from .reader import NAMESPACE
 from .stack import SCALAR_KEYS, Settings, parse_settings
+
+# Set by scripts/import-images.sh for its targeted `up` that creates the registry, before the
+# images are in it (only the registry is created then; pods are not touched).
+REGISTRY_BOOTSTRAP_ENV = "AIDBOX_SECRETS_REGISTRY_BOOTSTRAP"
 
 
 def _decode(key: str, value: Any) -> Any:
@@ -41,6 +46,7 @@ def load_settings() -> Settings:
         stack=pulumi.get_stack(),
         location=runtime_config.get_config("azure-native:location"),
         secret_keys=frozenset(secret_keys),
+        registry_bootstrap=os.environ.get(REGISTRY_BOOTSTRAP_ENV) == "1",
     )
     tag = image_tag(settings.aidbox.image)
     if tag is not None and MONTHLY_TAG.match(tag):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .. import aks_versions, naming
+from .. import aks_versions, images, naming
 from .aidbox import (
     FIXED_TAG,
     AidboxSettings,
@@ -28,6 +28,7 @@ from .monitoring import AUDIT_LOGS, MonitoringSettings, parse_monitoring
 from .network import SUBNET_ID_RULE, NetworkSettings, parse_network
 from .postgres import PostgresSettings, parse_postgres
 from .reader import Section, SettingsError, fail
+from .registry import RegistrySettings, parse_registry
 from .secrets import SecretSpec, parse_secrets
 from .values import AZURE_LOCATION_RULE, azure_location, k8s_name
 from .vault import REGIONS_WITHOUT_ZONES, VaultSettings, parse_vault
@@ -53,6 +54,7 @@ TOP_LEVEL_KEYS = (
     "monitoring",
     "csi",
     "postgres",
+    "registry",
     *AZURE_KEYS,
     *VAULT_KEYS,
 )
@@ -73,6 +75,7 @@ class Settings:
     csi: CsiSettings = field(default_factory=CsiSettings)
     aidbox: AidboxSettings = field(default_factory=AidboxSettings)
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
     azure: AzureSettings | None = None
     vault: VaultSettings | None = None
 
@@ -136,6 +139,24 @@ def production_checks(s: Settings, top: Section, today: date) -> None:
         )
     if not s.aidbox.has_license:
         problems.append(("aidboxLicense", None, "required on production (set it with --secret)"))
+    if not s.registry.owned:
+        problems.append(
+            (
+                "registry.mode",
+                s.registry.mode,
+                "acr (cluster.mode aks) or external on production: images from a registry you "
+                "own, never pulled from Docker Hub or another public registry at run time",
+            )
+        )
+    if s.registry.public_network_access:
+        problems.append(
+            (
+                "registry.publicNetworkAccess",
+                True,
+                "false on production: the nodes pull through the private endpoint, and "
+                "`az acr import` goes through Azure Resource Manager",
+            )
+        )
     if s.cluster.mode == "aks":  # a cluster someone else runs is theirs to harden
         problems += cluster_production_problems(s, today)
     for key, value, allowed in problems:
@@ -175,6 +196,21 @@ def cluster_production_problems(s: Settings, today: date) -> list[tuple[str, obj
         )
     if c.upgrade_channel == "none":
         problems.append(("cluster.upgradeChannel", "none", "patch on production"))
+    for key, value, wanted, why in (
+        ("azurePolicy", c.azure_policy, True, "the baseline's pod security and image policies"),
+        ("defender", c.defender, True, "Defender for Containers' runtime threat detection"),
+        ("imageCleaner", c.image_cleaner, True, "unused, vulnerable images removed from nodes"),
+        (
+            "runCommand",
+            c.run_command,
+            False,
+            "Run Command reaches the cluster around the API server's authorized ranges",
+        ),
+    ):
+        if value != wanted:
+            problems.append(
+                (f"cluster.{key}", value, f"{str(wanted).lower()} on production: {why}")
+            )
     if c.node_os_upgrade_channel in ("None", "Unmanaged"):
         problems.append(
             (
@@ -206,6 +242,23 @@ def cluster_production_problems(s: Settings, today: date) -> list[tuple[str, obj
             )
         )
     return problems
+
+
+def check_imported(s: Settings) -> None:
+    """With a registry you own, pods pull only images `scripts/import-images.sh` copied there
+    (it records them in registry.imported): a missing one stops the run before any resource,
+    rather than a rollout that cannot pull its image."""
+    if not s.registry.owned:
+        return
+    missing = [r.source for r in images.required_by(s) if r.source not in s.registry.imported]
+    if missing:
+        fail(
+            "registry.imported",
+            list(s.registry.imported),
+            f"it lacks {missing}: the registry (registry.mode {s.registry.mode}) does not hold "
+            f"them yet, so pods could not pull them; run `bash scripts/import-images.sh "
+            f"{s.stack}`, which copies them with `az acr import` and records them here",
+        )
 
 
 def check_cluster_mode(s: Settings, top: Section) -> None:
@@ -280,9 +333,12 @@ def parse_settings(
     location: str | None = "westeurope",
     secret_keys: frozenset[str] = frozenset(),
     today: date | None = None,
+    registry_bootstrap: bool = False,
 ) -> Settings:
     """`raw` maps config keys (without the `aidbox-secrets:` prefix) to JSON-decoded values.
-    `today` (default: the clock) is what production's Kubernetes minor is checked against."""
+    `today` (default: the clock) is what production's Kubernetes minor is checked against.
+    `registry_bootstrap`: scripts/import-images.sh creates the registry with a targeted `up`
+    before any image is in it; only then is registry.imported not checked."""
     region = azure_location(location)
     cluster_raw = raw.get("cluster")
     azure_free = isinstance(cluster_raw, Mapping) and cluster_raw.get("mode") == "kubeconfig"
@@ -316,7 +372,7 @@ def parse_settings(
     check_tls_source(aidbox, csi.install)
     production = top.boolean("production", False)
     # The kubeconfig is a secret where it is given inline: read `cluster` as secret then.
-    cluster = parse_cluster(section_of("cluster"), region)
+    cluster = parse_cluster(section_of("cluster"), region, production)
     settings = Settings(
         project=project,
         stack=stack,
@@ -331,6 +387,11 @@ def parse_settings(
         csi=csi,
         aidbox=aidbox,
         postgres=parse_postgres(top, region, production, azure=cluster.mode != "kubeconfig"),
+        registry=parse_registry(
+            top,
+            default_mode="acr" if production and cluster.mode == "aks" else "upstream",
+            cluster_mode=cluster.mode,
+        ),
         azure=parse_azure(section_of("azure"), csi.install) if store == "azure" else None,
         vault=parse_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
     )
@@ -348,4 +409,6 @@ def parse_settings(
         )
     if settings.production:
         production_checks(settings, top, today or date.today())
+    if not registry_bootstrap:
+        check_imported(settings)
     return settings

@@ -36,6 +36,7 @@ class AzureKeyVaultStoreArgs:
     monitoring: Monitoring
     tags: Mapping[str, str]
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
+    image_registry: pulumi.Input[str] | None = None  # a registry you own: its copies
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
                     namespace="kube-system",
                     values=azure_provider_values(scrape_annotations=s.csi.metrics == "annotations"),
                     opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
+                    image_registry=args.image_registry,
                 )
             )
         node_publish_secret = None

@@ -15,6 +15,7 @@ point and must not be imported.
 from .aidbox import is_aidbox_image, validate_aidbox_shared_keys
 from .azure.aks import (
     kubernetes_version_problem,
+    validate_aks_admission,
     validate_aks_entra_rbac,
     validate_aks_kubernetes_version,
     validate_aks_local_accounts,
@@ -26,7 +27,9 @@ from .azure.key_vault import (
     validate_key_vault_purge_protection,
     validate_key_vault_rbac_soft_delete,
 )
+from .azure.registry import validate_container_registry
 from .azure.roles import (
+    ROLE_ACR_PULL,
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_KV_SECRETS_OFFICER,
     ROLE_KV_SECRETS_USER,
@@ -39,6 +42,8 @@ from .kubernetes.csi import (
     validate_csi_volumes_read_only,
     validate_rotation_interval,
 )
+from .kubernetes.images import validate_registry_images
+from .kubernetes.namespaces import validate_namespace_pod_security
 from .kubernetes.workloads import (
     image_pin_problem,
     validate_image_pinned,
@@ -54,6 +59,7 @@ __all__ = [
     "POLICIES",
     "PRODUCTION_CONFIG",
     "RESOURCE_POLICIES",
+    "ROLE_ACR_PULL",
     "ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER",
     "ROLE_KV_SECRETS_OFFICER",
     "ROLE_KV_SECRETS_USER",
@@ -65,19 +71,23 @@ __all__ = [
     "role_guid",
     "show",
     "validate_aidbox_shared_keys",
+    "validate_aks_admission",
     "validate_aks_entra_rbac",
     "validate_aks_kubernetes_version",
     "validate_aks_local_accounts",
     "validate_aks_network_policy",
     "validate_aks_zones",
+    "validate_container_registry",
     "validate_csi_volumes_read_only",
     "validate_image_pinned",
     "validate_key_vault_network",
     "validate_key_vault_purge_protection",
     "validate_key_vault_rbac_soft_delete",
+    "validate_namespace_pod_security",
     "validate_no_credential_outputs",
     "validate_no_literal_secret_env",
     "validate_non_root",
+    "validate_registry_images",
     "validate_resources",
     "validate_role_assignment",
     "validate_rotation_interval",

@@ -12,6 +12,7 @@ from pulumi_policy import (
 
 from .aidbox import validate_aidbox_shared_keys
 from .azure.aks import (
+    validate_aks_admission,
     validate_aks_entra_rbac,
     validate_aks_kubernetes_version,
     validate_aks_local_accounts,
@@ -23,9 +24,12 @@ from .azure.key_vault import (
     validate_key_vault_purge_protection,
     validate_key_vault_rbac_soft_delete,
 )
+from .azure.registry import validate_container_registry
 from .azure.roles import validate_role_assignment
 from .common import ENVIRONMENT_LABEL
 from .kubernetes.csi import CSI_DRIVER, validate_csi_volumes_read_only, validate_rotation_interval
+from .kubernetes.images import validate_registry_images
+from .kubernetes.namespaces import validate_namespace_pod_security
 from .kubernetes.workloads import (
     FLOATING_TAGS,
     NON_SECRET_ENV_NAMES,
@@ -48,6 +52,21 @@ PRODUCTION_CONFIG = PolicyConfigSchema(
                 f"{ENVIRONMENT_LABEL}=production, or the stack tag environment=production."
             ),
         }
+    }
+)
+
+REGISTRY_CONFIG = PolicyConfigSchema(
+    properties={
+        **PRODUCTION_CONFIG.properties,
+        "allowedRegistries": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": (
+                "Registry hosts (or host/path prefixes) production pods may pull from; empty: "
+                "any Azure Container Registry (<name>.azurecr.io)."
+            ),
+        },
     }
 )
 
@@ -230,6 +249,50 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PRODUCTION_CONFIG,
         validate=validate_aks_kubernetes_version,
+    ),
+    ResourceValidationPolicy(
+        name="aks-admission-production",
+        description=(
+            "On production, AKS clusters run the Azure Policy add-on "
+            "(addonProfiles.azurepolicy.enabled), Defender for Containers "
+            "(securityProfile.defender.securityMonitoring.enabled), the image cleaner and "
+            "workload identity (securityProfile.imageCleaner/workloadIdentity.enabled), and "
+            "have Run Command off (apiServerAccessProfile.disableRunCommand)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aks_admission,
+    ),
+    ResourceValidationPolicy(
+        name="container-registry-production",
+        description=(
+            "On production, container registries are Premium, with no admin user, no anonymous "
+            "pull and publicNetworkAccess Disabled (pulled through a private endpoint)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_container_registry,
+    ),
+    ResourceValidationPolicy(
+        name="registry-images-production",
+        description=(
+            "On production, every container image, and every image the vendored charts run "
+            "(their values' image repositories), comes from a registry you own: any "
+            "<name>.azurecr.io, or the policy config's allowedRegistries."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=REGISTRY_CONFIG,
+        validate=validate_registry_images,
+    ),
+    ResourceValidationPolicy(
+        name="namespace-pod-security",
+        description=(
+            "Every Namespace the program creates carries a Pod Security Admission "
+            "enforce label (pod-security.kubernetes.io/enforce); anything weaker than "
+            "restricted states its reason (annotation aidbox-secrets/pod-security-reason)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        validate=validate_namespace_pod_security,
     ),
     ResourceValidationPolicy(
         name="keyvault-network-deny-production",

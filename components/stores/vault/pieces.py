@@ -7,6 +7,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ...images import vault_image_keys
 from ...kubernetes.helm import helm_release
 from ...versions import VAULT
 from ..vault_access import ca_file_path, service_proxy_address, write_ca_file
@@ -29,6 +30,8 @@ def vault_release(
         values=values,
         opts=ctx.after(ctx.namespace, *needs),
         wait=wait,
+        image_registry=ctx.args.image_registry,
+        image_keys=vault_image_keys(ctx.vault.mode),
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ...kubernetes.pod_security import REASON_ANNOTATION, namespace_labels
 from ...settings.vault import KV_VALUE_KEY
 from ..binding import StoreBinding
 from ..parameters import vault_parameters
@@ -17,6 +18,18 @@ from .dev import dev_mode
 from .external import external_mode
 from .ha import ha_mode
 from .records import MOUNT_DIR, HashiCorpVaultStoreArgs, Mode, StoreContext
+
+# The Vault server's pods meet the restricted standard (helm_values sets their security
+# contexts); the chart's vault-csi-provider DaemonSet cannot: it creates its socket in the
+# node's CSI provider directory (a hostPath volume, which baseline and restricted forbid) as
+# root. Audit and warn stay at restricted, so anything else that falls short shows.
+VAULT_NAMESPACE_LEVEL = "privileged"
+VAULT_NAMESPACE_REASON = (
+    "vault-csi-provider (a DaemonSet of the Vault chart) creates its socket in the node's CSI "
+    "provider directory, a hostPath volume, as root: the baseline and restricted standards "
+    "forbid both; it runs without capabilities, privilege escalation or unconfined seccomp, "
+    "and the Vault server pods meet restricted (audit and warn: restricted)"
+)
 
 MODES: dict[str, Callable[[StoreContext], Mode]] = {
     "dev": dev_mode,
@@ -38,7 +51,13 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
         assert v is not None
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.cluster.provider)
         namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata={"name": v.helm_namespace}, opts=k8s_opts
+            f"{name}-namespace",
+            metadata={
+                "name": v.helm_namespace,
+                "labels": namespace_labels(VAULT_NAMESPACE_LEVEL),
+                "annotations": {REASON_ANNOTATION: VAULT_NAMESPACE_REASON},
+            },
+            opts=k8s_opts,
         )
         ctx = StoreContext(
             name=name,

@@ -148,3 +148,43 @@ def validate_aks_kubernetes_version(
                 f"kubernetesVersion {show(version)} on a production cluster ({reason}): {problem}"
             )
     check.finish()
+
+
+# Issue 21: what the AKS baseline turns on for admission and runtime security, as
+# (path, wanted, why) under the cluster's inputs.
+ADMISSION = (
+    (("addonProfiles", "azurepolicy", "enabled"), True, "the Azure Policy add-on (Gatekeeper)"),
+    (
+        ("securityProfile", "defender", "securityMonitoring", "enabled"),
+        True,
+        "Defender for Containers' runtime threat detection",
+    ),
+    (("securityProfile", "imageCleaner", "enabled"), True, "unused, vulnerable images removed"),
+    (
+        ("securityProfile", "workloadIdentity", "enabled"),
+        True,
+        "workload identity (pods get their own identities, not the kubelet's)",
+    ),
+    (
+        ("apiServerAccessProfile", "disableRunCommand"),
+        True,
+        "Run Command off (it reaches the cluster around the API server's authorized ranges)",
+    ),
+)
+
+
+def validate_aks_admission(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    found = _production_cluster(args, report_violation)
+    if not found:
+        return
+    check, reason = found
+    for path, wanted, why in ADMISSION:
+        value = check.get(args.props, *path)
+        if is_unknown(value):
+            check.undecided(value)
+        elif value is not wanted:
+            check.violation(
+                f"{'.'.join(path)} is {show(value)} on a production cluster ({reason}); it must "
+                f"be {show(wanted)}: {why}"
+            )
+    check.finish()

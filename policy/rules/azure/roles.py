@@ -1,4 +1,5 @@
-"""Role assignments: least privilege for workloads and the deployer, scoped to one vault."""
+"""Role assignments: least privilege for workloads and the deployer, scoped to one vault (or,
+for pulling images, one registry)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 ROLE_OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 ROLE_CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+ROLE_ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 ROLE_NAMES = {
+    ROLE_ACR_PULL: "AcrPull",
     ROLE_AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
     ROLE_KV_SECRETS_USER: "Key Vault Secrets User",
     ROLE_KV_SECRETS_OFFICER: "Key Vault Secrets Officer",
@@ -32,7 +35,7 @@ KEY_VAULT_DATA_ROLES = (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
 )
 # What a workload identity (principalType ServicePrincipal) may be granted.
-WORKLOAD_ROLES = (ROLE_KV_SECRETS_USER, ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER)
+WORKLOAD_ROLES = (ROLE_KV_SECRETS_USER, ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER, ROLE_ACR_PULL)
 # What the deployer's own grants may be: rotating by hand, and driving the cluster.
 DEPLOYER_ROLES = (ROLE_KV_SECRETS_OFFICER, ROLE_AKS_RBAC_CLUSTER_ADMIN)
 # The deployer's own grant (so they can rotate with `az keyvault secret set`) is recognised by
@@ -42,6 +45,11 @@ DEPLOYER_DESCRIPTION = re.compile(r"^(?:deployer:|aidbox-secrets: deployer$)")
 SINGLE_VAULT_SCOPE = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+$",
     re.IGNORECASE,  # Azure resource IDs compare case-insensitively
+)
+SINGLE_REGISTRY_SCOPE = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+    r"Microsoft\.ContainerRegistry/registries/[^/]+$",
+    re.IGNORECASE,
 )
 ROLE_ASSIGNMENT_TYPE = re.compile(
     AZURE_NATIVE_TYPE.format(module="authorization", name="RoleAssignment")
@@ -102,6 +110,16 @@ def validate_role_assignment(
                 "Officer"
             )
 
+    if guid == ROLE_ACR_PULL:
+        scope = check.get(props, "scope")
+        if is_unknown(scope):
+            check.undecided(scope)
+        elif not (isinstance(scope, str) and SINGLE_REGISTRY_SCOPE.match(scope)):
+            check.violation(
+                f"grants {_role_label(guid)} at scope {show(scope)}; it must be scoped to "
+                "exactly one registry: /subscriptions/<sub>/resourceGroups/<rg>/providers/"
+                "Microsoft.ContainerRegistry/registries/<name>"
+            )
     if guid in KEY_VAULT_DATA_ROLES:
         scope = check.get(props, "scope")
         if is_unknown(scope):
