@@ -9,7 +9,7 @@ from datetime import date
 
 import cases
 import pytest
-from harness import ROOT
+from harness import AZURE_DEV, ROOT, run_stack
 from kubernetes_validate.utils import all_versions, major_minor
 from test_policy import MANAGED_CLUSTER, make_args, rules
 
@@ -106,3 +106,14 @@ def test_schemas_and_the_end_to_end_api_server_follow_the_default_minor() -> Non
     assert required and required[1] == minor, "the e2e builds another kube-apiserver"
     staging = set(re.findall(r"=> k8s\.io/[\w-]+ v0\.(\d+)\.\d+", go_mod))
     assert staging == {minor.split(".")[1]}
+
+
+def test_a_public_endpoint_warns_that_managed_nginx_is_out_of_support(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tls = {"secretName": "fhir-tls"}
+    run_stack({**AZURE_DEV, "aidbox": {"host": "nginx-notice.example.org", "tls": tls}})
+    assert "managed NGINX" in caplog.text and "November 2026" in caplog.text
+    caplog.clear()
+    run_stack({**AZURE_DEV, "aidbox": {"replicas": 1, "cpuRequest": "250m"}})
+    assert "managed NGINX" not in caplog.text

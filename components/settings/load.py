@@ -55,6 +55,14 @@ def load_settings() -> Settings:
             "moves with every minor release: pods may run different builds. Pin YYMM.N or a "
             "digest (production refuses it)"
         )
+    if settings.aidbox.host is not None and settings.cluster.mode != "kubeconfig":
+        pulumi.log.warn(
+            f"{NAMESPACE}:aidbox.host: the application routing add-on's managed NGINX (the "
+            "Ingress this program declares) has had no Azure support since the end of November "
+            "2026; its successor, the add-on's Gateway API implementation, is generally "
+            "available but cannot be declared with this program's azure-native provider yet: "
+            "plan the move (README, 'Public endpoint: NGINX and its successor')"
+        )
     if not settings.aidbox.has_license:
         pulumi.log.warn(
             f"{NAMESPACE}:aidboxLicense is not set: Aidbox will not start without a license "
