@@ -413,10 +413,9 @@ MUTS = [
     ),
     (
         "components/azure/postgres_flexible.py",
-        "ready=[server, database, tls, extensions]",
+        "ready=[server, database, extensions]",
         "ready=[server]",
     ),
-    ("components/azure/postgres_flexible.py", 'value="on",', 'value="off",'),
     (
         "__main__.py",
         "protect=settings.production,\n        ),\n    )\nNetworkPolicies",
@@ -526,12 +525,120 @@ MUTS = [
     ),
     ("scripts/deploy_time.py", "            urns |= user_nodes", "            pass"),
     # Defect 10: an existing private DNS zone, of the right shape, instead of the program's own.
-    ("components/azure/key_vault.py", "    if private_dns_zone_id is None:", "    if True:"),
+    ("components/azure/private_dns.py", "    if private_dns_zone_id is None:", "    if True:"),
     ("components/azure/postgres_flexible.py", "        if zone_id is None:", "        if True:"),
     (
         "components/settings/network.py",
         "        return zone == KEY_VAULT_ZONE",
         "        return True",
+    ),
+    # Issue 21 #6: names that fit, an unambiguous msi login, workload identity by default.
+    ("components/azure/monitoring.py", "    if len(full) <= limit:\n", "    if True:\n"),
+    (
+        "components/azure/kubeconfig.py",
+        'return [*args, "--client-id", client_id] if client_id else args',
+        "return args",
+    ),
+    ("components/settings/azure.py", 'identity: str = "workload"', 'identity: str = "kubelet"'),
+    # Issue 21 #5: the platform's clock.
+    ("components/aks_versions.py", "if left < NOTICE_DAYS:", "if left < 0:"),
+    (
+        "components/settings/cluster.py",
+        "kubernetes_version: str = DEFAULT_MINOR",
+        'kubernetes_version: str = "1.34"',
+    ),
+    (
+        "policy/rules/azure/aks.py",
+        "problem = kubernetes_version_problem(version, date.today())",
+        "problem = None",
+    ),
+    (
+        "components/settings/load.py",
+        'if settings.aidbox.host is not None and settings.cluster.mode != "kubeconfig":',
+        "if False:",
+    ),
+    # Issue 21 #2: admission.
+    (
+        "components/kubernetes/target.py",
+        'namespace_labels("restricted")',
+        'namespace_labels("baseline")',
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '"statefulSet": {"securityContext": VAULT_SERVER_SECURITY_CONTEXT},',
+        "",
+    ),
+    (
+        "components/stores/vault/store.py",
+        '"annotations": {REASON_ANNOTATION: VAULT_NAMESPACE_REASON},',
+        '"annotations": {},',
+    ),
+    (
+        "components/kubernetes/pod_security.py",
+        'if context.get("allowPrivilegeEscalation") is not False:',
+        "if False:",
+    ),
+    ("components/azure/aks.py", '"disable_run_command": not s.run_command,', ""),
+    ("components/azure/aks.py", "azure_policy=s.azure_policy,", "azure_policy=False,"),
+    (
+        "components/azure/aks.py",
+        '"security_monitoring": {"enabled": settings.defender}',
+        '"security_monitoring": {"enabled": False}',
+    ),
+    ("components/settings/stack.py", "        if value != wanted:\n", "        if False:\n"),
+    (
+        "components/azure/admission.py",
+        '"effect": {"value": "Deny"},',
+        '"effect": {"value": "Audit"},',
+    ),
+    ("policy/rules/azure/aks.py", "elif value is not wanted:", "elif False:"),
+    (
+        "policy/rules/kubernetes/namespaces.py",
+        "elif not (isinstance(reason, str) and reason.strip()):",
+        "elif False:",
+    ),
+    # Issue 21 #3: images from a registry you own.
+    ("components/azure/registry.py", '"admin_user_enabled": False,', '"admin_user_enabled": True,'),
+    (
+        "components/azure/registry.py",
+        '"public_network_access": "Enabled" if settings.public_network_access else "Disabled",',
+        '"public_network_access": "Enabled",',
+    ),
+    ("components/azure/registry.py", "principal_id=args.puller_object_id,", 'principal_id="x",'),
+    ("components/settings/stack.py", "    if missing:\n", "    if False:\n"),
+    (
+        "components/settings/stack.py",
+        'default_mode="acr" if production and cluster.mode == "aks" else "upstream",',
+        'default_mode="upstream",',
+    ),
+    (
+        "components/images.py",
+        "return reference if server is None else parse(reference).at(server)",
+        "return reference",
+    ),
+    ("components/kubernetes/helm.py", "    if image_registry is not None:\n", "    if False:\n"),
+    (
+        "policy/rules/kubernetes/images.py",
+        "elif not (isinstance(image, str) and allowed(image, registries)):",
+        "elif False:",
+    ),
+    (
+        "policy/rules/azure/registry.py",
+        "elif value != wanted and not (value is None and wanted is False):",
+        "elif False:",
+    ),
+    ("policy/rules/azure/roles.py", "    if guid == ROLE_ACR_PULL:\n", "    if False:\n"),
+    ("scripts/import-images.sh", '--image "$target" --force', '--image "$target"'),
+    # Issue 21: only the extension allow-list before Aidbox; CI may assign policies.
+    (
+        "components/azure/postgres_flexible.py",
+        "ready=[server, database, extensions],",
+        "ready=[server, database],",
+    ),
+    (
+        "scripts/bootstrap-backend.sh",
+        '"$ROLE_RESOURCE_POLICY_CONTRIBUTOR" "$scope"',
+        '"$ROLE_READER" "$scope"',
     ),
 ]
 
