@@ -401,10 +401,13 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
             )
         releases = checks.helm_releases()
         check(not releases, f"Helm releases left: {releases}")
-        left = checks.vault.inventory()
-        check(left == baseline, f"Vault differs from before the run: {_difference(baseline, left)}")
+        after = checks.vault.inventory()
+        check(
+            after == baseline, f"Vault differs from before the run: {_difference(baseline, after)}"
+        )
         state = e2e.export()
-        check(not state.get("resources"), f"the stack still holds {len(state['resources'])}")
+        left = [r["urn"] for r in state.get("resources") or []]
+        check(not left, f"the stack still holds {left}")
         detail.append(
             f"{len(objects)} objects gone, no Helm release, Vault as before, an empty stack"
         )
