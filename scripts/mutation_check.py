@@ -194,7 +194,6 @@ MUTS = [
     ),
     # Aidbox's own secrets are always mirrored now, so the driver always syncs.
     ("__main__.py", "sync_secrets=bool(secret_objects(settings.secrets))", "sync_secrets=False"),
-    ("components/kubernetes/helm.py", "atomic=True", "atomic=False"),
     # Identifiers state depends on (tests/test_identity.py).
     (
         "components/naming.py",
@@ -413,6 +412,45 @@ MUTS = [
         "elif seconds >= MAX_ROTATION_SECONDS:",
     ),
     ("policy/rules/kubernetes/workloads.py", 'if has_key(env, "value"):', "if False:"),
+    # Aidbox in production, issue 19: the default image (#1), JAVA_OPTS and probe timeouts (#2),
+    # the address users reach (#6), every managed env name and development switch (#7).
+    (
+        "components/settings/aidbox.py",
+        'DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605"',
+        'DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605.1"',
+    ),
+    (
+        "components/aidbox/render.py",
+        '    env.append({"name": "JAVA_OPTS", "value": java_opts})\n',
+        "",
+    ),
+    (
+        "components/aidbox/component.py",
+        '            "timeoutSeconds": s.aidbox.probe_timeout_seconds,\n',
+        "",
+    ),
+    ("components/settings/stack.py", "    problems += check_reachable(s.aidbox)\n", ""),
+    (
+        "components/settings/aidbox.py",
+        'r"(?:^localhost$|\\.svc$|\\.svc\\.cluster\\.local$|\\.cluster\\.local$)"',
+        'r"(?:^localhost$|\\.svc\\.cluster\\.local$)"',
+    ),
+    ("policy/rules/aidbox.py", 'if scheme.lower() != "https":', "if False:"),
+    (
+        "components/settings/aidbox_env.py",
+        '"BOX_WEB_BASE_URL": ("AIDBOX_BASE_URL",),',
+        '"BOX_WEB_BASE_URL": (),',
+    ),
+    (
+        "components/settings/aidbox_env.py",
+        "if name in DEV_MODE_ENV and turns_on(value)",
+        "if name in DEV_MODE_ENV[:2] and turns_on(value)",
+    ),
+    (
+        "policy/rules/aidbox.py",
+        'elif not (isinstance(value, str) and value.strip().lower() == "false"):',
+        "elif False:",
+    ),
     (
         "policy/rules/stores/vault.py",
         'elif kind == "LoadBalancer" and selected == value:',

@@ -542,7 +542,11 @@ VAULT_HA_PRODUCTION = {
     **VAULT_HA_INIT,
     "production": True,
     "cluster": {**VAULT_HA["cluster"], "apiServerAuthorizedRanges": ["203.0.113.0/28"]},
-    "aidbox": {"replicas": 2},
+    "aidbox": {
+        "replicas": 2,
+        "image": "healthsamurai/aidboxone:2605.0",
+        "internal": {"baseUrl": "https://fhir.example.org"},
+    },
     "aidboxLicense": "test-license",
     "postgres": {"mode": "inCluster"},
 }

@@ -87,6 +87,7 @@ ENV_ARGS: dict[str, object] = dict(
     has_license=True,
     has_init_bundle=True,
     legacy_secret_dir=None,
+    java_opts="-XX:MaxRAMPercentage=75",
 )
 
 

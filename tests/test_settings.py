@@ -38,7 +38,7 @@ def test_azure_defaults() -> None:
     assert s.secrets[0].value is None
     assert s.csi.rotation_poll_interval == "30s"
     assert s.namespace == "default"
-    assert s.aidbox.image.endswith(":2605.1")
+    assert s.aidbox.image.endswith(":2605")
     assert s.azure is not None and s.azure.key_vault.purge_protection is True
     assert s.azure.key_vault.name.startswith("kv-aidbox")
     assert s.azure.identity == "kubelet"
@@ -382,11 +382,17 @@ def test_external_vault_token_is_secret() -> None:
 
 
 PROD_CLUSTER = {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}
+# Two pods of one build, reached at an address someone else publishes inside the network.
+PROD_AIDBOX = {
+    "replicas": 2,
+    "image": "healthsamurai/aidboxone:2605.0",
+    "internal": {"baseUrl": "https://fhir.example.org"},
+}
 
 
 def test_production_stack_that_follows_the_rules() -> None:
     s = parse(
-        azure(production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", cluster=PROD_CLUSTER),
+        azure(production=True, aidbox=PROD_AIDBOX, aidboxLicense="jwt", cluster=PROD_CLUSTER),
         secret_keys=("aidboxLicense",),
     )
     assert s.production and s.aidbox.replicas == 2
@@ -409,7 +415,7 @@ def test_production_accepts_a_license_from_the_store() -> None:
     raw = azure(
         production=True,
         secrets={**SECRETS, "lic": {"kubernetesSecret": {"name": "aidbox-store"}}},
-        aidbox={"replicas": 2, "envFromStore": {"BOX_LICENSE": "lic"}},
+        aidbox={**PROD_AIDBOX, "envFromStore": {"BOX_LICENSE": "lic"}},
         cluster=PROD_CLUSTER,
     )
     assert parse(raw).aidbox.has_license
@@ -1061,9 +1067,7 @@ def test_external_vault_ca_file_must_exist(tmp_path: Any) -> None:
 
 def test_ha_vault_on_production_needs_zones_and_three_replicas() -> None:
     cluster = {**THREE_NODES, "apiServerAuthorizedRanges": ["203.0.113.0/28"]}
-    raw = vault(
-        production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", vault=HA, cluster=cluster
-    )
+    raw = vault(production=True, aidbox=PROD_AIDBOX, aidboxLicense="jwt", vault=HA, cluster=cluster)
     no_zones = {**raw, "cluster": {**cluster, "zones": []}}  # what the cluster can do there
     with pytest.raises(SettingsError) as error:
         parse(no_zones, secret_keys=("aidboxLicense",), location="northcentralus")

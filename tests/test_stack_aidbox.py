@@ -187,6 +187,20 @@ def test_availability_spread_budget_and_probes(run: StackRun) -> None:
     assert not run.of_type("kubernetes:networking.k8s.io/v1:Ingress")
 
 
+def test_jvm_heap_and_probe_timeouts_come_from_settings(run: StackRun) -> None:
+    """JAVA_OPTS sizes the heap from the memory limit (the JVM takes a quarter by default);
+    every probe waits 5 s, as Aidbox's HA guide has it (Kubernetes' default is 1 s)."""
+    assert env(run)["JAVA_OPTS"] == {"name": "JAVA_OPTS", "value": "-XX:MaxRAMPercentage=75"}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container(run)[probe]["timeoutSeconds"] == 5
+    tuned = {"heapPercentage": 60, "javaOpts": "-Dhttps.proxyHost=proxy"}
+    tuned_run = run_stack({**AZURE_DEV, "aidbox": {**tuned, "probes": {"timeoutSeconds": 8}}})
+    tuned_container = container(tuned_run)
+    java = next(e for e in tuned_container["env"] if e["name"] == "JAVA_OPTS")
+    assert java["value"] == "-XX:MaxRAMPercentage=60 -Dhttps.proxyHost=proxy"
+    assert tuned_container["livenessProbe"]["timeoutSeconds"] == 8
+
+
 def test_metrics_port_is_scraped_like_the_drivers(run: StackRun) -> None:
     annotations = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["metadata"][
         "annotations"
@@ -295,7 +309,7 @@ def test_production_stack_runs_a_fixed_lts_release_with_dev_mode_off() -> None:
     assert by_name["BOX_SECURITY_DEV_MODE"]["value"] == "false"
     for name, value in RECOMMENDED_ENV.items():
         assert by_name[name]["value"] == value
-    assert container(run)["image"] == "healthsamurai/aidboxone:2605.1"
+    assert container(run)["image"] == "healthsamurai/aidboxone:2605.0"
     assert by_name["BOX_SECURITY_AUTH_KEYS_PRIVATE"]["valueFrom"]["secretKeyRef"]["name"] == (
         MANAGED_KUBERNETES_SECRET
     )
@@ -306,8 +320,11 @@ def test_a_monthly_tag_is_allowed_on_dev_with_a_warning(caplog: pytest.LogCaptur
     assert container(run)["image"] == "healthsamurai/aidboxone:2605"
     assert "aidbox.image = healthsamurai/aidboxone:2605 is a monthly tag" in caplog.text
     caplog.clear()
-    run_stack(AZURE_DEV)
+    run_stack({**AZURE_DEV, "aidbox": {"image": "healthsamurai/aidboxone:2605.0"}})
     assert "monthly tag" not in caplog.text
+    # The default is the release's moving tag (no build of it is named upstream): it warns too.
+    run_stack({**AZURE_DEV, "aidbox": {"replicas": 1}})  # not a shared run: it logs again
+    assert "aidbox.image = healthsamurai/aidboxone:2605 is a monthly tag" in caplog.text
 
 
 def test_moved_resources_keep_their_state_through_aliases(run: StackRun) -> None:

@@ -275,7 +275,7 @@ def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) 
     spec = deployment(run)["spec"]
     pod = spec["template"]["spec"]
     container = pod["containers"][0]
-    assert container["image"] == "healthsamurai/aidboxone:2605.1"
+    assert container["image"] == "healthsamurai/aidboxone:2605"
     assert pod["serviceAccountName"] == "aidbox"
     volume = next(v for v in pod["volumes"] if "csi" in v)
     assert volume["csi"] == {
@@ -296,6 +296,7 @@ def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) 
     assert "BOX_LICENSE" not in env  # not configured here
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+        assert container[probe]["timeoutSeconds"] == 5
     assert set(container["resources"]) == {"requests", "limits"}
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["allowPrivilegeEscalation"] is False

@@ -136,6 +136,7 @@ def aidbox_env(
     has_license: bool,
     has_init_bundle: bool,
     legacy_secret_dir: str | None,
+    java_opts: str,
     dev_mode: bool = False,
     extra_env: Iterable[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
@@ -176,6 +177,7 @@ def aidbox_env(
         env.append({"name": "AIDBOX_SECRET_FILES_ENABLED", "value": "true"})
         env.append({"name": "AIDBOX_SECRET_FILES_DIRS", "value": legacy_secret_dir})
     env.append({"name": "BOX_SECURITY_DEV_MODE", "value": "true" if dev_mode else "false"})
+    env.append({"name": "JAVA_OPTS", "value": java_opts})
     settings = {**RECOMMENDED_ENV, **dict(extra_env)}
     env += [{"name": k, "value": settings[k]} for k in sorted(settings)]
     return env
