@@ -199,13 +199,17 @@ if settings.csi.metrics == "serviceMonitor":
         CsiMetricsArgs(
             provider=cluster.provider,
             targets=[DRIVER, azure_provider] if settings.azure else [DRIVER],
+            api_version=settings.csi.service_monitor_api_version,
             depends_on=driver_ready,
         ),
     )
 
 if mode == "aks" and settings.monitoring.prometheus and settings.csi.metrics == "annotations":
-    # Managed Prometheus scrapes annotated pods only in the namespaces this names.
-    PrometheusScrapeSettings("prometheus", provider=cluster.provider)
+    # Managed Prometheus scrapes annotated pods only in the namespaces this names: the driver's
+    # and the Azure provider's (kube-system) and Aidbox's.
+    PrometheusScrapeSettings(
+        "prometheus", provider=cluster.provider, namespaces=["kube-system", settings.namespace]
+    )
 # A managed database needs only the network and its password: it is built beside the cluster.
 managed_db = None
 if settings.postgres.flexible is not None:

@@ -451,6 +451,17 @@ MUTS = [
         'elif not (isinstance(value, str) and value.strip().lower() == "false"):',
         "elif False:",
     ),
+    # Metrics managed Prometheus reads (issue 19 #8).
+    (
+        "__main__.py",
+        'namespaces=["kube-system", settings.namespace]',
+        'namespaces=["kube-system"]',
+    ),
+    (
+        "components/settings/csi.py",
+        'SERVICE_MONITOR_APIS[1 if cluster_mode == "kubeconfig" else 0]',
+        "SERVICE_MONITOR_APIS[1]",
+    ),
     (
         "policy/rules/stores/vault.py",
         'elif kind == "LoadBalancer" and selected == value:',

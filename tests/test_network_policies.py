@@ -121,6 +121,6 @@ def test_credentials_command() -> None:
 
 
 def test_prometheus_scrapes_annotated_pods_in_kube_system() -> None:
-    data = ama_metrics_settings("kube-system")
+    data = ama_metrics_settings(["kube-system"])
     assert data["schema-version"] == "v1"
     assert data["pod-annotation-based-scraping"] == 'podannotationnamespaceregex = "kube-system"'

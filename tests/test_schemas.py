@@ -54,6 +54,9 @@ METADATA_ONLY_KINDS = {
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": (
         "prometheus-operator CRD, not vendored (the operator is the cluster's, not this program's)"
     ),
+    "kubernetes:azmonitoring.coreos.com/v1:ServiceMonitor": (
+        "Azure Monitor managed Prometheus CRD, installed by its AKS add-on, not vendored"
+    ),
 }
 REQUIRED_PARAMETERS = {
     "azure": ("keyvaultName", "tenantID", "objects"),

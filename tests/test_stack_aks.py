@@ -254,9 +254,9 @@ def test_production_stack_meets_the_baseline() -> None:
     }
     settings = run.k8s("core/v1:ConfigMap", "ama-metrics-settings-configmap").props
     assert settings["metadata"]["namespace"] == "kube-system"
-    assert (
-        'podannotationnamespaceregex = "kube-system"'
-        in (settings["data"]["pod-annotation-based-scraping"])
+    # The driver's and provider's pods (kube-system) and Aidbox's (its namespace).
+    assert settings["data"]["pod-annotation-based-scraping"] == (
+        'podannotationnamespaceregex = "default|kube-system"'
     )
 
 

@@ -230,7 +230,8 @@ class Aidbox(pulumi.ComponentResource):
             )
         if s.csi.metrics == "serviceMonitor":
             target = ScrapeTarget(NAME, selector, render.METRICS_PORT)
-            scrape(f"{name}-metrics", target, args.namespace, child, METRICS_ENDPOINTS)
+            api = s.csi.service_monitor_api_version
+            scrape(f"{name}-metrics", target, args.namespace, child, api, METRICS_ENDPOINTS)
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.url = pulumi.Output.from_input(base_url)
         self.register_outputs({"serviceName": self.service_name, "url": self.url})

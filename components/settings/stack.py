@@ -296,7 +296,7 @@ def parse_settings(
         return secret_top if key in secret_keys else top
 
     aidbox = parse_aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
-    csi = parse_csi(top, store)
+    csi = parse_csi(top, store, "kubeconfig" if azure_free else "aks")
     secrets = with_managed(parse_secrets(section_of("secrets")))
     check_env_from_store(aidbox, secrets)
     check_tls_source(aidbox, csi.install)
