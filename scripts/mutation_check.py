@@ -451,6 +451,17 @@ MUTS = [
         'elif not (isinstance(value, str) and value.strip().lower() == "false"):',
         "elif False:",
     ),
+    # The init Bundle creates a Client only if absent, without basic on production (issue 18 #8).
+    (
+        "components/aidbox/render.py",
+        'request = {"method": "POST", "url": "Client", "ifNoneExist": f"_id={spec.scope.id}"}',
+        'request = {"method": "PUT", "url": f"Client/{spec.scope.id}"}',
+    ),
+    (
+        "components/settings/secrets.py",
+        "default = PRODUCTION_GRANT_TYPES if production else DEV_GRANT_TYPES",
+        "default = DEV_GRANT_TYPES",
+    ),
     # Metrics managed Prometheus reads (issue 19 #8).
     (
         "__main__.py",

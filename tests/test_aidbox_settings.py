@@ -349,3 +349,30 @@ def test_internal_url_and_host_exclude_each_other() -> None:
         },
         r"aidbox\.internal\.baseUrl = .* not with aidbox\.host",
     )
+
+
+# -- the Clients the init Bundle creates (issue 18 #8) ------------------------------------------
+
+
+def test_production_leaves_basic_auth_out_unless_configured() -> None:
+    dev = parse({}).secrets[0]
+    assert dev.grant_types == ("client_credentials", "basic")
+    assert prod().secrets[0].grant_types == ("client_credentials",)
+    configured = {"client-secret": {"scope": "Client/basic", "grantTypes": ["basic"]}}
+    assert prod(secrets=configured).secrets[0].grant_types == ("basic",)
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        ({"scope": "Client", "grantTypes": ["basic"]}, r"grantTypes = .* Client/<id>"),
+        ({"scope": "TokenIntrospector/t", "grantTypes": ["basic"]}, r"grantTypes = "),
+        (
+            {"scope": "Client/basic", "grantTypes": ["client-credentials"]},
+            r"grantTypes = \['client-credentials'\] .*'client_credentials'",
+        ),
+        ({"scope": "Client/basic", "grantTypes": []}, r"grantTypes = \[\]"),
+    ],
+)
+def test_grant_types_bad_input(entry: dict[str, Any], match: str) -> None:
+    refused({"secrets": {"client-secret": entry}}, rf"secrets\.client-secret\.{match}")

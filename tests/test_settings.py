@@ -951,13 +951,13 @@ def test_location_as_azure_accepts_it(location: str, expected: str) -> None:
 
 
 def test_two_secrets_for_one_client_would_put_it_twice() -> None:
-    """What the refusal protects: the init Bundle has one PUT per Client/<id>."""
+    """What the refusal protects: the init Bundle creates each Client/<id> once."""
     from components.aidbox import render
 
     s = parse(azure(secrets={"a": {"scope": "Client"}, "b": {"scope": "Client/basic"}}))
     bundle = render.init_bundle(s.secrets)
     assert bundle is not None
-    assert [e["request"]["url"] for e in bundle["entry"]] == ["Client/basic"]
+    assert [e["request"]["ifNoneExist"] for e in bundle["entry"]] == ["_id=basic"]
 
 
 # A secret value under a key Pulumi holds as secret, put where the settings do not expect it.

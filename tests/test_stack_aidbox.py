@@ -310,6 +310,13 @@ def test_production_stack_runs_a_fixed_lts_release_with_dev_mode_off() -> None:
     for name, value in RECOMMENDED_ENV.items():
         assert by_name[name]["value"] == value
     assert container(run)["image"] == "healthsamurai/aidboxone:2605.0"
+    # The init Bundle creates Client/basic once, without HTTP Basic on production.
+    bundle = json.loads(
+        run.k8s("core/v1:ConfigMap", "aidbox-config").props["data"]["init-bundle.json"]
+    )
+    (entry,) = bundle["entry"]
+    assert entry["request"] == {"method": "POST", "url": "Client", "ifNoneExist": "_id=basic"}
+    assert entry["resource"]["grant_types"] == ["client_credentials"]
     assert by_name["BOX_SECURITY_AUTH_KEYS_PRIVATE"]["valueFrom"]["secretKeyRef"]["name"] == (
         MANAGED_KUBERNETES_SECRET
     )

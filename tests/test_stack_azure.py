@@ -319,7 +319,11 @@ def test_config_map_holds_the_vault_config_and_bundle(run: StackRun) -> None:
     }
     bundle = json.loads(data["init-bundle.json"])
     assert bundle["type"] == "transaction"
-    assert bundle["entry"][0]["request"] == {"method": "PUT", "url": "Client/basic"}
+    assert bundle["entry"][0]["request"] == {
+        "method": "POST",
+        "url": "Client",
+        "ifNoneExist": "_id=basic",
+    }
     annotation = deployment(run)["spec"]["template"]["metadata"]["annotations"]
     assert annotation["checksum/aidbox-config"] == render.checksum(*sorted(data.values()))
 
@@ -342,7 +346,11 @@ def test_changed_vault_config_rolls_the_pods(run: StackRun) -> None:
     assert data(run) != data(other)
 
     def basic(text: str) -> str:
-        return text.replace("Client/other", "Client/basic").replace('"other"', '"basic"')
+        return (
+            text.replace("Client/other", "Client/basic")
+            .replace('"other"', '"basic"')
+            .replace("_id=other", "_id=basic")
+        )
 
     assert data(run) == {k: basic(v) for k, v in data(other).items()}
 

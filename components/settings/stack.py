@@ -297,10 +297,10 @@ def parse_settings(
 
     aidbox = parse_aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
     csi = parse_csi(top, store, "kubeconfig" if azure_free else "aks")
-    secrets = with_managed(parse_secrets(section_of("secrets")))
+    production = top.boolean("production", False)
+    secrets = with_managed(parse_secrets(section_of("secrets"), production))
     check_env_from_store(aidbox, secrets)
     check_tls_source(aidbox, csi.install)
-    production = top.boolean("production", False)
     # The kubeconfig is a secret where it is given inline: read `cluster` as secret then.
     cluster = parse_cluster(section_of("cluster"), region)
     settings = Settings(
