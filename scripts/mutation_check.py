@@ -451,6 +451,21 @@ MUTS = [
         'elif not (isinstance(value, str) and value.strip().lower() == "false"):',
         "elif False:",
     ),
+    # The administrator password rotated outside Pulumi stays rotated (issue 18 #6).
+    (
+        "components/azure/postgres_flexible.py",
+        '                ignore_changes=["administratorLoginPassword"],\n',
+        "",
+    ),
+    # Aidbox logs in as a role of its own, created by the administrator (issue 18 #6).
+    ("components/aidbox/postgres.py", "            user=APP_ROLE,\n", "            user=args.user,\n"),
+    ("components/aidbox/db_role_sql.py", 'GRANT :"app" TO CURRENT_USER;', ""),
+    ("components/aidbox/db_role_sql.py", 'ALTER DATABASE :"db" OWNER TO :"app";', ""),
+    (
+        "__main__.py",
+        "    database = dataclasses.replace(database, ready=(*database.ready, role.job))\n",
+        "",
+    ),
     # The init Bundle creates a Client only if absent, without basic on production (issue 18 #8).
     (
         "components/aidbox/render.py",

@@ -33,6 +33,7 @@ from components.settings.managed import (
     AUTH_PRIVATE_KEY,
     AUTH_PUBLIC_KEY,
     AUTH_SECRET,
+    DB_APP_PASSWORD,
     DB_PASSWORD,
     MANAGED_KUBERNETES_SECRET,
 )
@@ -44,7 +45,7 @@ KEY_ENV = {
     "BOX_SECURITY_AUTH_KEYS_PRIVATE": AUTH_PRIVATE_KEY,
     "BOX_SECURITY_AUTH_KEYS_PUBLIC": AUTH_PUBLIC_KEY,
     "BOX_SECURITY_AUTH_KEYS_SECRET": AUTH_SECRET,
-    "BOX_DB_PASSWORD": DB_PASSWORD,
+    "BOX_DB_PASSWORD": DB_APP_PASSWORD,
 }
 # What the mocks generate (tests/harness.py): the private key, the HS256 secret, the password.
 GENERATED = (PEM_PRIVATE_HEAD, "generated-generated-auth-secret", "generated-generated-db-password")
@@ -88,7 +89,9 @@ def test_every_replica_reads_the_same_keys_from_the_store(run: StackRun) -> None
     synced = run.one(SPC).props["spec"]["secretObjects"]
     managed = [s for s in synced if s["secretName"] == MANAGED_KUBERNETES_SECRET]
     assert len(managed) == 1
-    assert {d["objectName"] for d in managed[0]["data"]} == set(KEY_ENV.values())
+    # Aidbox's keys and its role's password; the administrator's too (the role Job reads it
+    # from the file, the synced Secret only mirrors every managed secret).
+    assert {d["objectName"] for d in managed[0]["data"]} == {*KEY_ENV.values(), DB_PASSWORD}
     # The store holds the key pair the TLS provider generated, once.
     key = run.one("tls:index/privateKey:PrivateKey")
     assert (key.props["algorithm"], key.props["rsaBits"]) == ("RSA", 2048)

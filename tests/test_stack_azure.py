@@ -85,6 +85,7 @@ def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> No
         "spc": "aidbox-secrets:csi:SecretProviderClass",
         "aidbox-account": "aidbox-secrets:aidbox:ServiceAccount",
         "postgres": "aidbox-secrets:aidbox:Postgres",
+        "aidbox-db-role": "aidbox-secrets:aidbox:DatabaseRole",
         "aidbox": "aidbox-secrets:aidbox:Aidbox",
     }
     for resource in run.resources:
@@ -291,7 +292,7 @@ def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) 
     assert env["BOX_DB_HOST"]["value"] == "aidbox-db.default.svc.cluster.local"
     assert env["BOX_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
         "name": "aidbox-managed",
-        "key": "aidbox-db-password",
+        "key": "aidbox-db-app-password",
     }
     assert "BOX_LICENSE" not in env  # not configured here
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -395,8 +396,8 @@ def test_postgres_runs_in_cluster_with_a_volume(run: StackRun) -> None:
 
 def test_no_secret_value_in_plain_text(run: StackRun) -> None:
     generated = [r.name for r in run.of_type("random:index/randomPassword:RandomPassword")]
-    # client secret, db, admin, root client, HS256 secret
-    assert len(generated) == 5
+    # client secret, db administrator, Aidbox's db role, admin, root client, HS256 secret
+    assert len(generated) == 6
     for resource in run.resources:
         leaked = [s for s in plain_strings(resource.inputs) if "generated-" in s]
         assert not leaked, f"{resource.type} {resource.name} holds {leaked}"

@@ -166,6 +166,7 @@ def test_kv_secret_holds_each_secret(dev: StackRun) -> None:
         "aidbox-auth-public-key": data["aidbox-auth-public-key"],
         "aidbox-auth-secret": "generated-generated-auth-secret",
         "aidbox-db-password": "generated-generated-db-password",
+        "aidbox-db-app-password": "generated-generated-db-app-password",
     }
     assert data["aidbox-auth-public-key"].startswith("-----BEGIN PUBLIC KEY-----\n")
 
