@@ -458,7 +458,11 @@ MUTS = [
         "",
     ),
     # Aidbox logs in as a role of its own, created by the administrator (issue 18 #6).
-    ("components/aidbox/postgres.py", "            user=APP_ROLE,\n", "            user=args.user,\n"),
+    (
+        "components/aidbox/postgres.py",
+        "            user=APP_ROLE,\n",
+        "            user=args.user,\n",
+    ),
     ("components/aidbox/db_role_sql.py", 'GRANT :"app" TO CURRENT_USER;', ""),
     ("components/aidbox/db_role_sql.py", 'ALTER DATABASE :"db" OWNER TO :"app";', ""),
     (
