@@ -65,10 +65,9 @@ def test_a_job_creates_the_role_as_the_administrator_before_aidbox(
     assert pod["serviceAccountName"] == aidbox_pod["serviceAccountName"]
     assert pod["restartPolicy"] == "Never"
     assert any("csi" in v for v in pod["volumes"])
-    assert "aidbox-db-role" in depends_on(run.k8s("apps/v1:Deployment", "aidbox")) or any(
-        d.endswith("::aidbox-db-role-job")
-        for d in run.k8s("apps/v1:Deployment", "aidbox").dependencies
-    )
+    # Aidbox waits for the role; the Job waits for the database and the store's files.
+    assert "aidbox-db-role-job" in depends_on(run.k8s("apps/v1:Deployment", "aidbox"))
+    assert {"spc", "aidbox-db-role-script"} <= depends_on(job)
     assert job.opts is not None and job.opts.delete_before_replace is True
 
 
