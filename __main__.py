@@ -1,10 +1,13 @@
 """Aidbox on AKS, reading secrets mounted by the Secrets Store CSI Driver from Azure Key Vault
 or HashiCorp Vault. Reads settings, composes the components, exports the stack outputs."""
 
+import dataclasses
+
 import pulumi
 
 from components import naming
 from components.aidbox.component import Aidbox, AidboxArgs
+from components.aidbox.db_role import DatabaseRole, DatabaseRoleArgs
 from components.aidbox.generated import GeneratedSecrets
 from components.aidbox.postgres import Postgres, PostgresArgs
 from components.aidbox.service_account import AidboxServiceAccount, AidboxServiceAccountArgs
@@ -198,13 +201,17 @@ if settings.csi.metrics == "serviceMonitor":
         CsiMetricsArgs(
             provider=cluster.provider,
             targets=[DRIVER, azure_provider] if settings.azure else [DRIVER],
+            api_version=settings.csi.service_monitor_api_version,
             depends_on=driver_ready,
         ),
     )
 
 if mode == "aks" and settings.monitoring.prometheus and settings.csi.metrics == "annotations":
-    # Managed Prometheus scrapes annotated pods only in the namespaces this names.
-    PrometheusScrapeSettings("prometheus", provider=cluster.provider)
+    # Managed Prometheus scrapes annotated pods only in the namespaces this names: the driver's
+    # and the Azure provider's (kube-system) and Aidbox's.
+    PrometheusScrapeSettings(
+        "prometheus", provider=cluster.provider, namespaces=["kube-system", settings.namespace]
+    )
 # A managed database needs only the network and its password: it is built beside the cluster.
 managed_db = None
 if settings.postgres.flexible is not None:
@@ -279,6 +286,21 @@ if store.binding.configured:
                 protect=settings.production,
             ),
         ).database
+    # Aidbox's own database role, created by the administrator before Aidbox starts.
+    role = DatabaseRole(
+        "aidbox-db-role",
+        DatabaseRoleArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            database=database,
+            image=settings.postgres.image,
+            binding=store.binding,
+            secret_provider_class=spc,
+            service_account=account,
+            labels=labels,
+        ),
+    )
+    database = dataclasses.replace(database, ready=(*database.ready, role.job))
     aidbox = Aidbox(
         "aidbox",
         AidboxArgs(

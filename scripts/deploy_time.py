@@ -45,6 +45,7 @@ DURATIONS = {
     "kubernetes:helm.sh/v3:Release": 90,  # images pulled, pods ready
     "kubernetes:apps/v1:Deployment": 120,  # Aidbox starts and passes its probes
     "kubernetes:apps/v1:StatefulSet": 60,
+    "kubernetes:batch/v1:Job": 30,  # Aidbox's database role: a psql pod pulls, runs, ends
     # Azure Database for PostgreSQL flexible server with a zone-redundant standby.
     "azure-native:dbforpostgresql:Server": 600,
     "azure-native:dbforpostgresql:Database": 30,
@@ -96,7 +97,9 @@ def unavoidable_seconds(in_cluster_database: bool = False, managed_database: boo
     if in_cluster_database:
         cluster += DURATIONS["kubernetes:apps/v1:StatefulSet"]
     database = sum(DURATIONS[t] for t in MANAGED_DATABASE) if managed_database else 0
-    return max(cluster, database) + DURATIONS["kubernetes:apps/v1:Deployment"]
+    # Aidbox's database role is created in the cluster once both are there, then Aidbox starts.
+    role = DURATIONS["kubernetes:batch/v1:Job"]
+    return max(cluster, database) + role + DURATIONS["kubernetes:apps/v1:Deployment"]
 
 
 @dataclass(frozen=True)

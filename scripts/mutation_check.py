@@ -485,6 +485,86 @@ MUTS = [
         "elif seconds >= MAX_ROTATION_SECONDS:",
     ),
     ("policy/rules/kubernetes/workloads.py", 'if has_key(env, "value"):', "if False:"),
+    # Aidbox in production, issue 19: the default image (#1), JAVA_OPTS and probe timeouts (#2),
+    # the address users reach (#6), every managed env name and development switch (#7).
+    (
+        "components/settings/aidbox.py",
+        'DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605"',
+        'DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605.1"',
+    ),
+    (
+        "components/aidbox/render.py",
+        '    env.append({"name": "JAVA_OPTS", "value": java_opts})\n',
+        "",
+    ),
+    (
+        "components/aidbox/component.py",
+        '            "timeoutSeconds": s.aidbox.probe_timeout_seconds,\n',
+        "",
+    ),
+    ("components/settings/stack.py", "    problems += check_reachable(s.aidbox)\n", ""),
+    (
+        "components/settings/aidbox.py",
+        'r"(?:^localhost$|\\.svc$|\\.svc\\.cluster\\.local$|\\.cluster\\.local$)"',
+        'r"(?:^localhost$|\\.svc\\.cluster\\.local$)"',
+    ),
+    ("policy/rules/aidbox.py", 'if scheme.lower() != "https":', "if False:"),
+    (
+        "components/settings/aidbox_env.py",
+        '"BOX_WEB_BASE_URL": ("AIDBOX_BASE_URL",),',
+        '"BOX_WEB_BASE_URL": (),',
+    ),
+    (
+        "components/settings/aidbox_env.py",
+        "if name in DEV_MODE_ENV and turns_on(value)",
+        "if name in DEV_MODE_ENV[:2] and turns_on(value)",
+    ),
+    (
+        "policy/rules/aidbox.py",
+        'elif not (isinstance(value, str) and value.strip().lower() == "false"):',
+        "elif False:",
+    ),
+    # The administrator password rotated outside Pulumi stays rotated (issue 18 #6).
+    (
+        "components/azure/postgres_flexible.py",
+        '                ignore_changes=["administratorLoginPassword"],\n',
+        "",
+    ),
+    # Aidbox logs in as a role of its own, created by the administrator (issue 18 #6).
+    (
+        "components/aidbox/postgres.py",
+        "            user=APP_ROLE,\n",
+        "            user=args.user,\n",
+    ),
+    ("components/aidbox/db_role_sql.py", 'GRANT :"app" TO CURRENT_USER;', ""),
+    ("components/aidbox/db_role_sql.py", 'ALTER DATABASE :"db" OWNER TO :"app";', ""),
+    (
+        "__main__.py",
+        "    database = dataclasses.replace(database, ready=(*database.ready, role.job))\n",
+        "",
+    ),
+    # The init Bundle creates a Client only if absent, without basic on production (issue 18 #8).
+    (
+        "components/aidbox/render.py",
+        'request = {"method": "POST", "url": "Client", "ifNoneExist": f"_id={spec.scope.id}"}',
+        'request = {"method": "PUT", "url": f"Client/{spec.scope.id}"}',
+    ),
+    (
+        "components/settings/secrets.py",
+        "default = PRODUCTION_GRANT_TYPES if production else DEV_GRANT_TYPES",
+        "default = DEV_GRANT_TYPES",
+    ),
+    # Metrics managed Prometheus reads (issue 19 #8).
+    (
+        "__main__.py",
+        'namespaces=["kube-system", settings.namespace]',
+        'namespaces=["kube-system"]',
+    ),
+    (
+        "components/settings/csi.py",
+        'SERVICE_MONITOR_APIS[1 if cluster_mode == "kubeconfig" else 0]',
+        "SERVICE_MONITOR_APIS[1]",
+    ),
     (
         "policy/rules/stores/vault.py",
         'elif kind == "LoadBalancer" and selected == value:',

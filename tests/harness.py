@@ -556,7 +556,11 @@ VAULT_HA_PRODUCTION = {
         "apiServerAuthorizedRanges": ["203.0.113.0/28"],
         "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
     },
-    "aidbox": {"replicas": 2},
+    "aidbox": {
+        "replicas": 2,
+        "image": "healthsamurai/aidboxone:2605.0",
+        "internal": {"baseUrl": "https://fhir.example.org"},
+    },
     "aidboxLicense": "test-license",
     "postgres": {"mode": "inCluster"},
 }

@@ -422,7 +422,11 @@ def test_kubeconfig_mode_needs_no_azure_location_and_defaults_to_the_in_cluster_
             "cluster": LOCAL,
             "production": True,
             "vault": external,
-            "aidbox": {"replicas": 2, "image": "healthsamurai/aidboxone:2605.1"},
+            "aidbox": {
+                "replicas": 2,
+                "image": "healthsamurai/aidboxone:2605.0",
+                "internal": {"baseUrl": "https://fhir.example.org"},
+            },
             "aidboxLicense": "license",
         },
         location=None,

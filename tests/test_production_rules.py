@@ -21,6 +21,12 @@ CLUSTER = {
     "apiServerAuthorizedRanges": ["203.0.113.0/28"],
     "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
 }
+# Two pods, reached inside the hospital's network at an address someone else publishes.
+AIDBOX = {
+    "replicas": 2,
+    "image": "healthsamurai/aidboxone:2605.0",
+    "internal": {"baseUrl": "https://fhir.example.org"},
+}
 SUBNETS = (
     "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-net/providers/"
     "Microsoft.Network/virtualNetworks/vnet-platform/subnets/"
@@ -31,7 +37,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "secretStore": "azure",
         "secrets": SECRETS,
         "aidboxLicense": "license",
-        "aidbox": {"replicas": 2},
+        "aidbox": AIDBOX,
         "azure": {"identity": "workload"},
         "cluster": CLUSTER,
     },
@@ -40,7 +46,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "secretStore": "vault",
         "secrets": SECRETS,
         "aidboxLicense": "license",
-        "aidbox": {"replicas": 2},
+        "aidbox": AIDBOX,
         "vault": EXTERNAL,
         "cluster": CLUSTER,
     },
@@ -50,7 +56,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "secretStore": "azure",
         "secrets": SECRETS,
         "aidboxLicense": "license",
-        "aidbox": {"replicas": 2},
+        "aidbox": AIDBOX,
         "azure": {"identity": "workload"},
         "cluster": {"mode": "existingAks", "name": "aks-platform", "resourceGroup": "rg-platform"},
         "network": {
@@ -63,7 +69,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
 SECRET_KEYS = frozenset({"aidboxLicense", "azure", "vault"})
 # rule -> (store, keys to change (None removes), key the refusal names)
 BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
-    "one Aidbox replica": ("azure", {"aidbox": {"replicas": 1}}, "aidbox.replicas"),
+    "one Aidbox replica": ("azure", {"aidbox": {**AIDBOX, "replicas": 1}}, "aidbox.replicas"),
     "no license": ("azure", {"aidboxLicense": None}, "aidboxLicense"),
     "purge protection off": (
         "azure",
@@ -115,11 +121,26 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         {"keyVault": {"allowedRanges": ["0.0.0.0/0"]}},
         "keyVault.allowedRanges",
     ),
-    "Aidbox dev mode": ("azure", {"aidbox": {"replicas": 2, "devMode": True}}, "aidbox.devMode"),
+    "Aidbox dev mode": ("azure", {"aidbox": {**AIDBOX, "devMode": True}}, "aidbox.devMode"),
+    "a development switch in aidbox.env": (
+        "vault",
+        {"aidbox": {**AIDBOX, "env": {"BOX_SECURITY_DEBUG_SU_ENABLE": True}}},
+        "aidbox.env.BOX_SECURITY_DEBUG_SU_ENABLE",
+    ),
     "monthly Aidbox tag": (
         "azure",
-        {"aidbox": {"replicas": 2, "image": "healthsamurai/aidboxone:2605"}},
+        {"aidbox": {**AIDBOX, "image": "healthsamurai/aidboxone:2605"}},
         "aidbox.image",
+    ),
+    "no address users reach": (
+        "azure",
+        {"aidbox": {**AIDBOX, "internal": None}},
+        "aidbox.host",
+    ),
+    "an in-cluster address": (
+        "vault",
+        {"aidbox": {**AIDBOX, "internal": {"baseUrl": "https://aidbox.default.svc"}}},
+        "aidbox.internal.baseUrl",
     ),
     "the kubelet identity of a cluster this program does not own": (
         "azure-existingAks",
@@ -133,7 +154,13 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
     ),
     "autoscaler floor of one": (
         "azure",
-        {"aidbox": {"autoscaling": {"minReplicas": 1, "maxReplicas": 3}}},
+        {
+            "aidbox": {
+                **AIDBOX,
+                "replicas": None,
+                "autoscaling": {"minReplicas": 1, "maxReplicas": 3},
+            }
+        },
         "aidbox.autoscaling.minReplicas",
     ),
 }

@@ -54,6 +54,9 @@ METADATA_ONLY_KINDS = {
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": (
         "prometheus-operator CRD, not vendored (the operator is the cluster's, not this program's)"
     ),
+    "kubernetes:azmonitoring.coreos.com/v1:ServiceMonitor": (
+        "Azure Monitor managed Prometheus CRD, installed by its AKS add-on, not vendored"
+    ),
 }
 REQUIRED_PARAMETERS = {
     "azure": ("keyvaultName", "tenantID", "objects"),
@@ -651,15 +654,18 @@ def test_aidbox_vault_config_and_init_bundle_meet_the_project_schemas(case: str)
         seen: set[str] = set()
         entries = (bundle or {}).get("entry") or []
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
-            at = f"{where}: data.init-bundle.json: entry[{i}].request.url"
+            at = f"{where}: data.init-bundle.json: entry[{i}].request"
             resource = entry.get("resource") or {}
-            url = (entry.get("request") or {}).get("url")
-            expected = f"{resource.get('resourceType')}/{resource.get('id')}"
-            if url != expected:
-                problems.add(f"{url!r} does not name its resource: expected {expected!r}", at)
-            if url in seen:
-                problems.add(f"{url!r} appears twice in one transaction", at)
-            seen.add(str(url))
+            request = entry.get("request") or {}
+            url, condition = request.get("url"), request.get("ifNoneExist")
+            if url != resource.get("resourceType"):
+                problems.add(f"url {url!r} is not its resource's type", at)
+            if condition != f"_id={resource.get('id')}":
+                problems.add(f"ifNoneExist {condition!r} does not name its resource's id", at)
+            created = f"{url}/{resource.get('id')}"
+            if created in seen:
+                problems.add(f"{created!r} is created twice in one transaction", at)
+            seen.add(created)
     problems.check()
 
 

@@ -153,7 +153,13 @@ def test_network_policy_engine_and_namespace_policies(file: str) -> None:
     assert network["networkDataplane"] == "cilium"
     policies = {r.props["metadata"]["name"]: r.props for r in run.of_type(NETWORK_POLICY)}
     in_cluster_db = s.postgres.flexible is None
-    expected = {"default-deny", "allow-dns", "aidbox-ingress", "aidbox-egress"}
+    expected = {
+        "default-deny",
+        "allow-dns",
+        "aidbox-ingress",
+        "aidbox-egress",
+        "database-role-egress",
+    }
     assert set(policies) == expected | ({"database-ingress"} if in_cluster_db else set())
     assert {p["metadata"]["namespace"] for p in policies.values()} == {s.namespace}
     assert policies["default-deny"]["spec"] == {
@@ -263,9 +269,9 @@ def test_production_stack_meets_the_baseline() -> None:
     }
     settings = run.k8s("core/v1:ConfigMap", "ama-metrics-settings-configmap").props
     assert settings["metadata"]["namespace"] == "kube-system"
-    assert (
-        'podannotationnamespaceregex = "kube-system"'
-        in (settings["data"]["pod-annotation-based-scraping"])
+    # The driver's and provider's pods (kube-system) and Aidbox's (its namespace).
+    assert settings["data"]["pod-annotation-based-scraping"] == (
+        'podannotationnamespaceregex = "default|kube-system"'
     )
 
 

@@ -185,8 +185,9 @@ def test_no_short_lived_token_reaches_the_vault_provider(
 
 
 def test_vault_resources_use_the_explicit_provider(dev: StackRun, ha: StackRun) -> None:
-    # Auth backend, its config, policy, role and five KV entries; ha adds audit and KV mount.
-    for run, count in ((dev, 9), (ha, 11)):
+    # Auth backend, its config, policy, role and a KV entry per secret (the user's and the
+    # program's six); ha adds the audit device and the KV mount.
+    for run, count in ((dev, 10), (ha, 12)):
         provider = run.one("pulumi:providers:vault")
         vault_resources = [r for r in run.resources if r.type.startswith("vault:")]
         assert len(vault_resources) == count
@@ -221,6 +222,7 @@ def test_each_secret_has_a_kv_entry_of_its_own(dev: StackRun) -> None:
         "aidbox-auth-public-key": values["aidbox-auth-public-key"],
         "aidbox-auth-secret": "generated-generated-auth-secret",
         "aidbox-db-password": "generated-generated-db-password",
+        "aidbox-db-app-password": "generated-generated-db-app-password",
     }
     assert values["aidbox-auth-public-key"].startswith("-----BEGIN PUBLIC KEY-----\n")
 

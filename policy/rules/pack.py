@@ -10,7 +10,12 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .aidbox import validate_aidbox_shared_keys
+from .aidbox import (
+    AIDBOX_DEV_MODE_ENV,
+    validate_aidbox_no_dev_mode,
+    validate_aidbox_public_url,
+    validate_aidbox_shared_keys,
+)
 from .azure.aks import (
     validate_aks_entra_rbac,
     validate_aks_local_accounts,
@@ -169,6 +174,29 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PRODUCTION_CONFIG,
         validate=validate_aidbox_shared_keys,
+    ),
+    ResourceValidationPolicy(
+        name="aidbox-no-dev-mode-production",
+        description=(
+            "On production, a workload running an Aidbox image sets none of Aidbox's "
+            "development switches (" + ", ".join(AIDBOX_DEV_MODE_ENV) + ") to anything but "
+            "the literal value 'false' (not from valueFrom, which cannot be checked)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aidbox_no_dev_mode,
+    ),
+    ResourceValidationPolicy(
+        name="aidbox-public-url-production",
+        description=(
+            "On production, a workload running an Aidbox image sets BOX_WEB_BASE_URL (or its "
+            "deprecated AIDBOX_BASE_URL) to a literal https URL whose host is a DNS name "
+            "outside the cluster (not *.svc, *.cluster.local, localhost or an IP address): "
+            "Aidbox puts it into tokens, links and redirects."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aidbox_public_url,
     ),
     ResourceValidationPolicy(
         name="secret-rotation-interval",
