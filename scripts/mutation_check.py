@@ -1,10 +1,13 @@
 """Break the program in known ways, one at a time, and check that the test suite notices.
 
-Run from the repository root with the virtualenv active: `python scripts/mutation_check.py`.
+Run from the repository root with the virtualenv active: `python scripts/mutation_check.py`;
+`--e2e` runs the mutants only the engine run (scripts/e2e.sh) can catch, each against its phase.
 Each mutation runs the suite on a temporary copy; nothing in the working tree changes.
 Exit status 1 if any mutation survived (a test that cannot fail).
 """
 
+import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -527,8 +530,8 @@ MUTS = [
     # The administrator password rotated outside Pulumi stays rotated (issue 18 #6).
     (
         "components/azure/postgres_flexible.py",
-        '                ignore_changes=["administratorLoginPassword"],\n',
-        "",
+        'ignore_changes=["serverName", "administratorLoginPassword"],',
+        'ignore_changes=["serverName"],',
     ),
     # Aidbox logs in as a role of its own, created by the administrator (issue 18 #6).
     (
@@ -616,6 +619,81 @@ MUTS = [
 ]
 
 
+# Mutants only the engine run sees (scripts/e2e.sh), each with the phase that must fail:
+# `python scripts/mutation_check.py --e2e` (about a minute each, warm).
+E2E_MUTS = [
+    (  # the API server refuses a nodePort on a ClusterIP Service: no schema test does
+        "components/aidbox/component.py",
+        '"ports": [{"name": "http", "port": render.WEB_PORT, "targetPort": "http"}],',
+        '"ports": [{"name": "http", "port": render.WEB_PORT, "targetPort": "http",'
+        ' "nodePort": 30080}],',
+        "up",
+    ),
+    (  # a value that differs at every run: the second up is not a no-change up
+        "components/aidbox/component.py",
+        'annotations = {"checksum/aidbox-config": render.checksum(*sorted(files.values()))}',
+        'annotations = {"checksum/aidbox-config": __import__("uuid").uuid4().hex}',
+        "no-change-up",
+    ),
+    (  # the KV entries no longer ignore their seed: a changed seed overwrites a rotation
+        "components/stores/vault/configure.py",
+        'if v.mode != "dev":',
+        "if False:",
+        "rotation-kept",
+    ),
+    (  # a KV v1-style policy path: the pod's role cannot read its secrets
+        "components/stores/vault/configure.py",
+        "policy=render_policy(v.policy_path),",
+        'policy=render_policy(v.policy_path.replace("/data/", "/", 1)),',
+        "up",
+    ),
+    (  # the Vault provider's CA copied to the run's temporary folder: gone a day later
+        "components/stores/vault/external.py",
+        "ca_cert_file=str(Path(v.ca_cert_file).expanduser()) if v.ca_cert_file else None,",
+        'ca_cert_file=__import__("shutil").copy(Path(v.ca_cert_file).expanduser(),'
+        ' __import__("tempfile").gettempdir()) if v.ca_cert_file else None,',
+        "fresh-refresh",
+    ),
+]
+
+
+def run_e2e(mutation: tuple[str, str, str, str]) -> dict:
+    """The engine run on a mutated copy; its report (scripts/e2e/engine.py)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = pathlib.Path(tmp) / "repo"
+        shutil.copytree(SRC, dst, ignore=shutil.ignore_patterns("venv", ".git", "*.pyc"))
+        path, before, after, _ = mutation
+        target = dst / path
+        text = target.read_text()
+        assert before in text, f"{path}: mutation no longer applies: {before!r}"
+        target.write_text(text.replace(before, after, 1))
+        report = pathlib.Path(tmp) / "report.json"
+        subprocess.run(
+            ["bash", "scripts/e2e.sh"],
+            cwd=dst,
+            env={**os.environ, "E2E_REPORT": str(report)},
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(report.read_text()) if report.exists() else {}
+
+
+def main_e2e() -> int:
+    survived = 0
+    for mutation in E2E_MUTS:
+        path, _, after, phase = mutation
+        report = run_e2e(mutation)
+        failed = [name for name, r in report.items() if isinstance(r, dict) and not r["ok"]]
+        first = failed[0] if failed else None
+        if first == phase:
+            detail = report[phase]["detail"].splitlines()[-1][:100]
+            print(f"caught   {path} in {phase}: {detail}")
+        else:
+            survived += 1
+            print(f"SURVIVED {path}: {after[:50]!r} (expected {phase} to fail; failed: {failed})")
+    return 1 if survived else 0
+
+
 def run_suite(mutation: tuple[str, str, str] | None) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as tmp:
         dst = pathlib.Path(tmp) / "repo"
@@ -637,6 +715,8 @@ def run_suite(mutation: tuple[str, str, str] | None) -> subprocess.CompletedProc
 def main() -> int:
     """`python scripts/mutation_check.py [TEXT]`: only the mutations whose file or replaced
     text contains TEXT."""
+    if sys.argv[1:] == ["--e2e"]:
+        return main_e2e()
     only = sys.argv[1] if len(sys.argv) > 1 else ""
     stale = [(p, b) for p, b, _ in MUTS if b not in (SRC / p).read_text()]
     if stale:

@@ -346,8 +346,20 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
         held("refresh")
         stack.up(expect_no_changes=True, on_output=log)
         held("a no-change up after the refresh")
+        # A value set in the config later seeds nothing: the entry exists already.
+        seed = {
+            "aidbox-secrets:secrets.client-secret.value": auto.ConfigValue(
+                "configured-later-seed-9f3a", secret=True
+            )
+        }
+        e2e.configure({**config, **seed})
+        stack.up(on_output=log)
+        held("up with a new configured seed value")
+        e2e.configure(config)
         check(checks.read_as_aidbox()["client-secret"] == rotated, "the pod reads another value")
-        detail.append("vault kv patch survived up, refresh and a no-change up")
+        detail.append(
+            "vault kv patch survived up, refresh, a no-change up and a new configured seed"
+        )
 
     with phase(report, "secret-added") as detail:
         e2e.configure(
