@@ -115,7 +115,9 @@ def phase(report: Report, name: str) -> Iterator[list[str]]:
 
 
 def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+    """The CLI's error lines (or its last lines when it printed none)."""
+    found = [line.strip() for line in text.splitlines() if "error" in line.lower()]
+    return "\n".join(found[-lines:] or text.strip().splitlines()[-lines:])
 
 
 def skipped(report: Report, because: str) -> None:
@@ -387,7 +389,7 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
     with phase(report, "fresh-refresh") as detail:
         e2e.new_tmp()
         result = e2e.cli("refresh", "--yes", "--skip-preview")
-        check(result.returncode == 0, f"refresh failed:\n{_tail(result.stdout + result.stderr)}")
+        check(result.returncode == 0, f"refresh failed: {_tail(result.stdout + result.stderr)}")
         detail.append("refresh without the program, in a fresh process and temp folder")
 
     with phase(report, "state-plaintext") as detail:
@@ -401,7 +403,7 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
     with phase(report, "fresh-destroy") as detail:
         e2e.new_tmp()
         result = e2e.cli("destroy", "--yes", "--skip-preview")
-        check(result.returncode == 0, f"destroy failed:\n{_tail(result.stdout + result.stderr)}")
+        check(result.returncode == 0, f"destroy failed: {_tail(result.stdout + result.stderr)}")
         detail.append("destroy without the program, in a fresh process and temp folder")
 
     with phase(report, "destroy-clean") as detail:
