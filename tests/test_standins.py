@@ -607,7 +607,7 @@ def test_vault_client_settings_and_a_missing_ca_file(tmp_path: Path) -> None:
 
 
 def test_launchers_serve_each_stand_in_with_the_sdk_version(tmp_path: Path) -> None:
-    """One real plugin process: it prints its port and answers GetPluginInfo."""
+    """One real plugin process: it prints its port and answers the engine's first calls."""
     launchers.write_launchers(tmp_path)
     for name in ("random", "tls", "vault"):
         text = (tmp_path / f"pulumi-resource-{name}").read_text()
@@ -624,6 +624,8 @@ def test_launchers_serve_each_stand_in_with_the_sdk_version(tmp_path: Path) -> N
                 == launchers.sdk_version("vault")
                 == "7.14.0"
             )
+            handshake = stub.Handshake(proto.ProviderHandshakeRequest(), timeout=30)
+            assert handshake.accept_secrets
     finally:
         process.kill()
         process.wait()

@@ -300,7 +300,7 @@ class Servicer(provider_pb2_grpc.ResourceProviderServicer):
 
     @_rpc
     def Handshake(self, request: Any, context: Any) -> proto.ProviderHandshakeResponse:
-        return proto.ProviderHandshakeResponse(acceptSecrets=True)
+        return proto.ProviderHandshakeResponse(accept_secrets=True)
 
     @_rpc
     def CheckConfig(self, request: Any, context: Any) -> proto.CheckResponse:
@@ -315,7 +315,8 @@ class Servicer(provider_pb2_grpc.ResourceProviderServicer):
     def DiffConfig(self, request: Any, context: Any) -> proto.DiffResponse:
         # The bridge's DiffConfig: a changed setting updates the provider, never replaces it
         # (pulumi-terraform-bridge pkg/tfbridge/provider.go, configDiffer.DiffConfig).
-        olds, news = reveal(from_struct(request.old_inputs)), reveal(from_struct(request.news))
+        olds = from_struct(request.old_inputs) or from_struct(request.olds)
+        olds, news = reveal(olds), reveal(from_struct(request.news))
         changed = [k for k in olds.keys() | news.keys() if olds.get(k) != news.get(k)]
         return proto.DiffResponse(
             changes=proto.DiffResponse.DIFF_SOME if changed else proto.DiffResponse.DIFF_NONE,
