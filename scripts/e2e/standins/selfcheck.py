@@ -4,11 +4,13 @@ the test suite: it needs the Pulumi CLI and the Vault server the e2e builds.
     python scripts/e2e/standins/selfcheck.py --pulumi PULUMI_BINARY --vault VAULT_BINARY
 
 A throwaway inline program (a RandomPassword; a tls PrivateKey and SelfSignedCert; an explicit
-Vault provider with address, token and caCertFile, a Policy, a KV v2 secret with disableRead and
-ignore_changes on dataJson, a second one without deleteAllVersions, and kv.getSecretV2) runs
+Vault provider with address, token and caCertFile; a Policy, a KV v2 secret with disableRead and
+ignore_changes on dataJson, a second one without deleteAllVersions, kv.getSecretV2, a Mount with a
+secret in it, an Audit device, a Kubernetes AuthBackend with its config and a role) runs
 against a dev-mode Vault with its own TLS CA on 127.0.0.1, a file backend in a temporary
 directory: up; a preview that changes nothing; `vault kv patch` out of band, refresh, then up
-(the rotated value survives, nothing is replaced); the CA file gone and the token revoked each
+(the rotated value survives, nothing is replaced); a policy and a role deleted out of band come
+back; the CA file gone and the token revoked each
 fail a refresh with the real provider's message; a new token updates the provider and nothing
 else; destroy. Each phase is an assertion and is timed; the calls the engine made are listed.
 """
@@ -51,7 +53,7 @@ def program() -> None:
     config = pulumi.Config()
     password = random.RandomPassword("password", length=24, special=False)
     key = tls.PrivateKey("ca-key", algorithm="ECDSA", ecdsa_curve="P256")
-    tls.SelfSignedCert(
+    ca = tls.SelfSignedCert(
         "ca",
         private_key_pem=key.private_key_pem,
         is_ca_certificate=True,
@@ -65,8 +67,48 @@ def program() -> None:
         token=config.require_secret("token"),
         ca_cert_file=config.require("caCertFile"),
     )
-    opts = pulumi.ResourceOptions(provider=provider)
-    vault.Policy("policy", name="selfcheck", policy='path "secret/data/*" {}', opts=opts)
+    # Vault 1.21 fails requests that arrive while an audit device is being enabled ("failed to
+    # audit request", 500): the rest waits for it.
+    audit = vault.Audit(
+        "audit",
+        type="file",
+        path="selfcheck-audit",
+        options={"file_path": "stdout"},
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+    opts = pulumi.ResourceOptions(provider=provider, depends_on=[audit])
+    policy = vault.Policy("policy", name="selfcheck", policy='path "secret/data/*" {}', opts=opts)
+    mount = vault.Mount(
+        "kv", path="selfcheck-kv", type="kv", options={"version": "2"}, description="d", opts=opts
+    )
+    vault.kv.SecretV2(
+        "in-mount",
+        mount=mount.path,
+        name="a/b",
+        data_json='{"x": "1"}',
+        delete_all_versions=True,
+        opts=opts,
+    )
+    auth = vault.AuthBackend("auth", type="kubernetes", path="selfcheck-k8s", opts=opts)
+    config = vault.kubernetes.AuthBackendConfig(
+        "auth-config",
+        backend=auth.path,
+        kubernetes_host="https://127.0.0.1:6443",
+        kubernetes_ca_cert=ca.cert_pem,
+        token_reviewer_jwt=pulumi.Output.secret("reviewer-jwt"),
+        opts=opts,
+    )
+    vault.kubernetes.AuthBackendRole(
+        "role",
+        backend=auth.path,
+        role_name="selfcheck",
+        bound_service_account_names=["aidbox"],
+        bound_service_account_namespaces=["default"],
+        token_policies=[policy.name],
+        token_ttl=3600,
+        audience="vault",
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=[audit, config]),
+    )
     data = password.result.apply(lambda p: json.dumps({**SEED, "password": p}))
     app = vault.kv.SecretV2(
         "app",
@@ -75,7 +117,9 @@ def program() -> None:
         data_json=pulumi.Output.secret(data),
         disable_read=True,
         delete_all_versions=True,
-        opts=pulumi.ResourceOptions(provider=provider, ignore_changes=["dataJson"]),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(ignore_changes=["dataJson"])
+        ),
     )
     vault.kv.SecretV2("kept", mount="secret", name=PATHS[1], data_json='{"a": "b"}', opts=opts)
     read = vault.kv.get_secret_v2_output(
@@ -155,7 +199,8 @@ def fails(action: Any, expected: str) -> None:
     except auto.CommandError as error:
         if expected not in str(error):
             raise AssertionError(f"expected {expected!r} in:\n{error}") from None
-        print(f"    failed as expected: ...{expected}...")
+        line = next(line for line in str(error).splitlines() if expected in line)
+        print(f"    failed as expected: {line.strip()}")
         return
     raise AssertionError(f"expected a failure with {expected!r}")
 
@@ -209,12 +254,12 @@ def check(pulumi_binary: str, vault_binary: str, directory: Path) -> list[tuple[
         app_data = f"secret/data/{PATHS[0]}"
         with phase("up: everything created, the secret seeded", timings):
             result = stack.up()
-            assert changes(result) == {"create": 8}, result.summary.resource_changes
+            assert changes(result) == {"create": 14}, result.summary.resource_changes
             assert result.outputs["app"].value == "seed" and result.outputs["app"].secret
             assert server.call("GET", app_data)[1]["data"]["data"]["app"] == "seed"
             assert server.call("GET", "sys/policies/acl/selfcheck")[0] == 200
         with phase("preview: no changes", timings):
-            assert stack.preview().change_summary == {"same": 8}
+            assert stack.preview().change_summary == {"same": 14}
         with phase("vault kv patch out of band, refresh, up: the rotated value survives", timings):
             server.cli("kv", "patch", "-mount=secret", PATHS[0], "app=rotated")
             assert changes(stack.refresh()) == {}
@@ -222,6 +267,13 @@ def check(pulumi_binary: str, vault_binary: str, directory: Path) -> list[tuple[
             assert changes(result) == {}, result.summary.resource_changes
             assert result.outputs["app"].value == "rotated"
             assert server.call("GET", app_data)[1]["data"]["data"]["app"] == "rotated"
+        with phase("a policy and a role deleted out of band: refresh, up put them back", timings):
+            server.cli("policy", "delete", "selfcheck")
+            server.cli("delete", "auth/selfcheck-k8s/role/selfcheck")
+            assert changes(stack.refresh()) == {"delete": 1, "update": 1}
+            result = stack.up()
+            assert changes(result) == {"create": 1, "update": 1}, result.summary.resource_changes
+            assert server.call("GET", "auth/selfcheck-k8s/role/selfcheck")[0] == 200
         with phase("the provider's CA file gone: refresh fails as the real provider does", timings):
             ca_file.rename(ca_file.with_suffix(".away"))
             fails(stack.refresh, "failed to configure TLS for Vault API: Error loading CA File")
@@ -234,8 +286,11 @@ def check(pulumi_binary: str, vault_binary: str, directory: Path) -> list[tuple[
             result = stack.up()
             assert changes(result) == {"update": 1}, result.summary.resource_changes
         with phase("destroy: Vault as it was, but the secret without deleteAllVersions", timings):
-            assert changes(stack.destroy()) == {"delete": 8}
+            assert changes(stack.destroy()) == {"delete": 14}
             assert server.call("GET", "sys/policies/acl/selfcheck")[0] == 404
+            for path in ("sys/mounts/selfcheck-kv", "sys/mounts/auth/selfcheck-k8s"):
+                assert server.call("GET", path)[0] == 400, path  # "no mount at"
+            assert "selfcheck-audit/" not in server.call("GET", "sys/audit")[1]["data"]
             assert server.call("GET", f"secret/metadata/{PATHS[0]}")[0] == 404
             kept = server.call("GET", f"secret/metadata/{PATHS[1]}")
             # The real provider soft-deletes the latest version only (kvSecretV2Delete).

@@ -112,7 +112,8 @@ class SecretV2(Resource):
 
 def get_secret_v2(args: dict[str, Any]) -> dict[str, Any]:
     """data_source_kv_secret_v2.go kvSecretV2DataSourceRead."""
-    unsupported = sorted(set(args) - {"mount", "name", "version"})
+    given = {k for k, v in args.items() if v is not None}
+    unsupported = sorted(given - {"mount", "name", "version"})
     if unsupported:
         raise Failure(f"the vault stand-in does not implement arguments {unsupported}")
     path = f"{args['mount']}/data/{args['name']}"
