@@ -7,8 +7,10 @@ selfcheck.py."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import ipaddress
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,58 +55,63 @@ def _getters(cls: ast.ClassDef) -> set[str]:
     return names
 
 
-def _sdk() -> dict[str, tuple[set[str], set[str]]]:
-    """Every type token of the three SDKs: (its Args' names, its outputs' names); and every
-    other generated class by name (its names twice)."""
-    found: dict[str, tuple[set[str], set[str]]] = {}
-    for package in PLUGINS:
-        root = Path(importlib.util.find_spec(f"pulumi_{package}").origin).parent  # type: ignore[union-attr, arg-type]
-        for path in root.rglob("*.py"):
-            classes = {
-                c.name: c for c in ast.parse(path.read_text()).body if isinstance(c, ast.ClassDef)
-            }
-            for name, cls in classes.items():
-                found[f"{package}:{name}"] = (_getters(cls), _getters(cls))
-                for decorator in cls.decorator_list:
-                    if (
-                        isinstance(decorator, ast.Call)
-                        and getattr(decorator.func, "attr", "") == "type_token"
-                    ):
-                        args = classes.get(f"{name}Args")
-                        token = decorator.args[0].value  # type: ignore[attr-defined]
-                        found[token] = (_getters(args) if args else set(), _getters(cls))
-    return found
+@functools.cache
+def _module(package: str, module: str) -> dict[str, ast.ClassDef]:
+    """The classes of one generated SDK module, e.g. ("vault", "kv/secret_v2")."""
+    root = Path(importlib.util.find_spec(f"pulumi_{package}").origin).parent  # type: ignore[arg-type, union-attr]
+    tree = ast.parse((root / f"{module}.py").read_text())
+    return {c.name: c for c in tree.body if isinstance(c, ast.ClassDef)}
 
 
-SDK = _sdk()
+def sdk_class(package: str, module: str, name: str) -> set[str]:
+    return _getters(_module(package, module)[name])
+
+
+def sdk_type(token: str) -> tuple[set[str], set[str]]:
+    """The names of the inputs (its Args class) and outputs of the class the SDK declares for
+    `token` with @pulumi.type_token, in the module the token names."""
+    package, module, name = token.split(":")
+    if package == "pulumi":  # pulumi:providers:<package>
+        package, path, name = name, "provider", "Provider"
+    else:
+        folder, _, file = module.rpartition("/")
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", file).lower()
+        path = snake if folder == "index" else f"{folder}/{snake}"
+    classes = _module(package, path)
+    declared = [
+        d.args[0].value  # type: ignore[attr-defined]
+        for d in getattr(classes.get(name), "decorator_list", [])
+        if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "type_token"
+    ]
+    assert declared == [token], f"{token}: not declared in pulumi_{package}/{path}.py"
+    return _getters(classes[f"{name}Args"]), _getters(classes[name])
+
+
+def get_secret_v2_names() -> set[str]:
+    return sdk_class("vault", "kv/get_secret_v2", "GetSecretV2Result")
 
 
 @pytest.mark.parametrize("token", sorted(STANDIN_TYPES))
 def test_every_stand_in_name_is_the_published_sdks(token: str) -> None:
     resource = STANDIN_TYPES[token]
-    assert token in SDK, f"{token}: no such type in the installed SDKs"
-    inputs, outputs = SDK[token]
+    inputs, outputs = sdk_type(token)
     assert set(resource.props) <= inputs, f"{token}: not SDK inputs: {set(resource.props) - inputs}"
     declared = set(resource.computed) | set(resource.secret_outputs)
     assert declared <= outputs, f"{token}: not SDK outputs: {declared - outputs}"
 
 
 def test_nested_and_provider_names_are_the_published_sdks() -> None:
-    assert {key for key, _ in SUBJECT} == SDK["tls:SelfSignedCertSubjectArgs"][0]
-    assert {key for key, _ in SUBJECT} == SDK["tls:CertRequestSubjectArgs"][0]
-    assert (
-        SDK["pulumi:providers:vault"][0] | SDK["vault:ProviderArgs"][0] >= vault_client.CONFIG_KEYS
-    )
-    assert {"certFile", "keyFile"} == SDK["vault:ProviderClientAuthArgs"][0]
-    assert {"name", "value"} == SDK["vault:ProviderHeaderArgs"][0]
-    assert (
-        set(vault_provider.ROLE_FIELDS)
-        <= SDK["vault:kubernetes/authBackendRole:AuthBackendRole"][1]
-    )
-    config = SDK["vault:kubernetes/authBackendConfig:AuthBackendConfig"][1]
+    assert {key for key, _ in SUBJECT} == sdk_class("tls", "_inputs", "SelfSignedCertSubjectArgs")
+    assert {key for key, _ in SUBJECT} == sdk_class("tls", "_inputs", "CertRequestSubjectArgs")
+    assert sdk_type("pulumi:providers:vault")[0] >= vault_client.CONFIG_KEYS
+    assert sdk_class("vault", "_inputs", "ProviderClientAuthArgs") == {"certFile", "keyFile"}
+    assert sdk_class("vault", "_inputs", "ProviderHeaderArgs") == {"name", "value"}
+    role = sdk_type("vault:kubernetes/authBackendRole:AuthBackendRole")[1]
+    assert set(vault_provider.ROLE_FIELDS) <= role
+    config = sdk_type("vault:kubernetes/authBackendConfig:AuthBackendConfig")[1]
     assert set(vault_provider.AuthBackendConfig.READ) <= config
     assert set(VAULT.functions) == {"vault:kv/getSecretV2:getSecretV2"}
-    assert VAULT.secret_results <= SDK["vault:GetSecretV2Result"][0]
+    assert VAULT.secret_results <= get_secret_v2_names()
 
 
 # --- what the program uses ---------------------------------------------------------------------
@@ -495,7 +502,7 @@ def test_get_secret_v2_reads_one_entry_or_fails_like_the_provider(vault) -> None
     assert reveal(result["dataJson"]) == '{"value":"s\\u003c3"}' and protocol.is_secret(
         result["data"]
     )
-    assert set(result) <= SDK["vault:GetSecretV2Result"][0] and result["version"] == 2
+    assert set(result) <= get_secret_v2_names() and result["version"] == 2
     with pytest.raises(Aborted, match='no secret found at "secret/data/missing"'):
         call(
             VAULT,
@@ -529,7 +536,7 @@ def test_auth_config_keeps_the_reviewer_jwt_vault_never_returns(vault) -> None:
         {"backend": "kubernetes", "kubernetesHost": "old", "tokenReviewerJwt": "jwt"},
     )
     assert state["tokenReviewerJwt"] == "jwt" and state["kubernetesHost"] == "https://api"
-    assert set(state) <= SDK[config.token][1]
+    assert set(state) <= sdk_type(config.token)[1]
 
 
 def test_vault_reads_name_only_sdk_outputs(vault) -> None:
@@ -566,7 +573,7 @@ def test_vault_reads_name_only_sdk_outputs(vault) -> None:
         ("vault:kubernetes/authBackendRole:AuthBackendRole", "auth/kubernetes/role/aidbox"),
     ]:
         state = STANDIN_TYPES[token].read(id_, {})
-        assert state is not None and set(state) <= SDK[token][1], token
+        assert state is not None and set(state) <= sdk_type(token)[1], token
 
 
 def test_a_policy_gone_from_vault_reads_back_empty_and_a_mount_gone_is_gone(vault) -> None:
