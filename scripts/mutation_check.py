@@ -616,6 +616,32 @@ MUTS = [
         "        return zone == KEY_VAULT_ZONE",
         "        return True",
     ),
+    # The e2e's stand-in providers (tests/test_standins.py).
+    (
+        "scripts/e2e/standins/vault_kv.py",
+        "name=Prop(replace=True, required=True),",
+        "name=Prop(required=True),",
+    ),
+    (
+        "scripts/e2e/standins/vault_kv.py",
+        'if state.get("disableRead"):',
+        "if False:",
+    ),
+    (
+        "scripts/e2e/standins/tls_provider.py",
+        '"earlyRenewalHours": Prop(default=0),',
+        '"earlyRenewalHours": Prop(replace=True, default=0),',
+    ),
+    (
+        "scripts/e2e/standins/protocol.py",
+        "if value is not None and (hidden or has_secret(inputs.get(key))):",
+        "if value is not None and hidden:",
+    ),
+    (
+        "scripts/e2e/standins/vault_client.py",
+        "self.config, self._client = config, None",
+        "self.config, self._client = config, Client(Settings.of(config))",
+    ),
 ]
 
 
