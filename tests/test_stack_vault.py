@@ -510,6 +510,14 @@ def test_ha_vault_mounts_its_kv_engine_before_the_secret(ha: StackRun, dev: Stac
     assert not dev.of_type("vault:index/mount:Mount")  # the dev server mounts secret/ itself
 
 
+def test_nothing_talks_to_vault_while_its_audit_device_is_enabled(ha: StackRun) -> None:
+    """Vault 1.21 answers 500 to requests made while an audit device is being enabled (seen
+    with the real server in the engine run's stand-in self-check)."""
+    for resource in ha.resources:
+        if resource.custom and resource.type.startswith("vault:") and "Audit" not in resource.type:
+            assert "store-audit" in depends_on(resource), resource.name
+
+
 def test_ha_vault_has_an_audit_device(ha: StackRun) -> None:
     audit = ha.one("vault:index/audit:Audit").props
     assert audit["type"] == "file" and audit["options"] == {"file_path": "stdout"}

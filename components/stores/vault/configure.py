@@ -31,13 +31,18 @@ def configure(ctx: StoreContext, mode: Mode) -> list[pulumi.Resource]:
     )
     vault_opts = pulumi.ResourceOptions(parent=ctx.store, provider=provider)
     if v.mode == "ha":
-        # Every request and response, secrets HMAC'd, to the pod log.
-        vault.Audit(
+        # Every request and response, secrets HMAC'd, to the pod log. Vault answers 500
+        # ("failed to audit request") to requests made while an audit device is being enabled,
+        # so everything else waits for it.
+        audit = vault.Audit(
             f"{ctx.name}-audit",
             type="file",
             path="stdout",
             options={"file_path": "stdout"},
             opts=vault_opts,
+        )
+        vault_opts = pulumi.ResourceOptions.merge(
+            vault_opts, pulumi.ResourceOptions(depends_on=[audit])
         )
     kv_opts = vault_opts
     if v.mode == "ha":
