@@ -46,7 +46,12 @@ from .kubernetes.workloads import (
 )
 from .outputs import STACK_TYPE, validate_no_credential_outputs
 from .pack import POLICIES, PRODUCTION_CONFIG, RESOURCE_POLICIES
-from .stores.vault import validate_vault_dev_mode, validate_vault_no_load_balancer
+from .stores.vault import (
+    validate_vault_dev_mode,
+    validate_vault_ha_snapshots,
+    validate_vault_https,
+    validate_vault_no_load_balancer,
+)
 
 __all__ = [
     "POLICIES",
@@ -78,5 +83,7 @@ __all__ = [
     "validate_role_assignment",
     "validate_rotation_interval",
     "validate_vault_dev_mode",
+    "validate_vault_ha_snapshots",
+    "validate_vault_https",
     "validate_vault_no_load_balancer",
 ]
