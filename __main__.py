@@ -188,6 +188,7 @@ else:
             tags=tags,
             network=network,
             seeds=generated.values,
+            labels=labels,
         ),
     )
 
