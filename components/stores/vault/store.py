@@ -15,9 +15,9 @@ from ...kubernetes.vault_network_policies import (
     VaultTraffic,
 )
 from ...settings.vault import KV_VALUE_KEY
-from ..vault_access import vault_port
 from ..binding import StoreBinding
 from ..parameters import vault_parameters
+from ..vault_access import vault_port
 from .configure import configure
 from .dev import dev_mode
 from .external import external_mode
