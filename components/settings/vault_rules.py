@@ -47,7 +47,8 @@ def vault_production_checks(v: VaultSettings, cluster: ClusterSettings, top: Sec
             "an https:// URL on production: over plain http the Vault token and every secret "
             "Aidbox reads cross the network in the clear",
         )
-    restricted = cluster.mode == "existingAks" or not cluster.private
+    # Where the program creates or checks the API server's access (not kubeconfig mode).
+    restricted = cluster.mode == "existingAks" or (cluster.mode == "aks" and not cluster.private)
     if v.mode == "external" and not v.egress_cidrs and restricted:
         s.fail(
             "egressCidrs",
