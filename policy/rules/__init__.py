@@ -28,6 +28,7 @@ from .azure.roles import (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_KV_SECRETS_OFFICER,
     ROLE_KV_SECRETS_USER,
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
     role_guid,
     validate_role_assignment,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER",
     "ROLE_KV_SECRETS_OFFICER",
     "ROLE_KV_SECRETS_USER",
+    "ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR",
     "STACK_TYPE",
     "image_pin_problem",
     "is_aidbox_image",

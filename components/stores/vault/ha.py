@@ -21,6 +21,7 @@ from .records import (
     StoreContext,
     in_cluster_address,
 )
+from .snapshots import snapshot_job, vault_metrics
 from .tls import server_tls
 
 
@@ -74,6 +75,16 @@ def ha_mode(ctx: StoreContext) -> Mode:
         deployer = through_api_server(
             ctx, scheme="https", service=f"{RELEASE_NAME}-active", token=v.token.output()
         )
+    exports: dict[str, pulumi.Input[object]] = {
+        "vaultUnsealKeyVault": unseal.key_vault_name,
+        "vaultInitSecret": INIT_SECRET_NAME,
+    }
+    if v.snapshots is not None and v.snapshots.enabled:
+        exports |= snapshot_job(ctx, configured=deployer is not None)
+    if s.cluster.mode == "aks" and s.monitoring.prometheus:
+        # Azure Monitor's PodMonitors need the cluster's metrics add-on, which the program
+        # turns on only for a cluster it creates.
+        vault_metrics(ctx, tls.ca_pem)
     return Mode(
         release=release,
         address=address,
@@ -81,10 +92,7 @@ def ha_mode(ctx: StoreContext) -> Mode:
         auth=KubernetesAuth(host=IN_CLUSTER_API),
         pod_address=in_cluster_address(ns, tls_enabled=True),
         ca_cert_path=VAULT_CA_FILE,
-        exports={
-            "vaultUnsealKeyVault": unseal.key_vault_name,
-            "vaultInitSecret": INIT_SECRET_NAME,
-        },
+        exports=exports,
     )
 
 
