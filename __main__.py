@@ -62,6 +62,8 @@ if mode != "kubeconfig":
         ),
     )
 base_name = naming.cluster_name(settings.project, settings.stack)
+# An external Vault reviews pod tokens at the API server: its egress must be admitted there.
+vault_egress = settings.vault.egress_cidrs if settings.vault else ()
 network: Network | ForeignSubnets | None = None
 monitoring = None
 if platform is not None and (mode == "aks" or settings.azure is not None):
@@ -113,6 +115,7 @@ if mode == "aks":
             key_vault_addon=KeyVaultAddon(settings.csi.rotation_poll_interval) if addon else None,
             app_routing=settings.aidbox.host is not None,
             protect=settings.production,
+            api_server_clients=vault_egress,
         ),
     )
 elif mode == "existingAks":
@@ -133,6 +136,7 @@ elif mode == "existingAks":
                 key_vault_addon=addon,
                 rotation_poll_interval=settings.csi.rotation_poll_interval,
                 app_routing=settings.aidbox.host is not None,
+                api_server_clients=vault_egress,
             ),
             namespace=settings.namespace,
         ),
@@ -191,6 +195,7 @@ else:
             tags=tags,
             network=network,
             seeds=generated.values,
+            labels=labels,
         ),
     )
 

@@ -50,6 +50,11 @@ DURATIONS = {
     "azure-native:dbforpostgresql:Server": 600,
     "azure-native:dbforpostgresql:Database": 30,
     "azure-native:dbforpostgresql:Configuration": 30,
+    # An ha Vault's snapshot storage: off the critical path (it needs the group and network).
+    "azure-native:storage:StorageAccount": 30,
+    "azure-native:storage:BlobContainer": 5,
+    "azure-native:storage:BlobServiceProperties": 5,
+    "azure-native:storage:ManagementPolicy": 5,
 }
 # A managed server's own chain: its private DNS zone and link, the server, then its two
 # configuration changes one after the other.

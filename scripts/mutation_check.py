@@ -232,7 +232,7 @@ MUTS = [
     ),
     (
         "components/kubernetes/helm_values.py",
-        'csi["agent"] = {"extraArgs": [f"-ca-cert={VAULT_CA_FILE}"]}',
+        'csi["agent"]["extraArgs"] = [f"-ca-cert={VAULT_CA_FILE}"]',
         "pass",
     ),
     ("components/azure/unseal_key.py", "scope=vault.id,", "scope=args.resource_group_name,"),
@@ -647,6 +647,118 @@ MUTS = [
         "scripts/e2e/standins/vault_client.py",
         "self.config, self._client = config, None",
         "self.config, self._client = config, Client(Settings.of(config))",
+    ),
+    # Issue 19, Vault items 9-14.
+    (
+        "components/settings/vault.py",
+        'if segments and "v1" in (segments[0], segments[-1]):',
+        "if False:",
+    ),
+    (
+        "components/settings/vault_rules.py",
+        'v.address.lower().startswith("http://")',
+        'v.address.startswith("http://")',
+    ),
+    (
+        "policy/rules/stores/vault.py",
+        'address.strip().lower().startswith("http://")',
+        'address.startswith("https://")',
+    ),
+    (
+        "components/settings/vault_rules.py",
+        "if v.snapshots is not None and not v.snapshots.enabled:",
+        "if False:",
+    ),
+    ("policy/rules/stores/vault.py", "    if snapshots:\n        return\n", "    return\n"),
+    (
+        "components/azure/api_server_access.py",
+        "    return [*configured, *(c for c in clients if not _covered(c, configured))]",
+        "    return list(configured)",
+    ),
+    (
+        "components/azure/existing_aks.py",
+        "    if missing_ranges:",
+        "    if False:",
+    ),
+    (
+        "components/azure/api_server_access.py",
+        "    if not configured:\n        return None",
+        "    if False:\n        return None",
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '"apiAddr": ha.pod_address(8200),',
+        '"apiAddr": "https://$(POD_IP):8200",',
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '"annotations": {TLS_CHECKSUM_ANNOTATION: ha.tls_checksum},',
+        '"annotations": {TLS_CHECKSUM_ANNOTATION: "fixed"},',
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '        "image": VAULT_CSI_PROVIDER_IMAGE.values,\n',
+        "",
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '        "    unauthenticated_metrics_access = true\\n"\n',
+        "",
+    ),
+    (
+        "components/stores/vault/ha.py",
+        "        exports |= snapshot_job(ctx, configured=deployer is not None)",
+        "        pass",
+    ),
+    (
+        "components/kubernetes/vault_snapshot.py",
+        '                                "audience": audience,',
+        '                                "audience": "https://kubernetes.default.svc",',
+    ),
+    (
+        "components/stores/vault/snapshots.py",
+        "                suspend=not configured,",
+        "                suspend=False,",
+    ),
+    (
+        "components/azure/snapshot_storage.py",
+        '        "allow_shared_key_access": False,',
+        '        "allow_shared_key_access": True,',
+    ),
+    (
+        "components/azure/snapshot_storage.py",
+        "            scope=container.id,",
+        "            scope=account.id,",
+    ),
+    (
+        "components/kubernetes/vault_snapshot.py",
+        '    return f\'path "{SNAPSHOT_PATH}" {{\\n  capabilities = ["read"]\\n}}\\n\'',
+        '    return f\'path "sys/*" {{\\n  capabilities = ["read"]\\n}}\\n\'',
+    ),
+    (
+        "policy/rules/azure/roles.py",
+        "        elif not (isinstance(scope, str) and SINGLE_CONTAINER_SCOPE.match(scope)):",
+        "        elif False:",
+    ),
+    (
+        "components/kubernetes/vault_network_policies.py",
+        "        clients.append(_pods(SNAPSHOT_JOB))",
+        "        pass",
+    ),
+    (
+        "components/kubernetes/vault_network_policies.py",
+        '    peers = {"from": [_pods(VAULT_SERVER)], "ports": _tcp(API_PORT, CLUSTER_PORT)}',
+        '    peers = {"from": [_pods(VAULT_SERVER)], "ports": _tcp(API_PORT)}',
+    ),
+    (
+        "components/kubernetes/vault_network_policies.py",
+        'ANYWHERE_BUT_METADATA = {"ipBlock": {"cidr": "0.0.0.0/0", "except": [METADATA_SERVICE]}}',
+        'ANYWHERE_BUT_METADATA = {"ipBlock": {"cidr": "0.0.0.0/0"}}',
+    ),
+    (
+        "components/stores/vault/store.py",
+        '        if s.cluster.mode != "kubeconfig":\n            # AKS',
+        "        if False:\n            # AKS",
     ),
 ]
 

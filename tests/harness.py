@@ -263,6 +263,13 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
             profile["identity"] = {"clientId": ADDON_CLIENT, "objectId": ADDON_OBJECT}
             out["addonProfiles"] = {**addons, "azureKeyvaultSecretsProvider": profile}
         rid = f"{rg}/providers/Microsoft.ContainerService/managedClusters/{out['name']}"
+    elif typ == "azure-native:storage:StorageAccount":
+        out["name"] = inputs["accountName"]
+        rid = f"{rg}/providers/Microsoft.Storage/storageAccounts/{out['name']}"
+    elif typ == "azure-native:storage:BlobContainer":
+        out["name"] = inputs["containerName"]
+        account = f"{rg}/providers/Microsoft.Storage/storageAccounts/{inputs['accountName']}"
+        rid = f"{account}/blobServices/default/containers/{out['name']}"
     elif typ == "azure-native:dbforpostgresql:Server":
         out["name"] = inputs["serverName"]
         out["fullyQualifiedDomainName"] = f"{inputs['serverName']}.postgres.database.azure.com"

@@ -16,7 +16,12 @@ SP = {
     "clientSecret": "s",
     "objectId": "66666666-7777-8888-9999-000000000000",
 }
-EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
+EXTERNAL = {
+    "mode": "external",
+    "address": "https://vault.example:8200",
+    "token": "t",
+    "egressCidrs": ["198.51.100.7"],
+}
 CLUSTER = {
     "apiServerAuthorizedRanges": ["203.0.113.0/28"],
     "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
@@ -151,6 +156,24 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         "azure",
         {"cluster": {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}},
         "cluster.clusterAdmins",
+    ),
+    "plain-http Vault": (
+        "vault",
+        {"vault": {**EXTERNAL, "address": "http://vault.example:8200"}},
+        "vault.address",
+    ),
+    "external Vault without its egress ranges": (
+        "vault",
+        {"vault": {k: v for k, v in EXTERNAL.items() if k != "egressCidrs"}},
+        "vault.egressCidrs",
+    ),
+    "ha Vault without snapshots": (
+        "vault",
+        {
+            "vault": {"mode": "ha", "snapshots": {"enabled": False}},
+            "cluster": {**CLUSTER, "userPool": {"minCount": 3, "maxCount": 3}},
+        },
+        "vault.snapshots.enabled",
     ),
     "autoscaler floor of one": (
         "azure",

@@ -186,8 +186,9 @@ def test_no_short_lived_token_reaches_the_vault_provider(
 
 def test_vault_resources_use_the_explicit_provider(dev: StackRun, ha: StackRun) -> None:
     # Auth backend, its config, policy, role and a KV entry per secret (the user's and the
-    # program's six); ha adds the audit device and the KV mount.
-    for run, count in ((dev, 10), (ha, 12)):
+    # program's six); ha adds the audit device, the KV mount, and the snapshot job's policy
+    # and role.
+    for run, count in ((dev, 10), (ha, 14)):
         provider = run.one("pulumi:providers:vault")
         vault_resources = [r for r in run.resources if r.type.startswith("vault:")]
         assert len(vault_resources) == count
@@ -462,7 +463,7 @@ def test_ha_vault_unseals_with_an_azure_key_through_workload_identity(ha: StackR
     key = ha.one("azure-native:keyvault:Key").props
     assert key["keyName"] == "vault-unseal" and key["vaultName"] == vault["vaultName"]
     assert key["properties"]["keyOps"] == ["wrapKey", "unwrapKey"]
-    federation = ha.one("azure-native:managedidentity:FederatedIdentityCredential").props
+    federation = ha.named("store-unseal-federation").props
     assert federation["subject"] == "system:serviceaccount:vault:vault"
     grant = ha.named("store-unseal-grant").props
     assert grant["roleDefinitionId"].endswith("e147488a-f6f5-4113-8e2d-b22465e65bf6")

@@ -32,6 +32,7 @@ from .reader import Section, SettingsError, fail
 from .secrets import SecretSpec, parse_secrets
 from .values import AZURE_LOCATION_RULE, azure_location, k8s_name
 from .vault import REGIONS_WITHOUT_ZONES, VaultSettings, parse_vault
+from .vault_rules import check_vault_cluster, vault_production_checks
 
 SECRET_STORES = ("azure", "vault")
 EVERYWHERE = "0.0.0.0/0"
@@ -102,6 +103,8 @@ def production_checks(s: Settings, top: Section) -> None:
         problems.append(("keyVault.purgeProtection", False, "must stay on for production"))
     if s.vault and s.vault.mode == "dev":
         problems.append(("vault.mode", "dev", "dev mode keeps data in memory: use ha or external"))
+    if s.vault:
+        vault_production_checks(s.vault, s.cluster, top)
     if s.vault and s.vault.mode == "ha":
         if s.vault.replicas < 3:
             problems.append(
@@ -337,6 +340,8 @@ def parse_settings(
     # The chart keeps Vault pods on separate nodes (required anti-affinity), in the user pool
     # (the system pool takes critical add-ons only): the autoscaler adds nodes up to its max.
     check_cluster_mode(settings, top)
+    if v is not None:
+        check_vault_cluster(v, settings.cluster, top)
     pool = settings.cluster.user_pool
     if settings.cluster.mode == "aks" and v and v.mode == "ha" and v.replicas > pool.max_count:
         fail(

@@ -35,6 +35,7 @@ from .azure.roles import (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_KV_SECRETS_OFFICER,
     ROLE_KV_SECRETS_USER,
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
     role_guid,
     validate_role_assignment,
 )
@@ -53,7 +54,12 @@ from .kubernetes.workloads import (
 )
 from .outputs import STACK_TYPE, validate_no_credential_outputs
 from .pack import POLICIES, PRODUCTION_CONFIG, RESOURCE_POLICIES
-from .stores.vault import validate_vault_dev_mode, validate_vault_no_load_balancer
+from .stores.vault import (
+    validate_vault_dev_mode,
+    validate_vault_ha_snapshots,
+    validate_vault_https,
+    validate_vault_no_load_balancer,
+)
 
 __all__ = [
     "AIDBOX_DEV_MODE_ENV",
@@ -63,6 +69,7 @@ __all__ = [
     "ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER",
     "ROLE_KV_SECRETS_OFFICER",
     "ROLE_KV_SECRETS_USER",
+    "ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR",
     "STACK_TYPE",
     "base_url_problem",
     "image_pin_problem",
@@ -89,5 +96,7 @@ __all__ = [
     "validate_role_assignment",
     "validate_rotation_interval",
     "validate_vault_dev_mode",
+    "validate_vault_ha_snapshots",
+    "validate_vault_https",
     "validate_vault_no_load_balancer",
 ]

@@ -39,7 +39,13 @@ from .kubernetes.workloads import (
     validate_resources,
 )
 from .outputs import validate_no_credential_outputs
-from .stores.vault import validate_vault_dev_mode, validate_vault_no_load_balancer
+from .stores.vault import (
+    SNAPSHOT_COMMAND,
+    validate_vault_dev_mode,
+    validate_vault_ha_snapshots,
+    validate_vault_https,
+    validate_vault_no_load_balancer,
+)
 
 PRODUCTION_CONFIG = PolicyConfigSchema(
     properties={
@@ -133,6 +139,27 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         ),
         enforcement_level=EnforcementLevel.MANDATORY,
         validate=validate_vault_no_load_balancer,
+    ),
+    ResourceValidationPolicy(
+        name="vault-https-production",
+        description=(
+            "On production, Vault is reached over https: the Vault chart's "
+            "values.global.externalVaultAddr and a SecretProviderClass of provider vault's "
+            "spec.parameters.vaultAddress do not start with http://."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_vault_https,
+    ),
+    StackValidationPolicy(
+        name="vault-ha-snapshots-production",
+        description=(
+            "On production, a Vault chart with values.server.ha.enabled comes with a CronJob "
+            f"that runs `vault {SNAPSHOT_COMMAND}` (an HA Vault's only backup)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_vault_ha_snapshots,
     ),
     ResourceValidationPolicy(
         name="container-non-root",

@@ -328,12 +328,13 @@ class AuthBackendRole(Resource):
         boundServiceAccountNamespaces=Prop(same=same_set),
         tokenPolicies=Prop(same=same_set),
         tokenTtl=Prop(),
+        tokenMaxTtl=Prop(),
         audience=Prop(default=""),
         tokenType=Prop(default="default"),
     )
     # Written on create when set, on update when changed (updateTokenFields and
     # kubernetesAuthBackendRoleUpdateFields).
-    WRITTEN = ("tokenPolicies", "tokenTtl", "tokenType", "audience")
+    WRITTEN = ("tokenPolicies", "tokenTtl", "tokenMaxTtl", "tokenType", "audience")
 
     def create(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         path = f"auth/{inputs['backend'].strip('/')}/role/{inputs['roleName'].strip('/')}"
