@@ -63,12 +63,17 @@ class VaultSettings:
     kv_mount: str = "secret"
     secret_path: str = "aidbox/client"
     policy_name: str = "aidbox"
-    policy_path: str = "secret/data/aidbox/client/*"
+    # None: each reader's policy names exactly the entries it reads. Set: Aidbox's policy
+    # reads this glob instead (an older stack's choice; it covers the database's entries too).
+    policy_path: str | None = None
     role_name: str = "aidbox"
     bound_service_account: str = "aidbox"
     audience: str = "vault"
     # One `pulumi up` of an older stack: seed the per-secret entries from its single entry.
     seed_from_combined_entry: bool = False
+    # One `pulumi up` of a stack that kept the signing keys in three entries: seed the key
+    # bundle from their current values (a rotation included), so sessions survive the upgrade.
+    seed_key_bundle_from_entries: bool = False
 
     @property
     def secret_api_path(self) -> str:
@@ -121,6 +126,7 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
             "boundServiceAccount",
             "audience",
             "seedFromCombinedEntry",
+            "seedKeyBundleFromEntries",
         )
     )
     d = VaultSettings
@@ -165,10 +171,11 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
         bound_service_account=k8s_object_name(s, "boundServiceAccount", aidbox.service_account),
         audience=s.string("audience", d.audience) or d.audience,
         seed_from_combined_entry=s.boolean("seedFromCombinedEntry", False),
+        seed_key_bundle_from_entries=s.boolean("seedKeyBundleFromEntries", False),
     )
     _namespace_checks(s, v, namespace)
-    policy_path = s.string("policyPath") or f"{v.secret_api_path}/*"
-    problem = _policy_path_problem(policy_path, v)
+    policy_path = s.string("policyPath")
+    problem = _policy_path_problem(policy_path, v) if policy_path is not None else None
     if problem:
         s.fail("policyPath", policy_path, f"read-only access needs {problem}")
     capabilities = s.string_list("policyCapabilities") or ("read",)
@@ -209,7 +216,7 @@ def _mode_checks(s: Section, v: VaultSettings) -> None:
     if v.mode == "dev":
         # Dev mode runs its own in-memory Vault with a generated root token.
         _only_for(s, ("address", "token", "namespace", "caCertFile"), "external", "dev")
-        _only_for(s, ("seedFromCombinedEntry",), "ha or external", "dev")
+        _only_for(s, ("seedFromCombinedEntry", "seedKeyBundleFromEntries"), "ha or external", "dev")
         _only_for(s, ("replicas",), "ha", "dev")
         if v.kv_mount != DEV_KV_MOUNT:
             s.fail(
