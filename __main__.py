@@ -1,13 +1,16 @@
 """Aidbox on AKS, reading secrets mounted by the Secrets Store CSI Driver from Azure Key Vault
 or HashiCorp Vault. Reads settings, composes the components, exports the stack outputs."""
 
+import dataclasses
+
 import pulumi
 
 from components import naming
 from components.aidbox.component import Aidbox, AidboxArgs
+from components.aidbox.db_role import DatabaseRole, DatabaseRoleArgs
 from components.aidbox.generated import GeneratedSecrets
 from components.aidbox.postgres import Postgres, PostgresArgs
-from components.aidbox.service_account import AidboxServiceAccount, AidboxServiceAccountArgs
+from components.aidbox.service_account import StoreServiceAccount, StoreServiceAccountArgs
 from components.azure.admission import ClusterPolicies, ClusterPoliciesArgs
 from components.azure.aks import AksCluster, AksClusterArgs, KeyVaultAddon
 from components.azure.existing_aks import (
@@ -34,7 +37,12 @@ from components.kubernetes.network_policies import NetworkPolicies, NetworkPolic
 from components.kubernetes.prometheus import PrometheusScrapeSettings
 from components.kubernetes.secret_provider_class import SecretProviderClass, SecretProviderClassArgs
 from components.settings import load_settings
-from components.settings.managed import DB_PASSWORD
+from components.settings.managed import (
+    AIDBOX_READER,
+    DATABASE_READER,
+    DB_PASSWORD,
+    store_readers,
+)
 from components.settings.vault import REGIONS_WITHOUT_ZONES
 from components.stores.azure import AzureKeyVaultStore, AzureKeyVaultStoreArgs
 from components.stores.parameters import secret_objects
@@ -62,6 +70,8 @@ if mode != "kubeconfig":
         ),
     )
 base_name = naming.cluster_name(settings.project, settings.stack)
+# An external Vault reviews pod tokens at the API server: its egress must be admitted there.
+vault_egress = settings.vault.egress_cidrs if settings.vault else ()
 network: Network | ForeignSubnets | None = None
 monitoring = None
 if platform is not None and (mode == "aks" or settings.azure is not None):
@@ -111,6 +121,7 @@ if mode == "aks":
             key_vault_addon=KeyVaultAddon(settings.csi.rotation_poll_interval) if addon else None,
             app_routing=settings.aidbox.host is not None,
             protect=settings.production,
+            api_server_clients=vault_egress,
         ),
     )
 elif mode == "existingAks":
@@ -132,6 +143,7 @@ elif mode == "existingAks":
                 key_vault_addon=addon,
                 rotation_poll_interval=settings.csi.rotation_poll_interval,
                 app_routing=settings.aidbox.host is not None,
+                api_server_clients=vault_egress,
             ),
             namespace=settings.namespace,
         ),
@@ -197,8 +209,13 @@ if not addon:
     )
     driver_ready = [driver.release]
 
-# Aidbox's signing keys and the database password, seeded into the store once.
+# Aidbox's signing keys and the database passwords, seeded into the store once.
 generated = GeneratedSecrets("generated")
+# Who reads which secret: Aidbox, and the database (its server and the role Job), each as a
+# ServiceAccount of its own that the store lets read its own secrets only.
+readers = store_readers(
+    settings.secrets, settings.aidbox.service_account, settings.postgres.service_account
+)
 if settings.secret_store == "azure":
     assert platform is not None and network is not None and monitoring is not None
     assert not isinstance(cluster, KubeconfigCluster)  # the settings refuse it
@@ -212,6 +229,7 @@ if settings.secret_store == "azure":
             monitoring=monitoring,
             tags=tags,
             seeds=generated.values,
+            readers=readers,
             image_registry=image_registry,
         ),
     )
@@ -228,9 +246,13 @@ else:
             tags=tags,
             network=network,
             seeds=generated.values,
+            labels=labels,
+            readers=readers,
             image_registry=image_registry,
         ),
     )
+aidbox_binding = store.bindings[AIDBOX_READER]
+database_binding = store.bindings[DATABASE_READER]
 
 if settings.csi.metrics == "serviceMonitor":
     azure_provider = AZURE_PROVIDER_ADDON if addon else AZURE_PROVIDER_HELM
@@ -239,13 +261,17 @@ if settings.csi.metrics == "serviceMonitor":
         CsiMetricsArgs(
             provider=cluster.provider,
             targets=[DRIVER, azure_provider] if settings.azure else [DRIVER],
+            api_version=settings.csi.service_monitor_api_version,
             depends_on=driver_ready,
         ),
     )
 
 if mode == "aks" and settings.monitoring.prometheus and settings.csi.metrics == "annotations":
-    # Managed Prometheus scrapes annotated pods only in the namespaces this names.
-    PrometheusScrapeSettings("prometheus", provider=cluster.provider)
+    # Managed Prometheus scrapes annotated pods only in the namespaces this names: the driver's
+    # and the Azure provider's (kube-system) and Aidbox's.
+    PrometheusScrapeSettings(
+        "prometheus", provider=cluster.provider, namespaces=["kube-system", settings.namespace]
+    )
 # A managed database needs only the network and its password: it is built beside the cluster.
 managed_db = None
 if settings.postgres.flexible is not None:
@@ -281,27 +307,50 @@ NetworkPolicies(
 
 # An `ha` Vault before its one-time init cannot serve secrets yet (the store warns): nothing
 # that reads the store (Aidbox, the in-cluster database's password) is declared until then.
-if store.binding.configured:
+if aidbox_binding.configured:
     spc = SecretProviderClass(
         "spc",
         SecretProviderClassArgs(
             provider=cluster.provider,
             namespace=cluster.namespace,
-            binding=store.binding,
+            binding=aidbox_binding,
             secret_objects=secret_objects(settings.secrets),
             depends_on=driver_ready,
             labels=labels,
         ),
     )
-    # The store lets this account read; Aidbox and the in-cluster database run as it.
-    account = AidboxServiceAccount(
+    # The store lets this account read Aidbox's secrets; Aidbox runs as it.
+    account = StoreServiceAccount(
         "aidbox-account",
-        AidboxServiceAccountArgs(
+        StoreServiceAccountArgs(
             provider=cluster.provider,
             namespace=cluster.namespace,
             name=settings.aidbox.service_account,
-            binding=store.binding,
+            binding=aidbox_binding,
             labels=labels,
+        ),
+    )
+    # The database's passwords, and nothing else, for the database's own account.
+    database_spc = SecretProviderClass(
+        "spc-database",
+        SecretProviderClassArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            binding=database_binding,
+            depends_on=driver_ready,
+            spc_name=naming.DATABASE_SECRET_PROVIDER_CLASS,
+            labels=labels,
+        ),
+    )
+    database_account = StoreServiceAccount(
+        "database-account",
+        StoreServiceAccountArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            name=settings.postgres.service_account,
+            binding=database_binding,
+            labels=labels,
+            resource_name="database-service-account",
         ),
     )
     if managed_db is not None:
@@ -314,20 +363,36 @@ if store.binding.configured:
                 namespace=cluster.namespace,
                 settings=settings.postgres,
                 labels=labels,
-                binding=store.binding,
-                secret_provider_class=spc,
-                service_account=account,
+                binding=database_binding,
+                secret_provider_class=database_spc,
+                service_account=database_account,
                 protect=settings.production,
                 image_registry=image_registry,
             ),
         ).database
+    # Aidbox's own database role, created by the administrator before Aidbox starts.
+    role = DatabaseRole(
+        "aidbox-db-role",
+        DatabaseRoleArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            database=database,
+            image=settings.postgres.image,
+            binding=database_binding,
+            secret_provider_class=database_spc,
+            service_account=database_account,
+            labels=labels,
+            image_registry=image_registry,
+        ),
+    )
+    database = dataclasses.replace(database, ready=(*database.ready, role.job))
     aidbox = Aidbox(
         "aidbox",
         AidboxArgs(
             provider=cluster.provider,
             namespace=cluster.namespace,
             settings=settings,
-            binding=store.binding,
+            binding=aidbox_binding,
             secret_provider_class=spc,
             service_account=account,
             database=database,
@@ -362,10 +427,10 @@ if monitoring is not None:
 if registry is not None:
     pulumi.export("containerRegistry", registry.registry_name)
 pulumi.export("namespace", cluster.namespace)
-if store.binding.configured:
+if aidbox_binding.configured:
     pulumi.export("aidboxService", aidbox.service_name)
     pulumi.export("aidboxUrl", aidbox.url)
     pulumi.export("secretProviderClass", spc.spc_name)
     pulumi.export("secrets", aidbox.secret_paths)
-for key, value in store.binding.exports.items():
+for key, value in aidbox_binding.exports.items():
     pulumi.export(key, value)

@@ -1,14 +1,14 @@
 """Every image the program runs, and where each is pulled from: its public registry as pinned,
 or (registry.mode acr or external) the copy in a registry you own, which
 scripts/import-images.sh makes with `az acr import` (the AKS baseline's way). One place:
-the Deployments, the StatefulSet and the Helm values all ask here. Pure."""
+the Deployments, the StatefulSet, the Jobs and the Helm values all ask here. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from .versions import AZURE_PROVIDER, CSI_DRIVER, VAULT, Chart
+from .versions import AZURE_CLI_IMAGE, AZURE_PROVIDER, CSI_DRIVER, VAULT, VAULT_IMAGE, Chart
 
 DOCKER_HUB = "docker.io"
 
@@ -109,25 +109,32 @@ def vault_chart_images(mode: str) -> tuple[str, ...]:
     return tuple(i.reference for i in VAULT.images if i.values_key in keys)
 
 
+def snapshot_images() -> tuple[str, ...]:
+    """An `ha` Vault's snapshot job: Vault to take the snapshot, the Azure CLI to upload it."""
+    return (VAULT_IMAGE.reference, AZURE_CLI_IMAGE.reference)
+
+
 def required(
     *,
     aidbox_image: str,
-    postgres_image: str | None,
+    postgres_image: str,
     csi_helm: bool,
     azure_provider: bool,
     vault_mode: str | None,
+    vault_snapshots: bool = False,
 ) -> tuple[Reference, ...]:
     """Every image the settings run (full references, each once): what the registry you own
-    must hold before pods pull from it."""
-    found = [aidbox_image]
-    if postgres_image is not None:
-        found.append(postgres_image)
+    must hold before pods pull from it. The PostgreSQL image runs in either database mode: the
+    in-cluster database, and the Job that creates Aidbox's role (psql)."""
+    found = [aidbox_image, postgres_image]
     if csi_helm:
         found += [i.reference for i in CSI_DRIVER.images]
         if azure_provider:
             found += [i.reference for i in AZURE_PROVIDER.images]
     if vault_mode is not None:
         found += vault_chart_images(vault_mode)
+    if vault_snapshots:
+        found += snapshot_images()
     unique = {parse(r).source: parse(r) for r in found}
     return tuple(unique.values())
 
@@ -135,10 +142,12 @@ def required(
 def required_by(settings: Any) -> tuple[Reference, ...]:
     """`required` for a Settings (components/settings)."""
     s = settings
+    v = s.vault
     return required(
         aidbox_image=s.aidbox.image,
-        postgres_image=s.postgres.image if s.postgres.flexible is None else None,
+        postgres_image=s.postgres.image,
         csi_helm=s.csi.install == "helm",
         azure_provider=s.secret_store == "azure",
-        vault_mode=s.vault.mode if s.vault is not None else None,
+        vault_mode=v.mode if v is not None else None,
+        vault_snapshots=v is not None and v.snapshots is not None and v.snapshots.enabled,
     )

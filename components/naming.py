@@ -36,7 +36,8 @@ AIDBOX = "aidbox"  # Deployment, Service, PodDisruptionBudget
 AIDBOX_CONFIG_MAP = "aidbox-config"
 AIDBOX_CREDENTIALS_SECRET = "aidbox"
 POSTGRES = "aidbox-db"  # StatefulSet, Service and its password Secret
-SECRET_PROVIDER_CLASS = "aidbox-secrets"
+SECRET_PROVIDER_CLASS = "aidbox-secrets"  # Aidbox's
+DATABASE_SECRET_PROVIDER_CLASS = "aidbox-db-secrets"  # the database's passwords only
 SP_CREDENTIALS_SECRET = "secrets-store-creds"  # Azure servicePrincipal mode
 VAULT_RELEASE = "vault"  # the chart's fullname, hence its ServiceAccount and Service names
 VAULT_TOKEN_REVIEWER = "vault-token-reviewer"  # external Vault: ServiceAccount, binding
@@ -127,6 +128,14 @@ def postgres_server_name(project: str, stack: str, scope: str) -> str:
     suffix = _suffix(scope, project, stack)
     body = f"psql-{_slug(project)}-{_slug(stack)}"[: 63 - len(suffix) - 1].rstrip("-")
     return f"{body}-{suffix}"
+
+
+def storage_account_name(project: str, stack: str, scope: str) -> str:
+    """`st<project><stack><suffix>`: storage account names are global, 3-24 lower-case letters
+    and digits, so the suffix hashes the deployment's scope, like a Key Vault's."""
+    suffix = _suffix(scope, project, f"{stack}-snapshots")
+    body = re.sub(r"[^a-z0-9]", "", f"{project}{stack}".lower())
+    return f"st{body[: 24 - 2 - len(suffix)]}{suffix}"
 
 
 def role_assignment_name(*parts: str) -> str:

@@ -11,7 +11,7 @@ CHARTS_DIR = "charts"  # vendored archives, relative to the project root (see ch
 @dataclass(frozen=True)
 class ChartImage:
     """An image a chart pulls: the values key holding its `repository` and `tag`, and the
-    reference the chart's defaults name (registry host included)."""
+    reference the chart's defaults name (its registry host, which Docker Hub's may leave out)."""
 
     values_key: str
     reference: str
@@ -34,6 +34,35 @@ class Chart:
         """The vendored archive, relative to the project root, where Pulumi runs."""
         return f"./{CHARTS_DIR}/{self.name}-{self.version}.tgz"
 
+
+@dataclass(frozen=True)
+class Image:
+    """An image the program pins itself: the Vault chart's (below) and the snapshot job's.
+    components/images.py maps each to where it is pulled from."""
+
+    repository: str
+    tag: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+    @property
+    def values(self) -> dict[str, str]:
+        """As the Vault chart's `image` values take it."""
+        return {"repository": self.repository, "tag": self.tag}
+
+
+# The Vault the program deploys: the vendored chart's appVersion, Community Edition, which the
+# chart's acceptance tests run (vault-helm .github/workflows/acceptance.yaml: CE only with
+# VAULT_N, 2.0.4; 1.21.x only as Enterprise images). Server, CSI agent and snapshot job alike.
+VAULT_IMAGE = Image("hashicorp/vault", "2.0.4")
+VAULT_CSI_PROVIDER_IMAGE = Image("hashicorp/vault-csi-provider", "1.7.4")
+# The end-to-end run's Vault (scripts/e2e/vault/go.mod): the Go module proxy has no Vault 2
+# module, so it builds 1.21.0 (README, "End-to-end run").
+E2E_VAULT_VERSION = "1.21.0"
+# The snapshot job's uploader (workload identity, `az storage blob upload --auth-mode login`).
+AZURE_CLI_IMAGE = Image("mcr.microsoft.com/azure-cli", "2.91.0")
 
 CSI_DRIVER = Chart(
     name="secrets-store-csi-driver",
@@ -115,17 +144,23 @@ VAULT = Chart(
         "csi.daemonSet.securityContext.container",
         "server.statefulSet.securityContext.pod",
         "server.statefulSet.securityContext.container",
-        "server.image.repository",
-        "server.image.tag",
         "csi.image.repository",
         "csi.image.tag",
         "csi.agent.image.repository",
         "csi.agent.image.tag",
+        "server.image.repository",
+        "server.image.tag",
+        "server.ha.apiAddr",
+        "server.ha.clusterAddr",
+        "server.annotations",
+        "server.includeConfigAnnotation",
     ),
+    # Set in the values whatever the registry (helm_values.py), not left to the chart's
+    # defaults: a chart bump must not move them.
     images=(
-        ChartImage("server.image", "docker.io/hashicorp/vault:2.0.4"),
-        ChartImage("csi.image", "docker.io/hashicorp/vault-csi-provider:1.7.4"),
-        ChartImage("csi.agent.image", "docker.io/hashicorp/vault:2.0.4"),
+        ChartImage("server.image", VAULT_IMAGE.reference),
+        ChartImage("csi.image", VAULT_CSI_PROVIDER_IMAGE.reference),
+        ChartImage("csi.agent.image", VAULT_IMAGE.reference),
     ),
 )
 

@@ -45,10 +45,20 @@ DURATIONS = {
     "kubernetes:helm.sh/v3:Release": 90,  # images pulled, pods ready
     "kubernetes:apps/v1:Deployment": 120,  # Aidbox starts and passes its probes
     "kubernetes:apps/v1:StatefulSet": 60,
+    "kubernetes:batch/v1:Job": 30,  # Aidbox's database role: a psql pod pulls, runs, ends
     # Azure Database for PostgreSQL flexible server with a zone-redundant standby.
     "azure-native:dbforpostgresql:Server": 600,
     "azure-native:dbforpostgresql:Database": 30,
     "azure-native:dbforpostgresql:Configuration": 30,
+    # A Premium registry (registry.mode acr) and an Azure Policy assignment at the cluster: off
+    # the critical path (the registry needs only the group, an assignment only the cluster).
+    "azure-native:containerregistry:Registry": 60,
+    "azure-native:authorization:PolicyAssignment": 30,
+    # An ha Vault's snapshot storage: off the critical path (it needs the group and network).
+    "azure-native:storage:StorageAccount": 30,
+    "azure-native:storage:BlobContainer": 5,
+    "azure-native:storage:BlobServiceProperties": 5,
+    "azure-native:storage:ManagementPolicy": 5,
 }
 # A managed server's own chain: its private DNS zone (beside the network) and link, the server,
 # then its one configuration change (the extension allow-list; TLS is required by default).
@@ -63,10 +73,15 @@ FREE = ("pulumi:providers:", "random:", "aidbox-secrets:")  # no cloud call, or 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 DRIVER = "kubernetes:helm.sh/v3:Release"
 # The user pool, its own resource after the cluster (a pool inside the cluster resource would
-# have its node count re-sent by every cluster update). Pods of Deployments and StatefulSets
-# run there (the system pool is tainted): they are ready no earlier than its nodes.
+# have its node count re-sent by every cluster update). Pods of Deployments, StatefulSets and
+# Jobs (the database role's) run there (the system pool is tainted): they are ready, or done,
+# no earlier than its nodes.
 USER_NODES = "azure-native:containerservice:AgentPool"
-WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+WORKLOADS = (
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:batch/v1:Job",
+)
 
 
 def duration(resource: Registered) -> int:
@@ -84,12 +99,11 @@ def duration(resource: Registered) -> int:
 
 def unavoidable_seconds(in_cluster_database: bool = False, managed_database: bool = False) -> int:
     """The chain the program cannot shorten: the resource group; the cluster's subnets' network;
-    the cluster;
-    then, in parallel, the CSI driver and the user pool's nodes; then Aidbox. The in-cluster
-    database reads its password from the store through the CSI driver and runs on the user
-    pool, so it joins the chain; a managed database is created beside the cluster (its DNS zone
-    beside the network, the zone's link, the server, its one parameter change), and Aidbox
-    waits for whichever is ready last."""
+    the cluster; then, in parallel, the CSI driver and the user pool's nodes; then the Job that
+    creates Aidbox's database role; then Aidbox. The in-cluster database reads its password from
+    the store through the CSI driver and runs on the user pool, so it joins the chain; a managed
+    database is created beside the cluster (its DNS zone beside the network, the zone's link,
+    the server, its one parameter change), and the role Job waits for whichever is ready last."""
     group = DURATIONS["azure-native:resources:ResourceGroup"]
     network = DURATIONS["azure-native:network:VirtualNetwork"]
     cluster = group + network + DURATIONS[CLUSTER] + max(DURATIONS[DRIVER], DURATIONS[USER_NODES])
@@ -100,7 +114,9 @@ def unavoidable_seconds(in_cluster_database: bool = False, managed_database: boo
         zone = max(network, DURATIONS["azure-native:privatedns:PrivateZone"])
         link = DURATIONS["azure-native:privatedns:VirtualNetworkLink"]
         database = group + zone + link + sum(DURATIONS[t] for t in MANAGED_DATABASE)
-    return max(cluster, database) + DURATIONS["kubernetes:apps/v1:Deployment"]
+    # Aidbox's database role is created in the cluster once both are there, then Aidbox starts.
+    role = DURATIONS["kubernetes:batch/v1:Job"]
+    return max(cluster, database) + role + DURATIONS["kubernetes:apps/v1:Deployment"]
 
 
 @dataclass(frozen=True)
@@ -187,7 +203,7 @@ def minutes(seconds: int) -> str:
 
 
 def main() -> None:
-    chain = "resource group, network, cluster, driver and user nodes, Aidbox"
+    chain = "resource group, network, cluster, driver and user nodes, database role Job, Aidbox"
     print(f"unavoidable chain ({chain}): {minutes(unavoidable_seconds())}")
     for path in stack_files():
         result = model(run_file(path))

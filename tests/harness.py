@@ -27,7 +27,6 @@ import yaml
 from pulumi.runtime import rpc, settings
 
 from components import images
-from components.settings.aidbox import DEFAULT_AIDBOX_IMAGE
 from components.settings.postgres import DEFAULT_POSTGRES_IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +38,8 @@ DEPLOYER = "00000000-0000-0000-0000-0000000000de"
 KUBELET_CLIENT, KUBELET_OBJECT = "kubelet-client-id", "kubelet-object-id"
 ADDON_CLIENT, ADDON_OBJECT = "addon-client-id", "addon-object-id"
 UAMI_CLIENT, UAMI_PRINCIPAL = "uami-client-id", "uami-principal-id"
+# The database's own identity (Key Vault, workload mode): ids of its own, to tell the two apart.
+DB_UAMI_CLIENT, DB_UAMI_PRINCIPAL = "db-uami-client-id", "db-uami-principal-id"
 OIDC_ISSUER = "https://oidc.example/issuer/"
 LB_IP = "203.0.113.50"
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -231,6 +232,11 @@ class StackRun:
         assert len(found) == 1, f"expected one {kind} named {name}, got {len(found)}"
         return found[0]
 
+    def spc(self, name: str = "aidbox-secrets") -> Registered:
+        """A SecretProviderClass by name: Aidbox's by default (`aidbox-db-secrets` is the
+        database's)."""
+        return self.k8s("secrets-store.csi.x-k8s.io/v1:SecretProviderClass", name)
+
     def output(self, name: str) -> Any:
         return unwrap(self.outputs[name].value)
 
@@ -271,11 +277,21 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
         out["name"] = inputs["registryName"]
         out["loginServer"] = f"{inputs['registryName']}.azurecr.io"
         rid = f"{rg}/providers/Microsoft.ContainerRegistry/registries/{out['name']}"
+    elif typ == "azure-native:storage:StorageAccount":
+        out["name"] = inputs["accountName"]
+        rid = f"{rg}/providers/Microsoft.Storage/storageAccounts/{out['name']}"
+    elif typ == "azure-native:storage:BlobContainer":
+        out["name"] = inputs["containerName"]
+        account = f"{rg}/providers/Microsoft.Storage/storageAccounts/{inputs['accountName']}"
+        rid = f"{account}/blobServices/default/containers/{out['name']}"
     elif typ == "azure-native:dbforpostgresql:Server":
         out["name"] = inputs["serverName"]
         out["fullyQualifiedDomainName"] = f"{inputs['serverName']}.postgres.database.azure.com"
     elif typ == "azure-native:managedidentity:UserAssignedIdentity":
-        out |= {"name": f"{name}-uami", "clientId": UAMI_CLIENT, "principalId": UAMI_PRINCIPAL}
+        ids = (UAMI_CLIENT, UAMI_PRINCIPAL)
+        if name.endswith("-database-identity"):
+            ids = (DB_UAMI_CLIENT, DB_UAMI_PRINCIPAL)
+        out |= {"name": f"{name}-uami", "clientId": ids[0], "principalId": ids[1]}
     elif typ == "kubernetes:core/v1:Service" and inputs.get("spec", {}).get("type") == (
         "LoadBalancer"
     ):
@@ -285,7 +301,9 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
     ):
         out["data"] = {"token": base64.b64encode(SA_TOKEN.encode()).decode()}
     elif typ == "tls:index/privateKey:PrivateKey":
-        out["privateKeyPem"] = rpc.wrap_rpc_secret(f"{PEM_PRIVATE_HEAD}{name}\n-----END")
+        out["privateKeyPem"] = rpc.wrap_rpc_secret(
+            f"{PEM_PRIVATE_HEAD}{name}\n-----END RSA PRIVATE KEY-----\n"
+        )
         out["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n"
     elif typ == "random:index/randomPassword:RandomPassword":
         out["result"] = rpc.wrap_rpc_secret(f"generated-{name}")
@@ -581,6 +599,7 @@ VAULT_EXTERNAL_CA = {
 }
 VAULT_HA_INIT = {**VAULT_HA, "vault": {"mode": "ha", "token": "h4-root"}}
 # A production stack with an ha Vault (after init), reachable only from the administrators'.
+PRODUCTION_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605.0"  # production pins YYMM.N
 VAULT_HA_PRODUCTION = {
     **VAULT_HA_INIT,
     "production": True,
@@ -589,7 +608,11 @@ VAULT_HA_PRODUCTION = {
         "apiServerAuthorizedRanges": ["203.0.113.0/28"],
         "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
     },
-    "aidbox": {"replicas": 2},
+    "aidbox": {
+        "replicas": 2,
+        "image": PRODUCTION_AIDBOX_IMAGE,
+        "internal": {"baseUrl": "https://fhir.example.org"},
+    },
     "aidboxLicense": "test-license",
     "postgres": {"mode": "inCluster"},
     # Its own registry (production's default), holding what scripts/import-images.sh copies.
@@ -597,11 +620,12 @@ VAULT_HA_PRODUCTION = {
         "imported": [
             image.source
             for image in images.required(
-                aidbox_image=DEFAULT_AIDBOX_IMAGE,
+                aidbox_image=PRODUCTION_AIDBOX_IMAGE,
                 postgres_image=DEFAULT_POSTGRES_IMAGE,
                 csi_helm=True,
                 azure_provider=False,
                 vault_mode="ha",
+                vault_snapshots=True,
             )
         ]
     },

@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 
 from components.settings import SettingsError, parse_settings
-from components.settings.managed import MANAGED_KUBERNETES_SECRET, MANAGED_SECRETS
+from components.settings.managed import (
+    MANAGED_KUBERNETES_SECRET,
+    MANAGED_SECRETS,
+    RESERVED_SECRETS,
+)
 from components.settings.postgres import parse_flexible
 from components.settings.reader import Section
 
@@ -17,7 +21,11 @@ SECRETS = {"client-secret": {"scope": "Client/basic"}}
 PROD = {
     "production": True,
     "aidboxLicense": "lic",
-    "aidbox": {"replicas": 2},
+    "aidbox": {
+        "replicas": 2,
+        "image": "healthsamurai/aidboxone:2605.0",
+        "internal": {"baseUrl": "https://fhir.example.org"},
+    },
     "cluster": {
         "apiServerAuthorizedRanges": ["203.0.113.0/28"],
         "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
@@ -53,16 +61,19 @@ def refused(raw: dict[str, Any], match: str, **kwargs: Any) -> str:
 # -- managed secrets ----------------------------------------------------------------------------
 
 
-def test_program_secrets_join_the_users_and_sync_into_one_secret() -> None:
+def test_program_secrets_join_the_users_and_are_mirrored_nowhere() -> None:
     s = parse({})
     managed = [spec for spec in s.secrets if spec.managed]
     assert [spec.name for spec in managed] == list(MANAGED_SECRETS)
-    assert {spec.kubernetes_secret.name for spec in managed} == {MANAGED_KUBERNETES_SECRET}  # type: ignore[union-attr]
+    # Aidbox's start script reads the files: no Kubernetes Secret mirrors a managed secret.
+    assert all(spec.kubernetes_secret is None for spec in managed)
     assert all(spec.scope is None and spec.value is None for spec in managed)
     assert [spec.name for spec in s.secrets if not spec.managed] == ["client-secret"]
 
 
-@pytest.mark.parametrize("name", MANAGED_SECRETS)
+# The managed names, and the three the signing keys had before their bundle (a Key Vault keeps
+# them after an upgrade).
+@pytest.mark.parametrize("name", RESERVED_SECRETS)
 def test_user_secrets_may_not_take_a_reserved_name(name: str) -> None:
     message = refused(
         {"secrets": {name: {"scope": "Client/basic"}}}, rf"secrets\.{name} = '\(set\)'"
@@ -193,14 +204,18 @@ def test_autoscaling_bounds() -> None:
 
 
 def test_production_needs_two_pods_at_the_autoscalers_floor() -> None:
-    autoscaled = {"autoscaling": {"minReplicas": 1, "maxReplicas": 4}}
+    autoscaled = {
+        "autoscaling": {"minReplicas": 1, "maxReplicas": 4},
+        "internal": PROD["aidbox"]["internal"],
+        "image": PROD["aidbox"]["image"],
+    }
     with pytest.raises(SettingsError, match=r"aidbox\.autoscaling\.minReplicas = 1"):
         parse(
             {**PROD, "aidbox": autoscaled},
             secret_keys=("aidboxLicense",),
         )
     s = parse(
-        {**PROD, "aidbox": {"autoscaling": {"minReplicas": 2, "maxReplicas": 4}}},
+        {**PROD, "aidbox": {**autoscaled, "autoscaling": {"minReplicas": 2, "maxReplicas": 4}}},
         secret_keys=("aidboxLicense",),
     )
     assert s.aidbox.min_replicas == 2
@@ -214,7 +229,7 @@ def test_production_never_runs_dev_mode() -> None:
 
 @pytest.mark.parametrize(
     "image",
-    ["healthsamurai/aidboxone:2605.1", "healthsamurai/aidboxone@sha256:" + "a" * 64],
+    ["healthsamurai/aidboxone:2605.0", "healthsamurai/aidboxone@sha256:" + "a" * 64],
 )
 def test_production_accepts_a_fixed_release_or_a_digest(image: str) -> None:
     assert prod({"image": image}).aidbox.image == image
@@ -296,3 +311,80 @@ def test_flexible_settings_contradictions_are_refused() -> None:
         {"postgres": {"azureFlexible": {"version": "16"}}},
         r"postgres\.azureFlexible = '\(set\)' .* only for postgres\.mode azureFlexible",
     )
+
+
+# -- the address users reach (issue 19 #6) ------------------------------------------------------
+
+
+def test_production_needs_the_address_users_reach() -> None:
+    bare = {**PROD, "aidbox": {**PROD["aidbox"], "internal": None}}
+    with pytest.raises(SettingsError, match=r"aidbox\.host = None .* required on production"):
+        parse(bare, secret_keys=("aidboxLicense",))
+    public = {
+        **PROD["aidbox"],
+        "internal": None,
+        "host": "fhir.example.org",
+        "tls": {"secretName": "fhir-tls"},
+    }
+    s = parse({**PROD, "aidbox": public}, secret_keys=("aidboxLicense",))
+    assert s.aidbox.base_url == "https://fhir.example.org"
+    internal = prod({"internal": {"baseUrl": "https://aidbox.hospital.example"}})
+    assert internal.aidbox.base_url == "https://aidbox.hospital.example"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://aidbox.hospital.example",
+        "https://aidbox.default.svc",
+        "https://aidbox.default.svc.cluster.local:8080",
+        "https://localhost:8080",
+        "aidbox.hospital.example",
+        "https://user:pw@aidbox.hospital.example",
+    ],
+)
+def test_production_internal_url_is_https_outside_the_cluster(url: str) -> None:
+    assert parse({"aidbox": {"internal": {"baseUrl": "http://localhost:8080"}}}).aidbox.base_url
+    with pytest.raises(SettingsError, match=r"aidbox\.internal\.baseUrl = ") as error:
+        prod({"internal": {"baseUrl": url}})
+    assert "pw" not in str(error.value)
+
+
+def test_internal_url_and_host_exclude_each_other() -> None:
+    refused(
+        {
+            "aidbox": {
+                "host": "fhir.example.org",
+                "tls": {"secretName": "fhir-tls"},
+                "internal": {"baseUrl": "https://fhir.example.org"},
+            }
+        },
+        r"aidbox\.internal\.baseUrl = .* not with aidbox\.host",
+    )
+
+
+# -- the Clients the init Bundle creates (issue 18 #8) ------------------------------------------
+
+
+def test_production_leaves_basic_auth_out_unless_configured() -> None:
+    dev = parse({}).secrets[0]
+    assert dev.grant_types == ("client_credentials", "basic")
+    assert prod().secrets[0].grant_types == ("client_credentials",)
+    configured = {"client-secret": {"scope": "Client/basic", "grantTypes": ["basic"]}}
+    assert prod(secrets=configured).secrets[0].grant_types == ("basic",)
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        ({"scope": "Client", "grantTypes": ["basic"]}, r"grantTypes = .* Client/<id>"),
+        ({"scope": "TokenIntrospector/t", "grantTypes": ["basic"]}, r"grantTypes = "),
+        (
+            {"scope": "Client/basic", "grantTypes": ["client-credentials"]},
+            r"grantTypes = \['client-credentials'\] .*'client_credentials'",
+        ),
+        ({"scope": "Client/basic", "grantTypes": []}, r"grantTypes = \[\]"),
+    ],
+)
+def test_grant_types_bad_input(entry: dict[str, Any], match: str) -> None:
+    refused({"secrets": {"client-secret": entry}}, rf"secrets\.client-secret\.{match}")

@@ -1,7 +1,8 @@
 """The modeled first `pulumi up` (scripts/deploy_time.py) of the production stack is within 2%
 of the unavoidable chain (resource group, the cluster's network, cluster, then CSI driver and
-user nodes, or the managed database's own chain, then Aidbox): everything else, the registry,
-its endpoint and pull grant, the policy assignments, runs beside it."""
+user nodes, or the managed database's own chain, then the database role Job, then Aidbox):
+everything else, the registry, its endpoint and pull grant, the policy assignments, an ha
+Vault's snapshot storage and CronJob, runs beside it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 import cases
-from harness import ROOT
+from harness import ROOT, VAULT_HA_INIT, run_stack
 
 MARGIN = 0.02  # of the unavoidable chain (the workspace the cluster names, the Service)
 
@@ -40,12 +41,17 @@ def test_prod_first_up_is_the_unavoidable_chain() -> None:
     )
     through_database = any(n.startswith("azure-native:dbforpostgresql:Server") for n in names)
     assert through_cluster or through_database, names
-    assert names[-2].startswith("kubernetes:apps/v1:Deployment aidbox")
+    # The path ends in Aidbox: its Deployment, then its Service (and the Ingress on a host).
+    assert any(n.startswith("kubernetes:apps/v1:Deployment aidbox") for n in names[-3:]), names
     mode = cases.settings("Pulumi.prod.yaml").postgres.mode
     unavoidable = deploy_time.unavoidable_seconds(
         in_cluster_database=mode == "inCluster", managed_database=mode == "azureFlexible"
     )
     assert result.total <= unavoidable * (1 + MARGIN), (result.total, unavoidable, result.path)
+    # Nor sooner: the database role Job's pod, like Aidbox's, runs on the user pool.
+    assert result.total >= unavoidable, (result.total, unavoidable, result.path)
+    pool = names.index("azure-native:containerservice:AgentPool aks-user-pool")
+    assert names[pool + 1] == "kubernetes:batch/v1:Job aidbox-db-role-job", names
 
 
 def test_the_model_follows_output_dependencies() -> None:
@@ -77,3 +83,11 @@ def test_the_managed_database_is_ready_after_one_parameter_change() -> None:
     server = result.ends["postgres-server-server"]
     ready = max(end for name, end in result.ends.items() if name.startswith("postgres-server-"))
     assert ready - server == deploy_time.DURATIONS["azure-native:dbforpostgresql:Configuration"]
+
+
+def test_an_ha_vaults_snapshot_job_and_storage_stay_off_the_critical_path() -> None:
+    """The snapshot storage needs only the resource group and network, the CronJob only the
+    Vault namespace: a first `up` of an ha Vault is not longer for them."""
+    run = run_stack(VAULT_HA_INIT, secret_keys=["vault"])
+    names = [name for name, _, _ in deploy_time.model(run).path]
+    assert not [n for n in names if ":storage:" in n or "CronJob" in n or "snapshots" in n], names

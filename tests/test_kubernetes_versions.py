@@ -22,7 +22,11 @@ PRODUCTION = {
     "secretStore": "azure",
     "secrets": SECRETS,
     "aidboxLicense": "license",
-    "aidbox": {"replicas": 2},
+    "aidbox": {
+        "replicas": 2,
+        "image": "healthsamurai/aidboxone:2605.0",
+        "internal": {"baseUrl": "https://fhir.example.org"},
+    },
     "cluster": {
         "apiServerAuthorizedRanges": ["203.0.113.0/28"],
         "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],

@@ -3,6 +3,7 @@ a policy turns the suite red here, before `pulumi preview --policy-pack policy` 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import cases
@@ -15,6 +16,13 @@ from harness import (
     StackRun,
     run_stack,
 )
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    StackValidationArgs,
+)
+from pulumi_policy.proxy import unknown_checking_proxy
 from test_policy import make_args, rules
 from test_policy_aks import stack_args
 
@@ -72,10 +80,27 @@ def violations(run: StackRun, production: bool) -> list[str]:
                 args, lambda message, urn=None, p=policy: found.append(f"{p.name}: {message}")
             )
     outputs = {key: run.output(key) for key in run.outputs}
+    args = stack_args(outputs)
+    config = {"production": True} if production else None
+    resources = [
+        PolicyResource(
+            r.type,
+            unknown_checking_proxy(copy.deepcopy(r.props)),
+            r.urn,
+            r.name,
+            PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), []),
+            None,
+            None,
+            [],
+            {},
+        )
+        for r in run.resources
+        if r.custom
+    ]
     for policy in rules.POLICIES:
         if policy not in rules.RESOURCE_POLICIES:
             policy.validate(
-                stack_args(outputs),
+                StackValidationArgs([*args.resources, *resources], config),
                 lambda message, urn=None, p=policy: found.append(f"{p.name}: {message}"),
             )
     return found

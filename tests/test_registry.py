@@ -32,6 +32,7 @@ import charts
 from components import images, versions
 from components.azure import roles
 from components.settings import SettingsError, parse_settings
+from components.settings.aidbox import DEFAULT_AIDBOX_IMAGE
 
 PROD = "Pulumi.prod.yaml"
 REGISTRY = "azure-native:containerregistry:Registry"
@@ -40,7 +41,7 @@ SECRETS = {"client-secret": {"scope": "Client/basic"}}
 IMPORTED = [
     i.source
     for i in images.required(
-        aidbox_image="healthsamurai/aidboxone:2605.1",
+        aidbox_image=DEFAULT_AIDBOX_IMAGE,
         postgres_image="postgres:17.6",
         csi_helm=True,
         azure_provider=True,
@@ -119,7 +120,11 @@ def test_production_defaults_to_its_own_registry_and_dev_to_public_ones() -> Non
         {
             "production": True,
             "aidboxLicense": "l",
-            "aidbox": {"replicas": 2},
+            "aidbox": {
+                "replicas": 2,
+                "image": "healthsamurai/aidboxone:2605.0",
+                "internal": {"baseUrl": "https://fhir.example.org"},
+            },
             "cluster": {
                 "apiServerAuthorizedRanges": ["203.0.113.0/28"],
                 "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
@@ -137,7 +142,7 @@ def test_pods_pull_only_what_the_registry_holds() -> None:
         parse(raw)
     message = str(error.value)
     assert message.startswith("aidbox-secrets:registry.imported = [")
-    assert "docker.io/healthsamurai/aidboxone:2605.1" in message
+    assert images.parse(DEFAULT_AIDBOX_IMAGE).source in message
     assert "bash scripts/import-images.sh prod" in message
     # The import script's own targeted `up` creates the registry before anything is in it.
     assert parse(raw, registry_bootstrap=True).registry.mode == "acr"
@@ -225,16 +230,17 @@ def _images_in(value: Any) -> list[str]:
 
 @pytest.mark.parametrize("case", [PROD, "vault-ha-acr"])
 def test_every_pod_pulls_from_the_registry(case: str) -> None:
-    """The program's Deployments and StatefulSets, and every object the vendored charts render
-    (real Helm) with the values the program passes: no image from a public registry."""
+    """The program's Deployments, StatefulSets, Jobs (the database role) and CronJobs (an ha
+    Vault's snapshots), and every object the vendored charts render (real Helm) with the values
+    the program passes: no image from a public registry."""
     run = cases.run(case)
     server = f"{run.one(REGISTRY).props['registryName']}.azurecr.io/"
-    pulled = [
-        i
-        for r in run.resources
-        if r.type.startswith("kubernetes:apps/")
-        for i in _images_in(r.props)
+    workloads = [
+        r for r in run.resources if r.type.startswith(("kubernetes:apps/", "kubernetes:batch/"))
     ]
+    kinds = {r.type.rsplit(":", 1)[1] for r in workloads}
+    assert {"Deployment", "Job"} | ({"CronJob"} if cases.settings(case).vault else set()) <= kinds
+    pulled = [i for r in workloads for i in _images_in(r.props)]
     for install in installs(case):
         pulled += [i for obj in install.render().objects for i in _images_in(obj)]
     assert pulled and not [i for i in pulled if not i.startswith(server)], pulled
@@ -247,7 +253,7 @@ def test_every_pod_pulls_from_the_registry(case: str) -> None:
 def test_dev_pulls_as_configured() -> None:
     run = run_stack(AZURE_DEV)
     deployment = run.k8s("apps/v1:Deployment", "aidbox")
-    assert _images_in(deployment.props) == ["healthsamurai/aidboxone:2605.1"]
+    assert _images_in(deployment.props) == [DEFAULT_AIDBOX_IMAGE]
     assert not run.of_type(REGISTRY)
     driver = run.named("csi-driver").props["values"]
     assert "image" not in driver.get("linux", {})

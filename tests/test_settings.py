@@ -39,7 +39,7 @@ def test_azure_defaults() -> None:
     assert s.secrets[0].value is None
     assert s.csi.rotation_poll_interval == "30s"
     assert s.namespace == "default"
-    assert s.aidbox.image.endswith(":2605.1")
+    assert s.aidbox.image.endswith(":2605")
     assert s.azure is not None and s.azure.key_vault.purge_protection is True
     # Derived when the program runs, from the subscription (tests/test_azure_names.py).
     assert s.azure.key_vault.name is None
@@ -56,7 +56,8 @@ def test_vault_defaults() -> None:
         "aidbox/client",
     )
     assert (v.policy_name, v.role_name, v.bound_service_account) == ("aidbox", "aidbox", "aidbox")
-    assert v.policy_path == "secret/data/aidbox/client/*"
+    assert v.policy_path is None  # each reader's policy names its own entries
+    assert not v.seed_key_bundle_from_entries
     assert v.secret_api_path == "secret/data/aidbox/client"
     assert v.entry_api_path("client-secret") == "secret/data/aidbox/client/client-secret"
     assert not v.seed_from_combined_entry
@@ -317,11 +318,27 @@ BAD_INPUT = {
     ),
     "env from an unknown secret": (
         azure(aidbox={"envFromStore": {"BOX_LICENSE": "nope"}}),
-        ["aidbox.envFromStore.BOX_LICENSE", "'nope'", "with a kubernetesSecret"],
+        ["aidbox.envFromStore.BOX_LICENSE", "'nope'", "a secret configured in `secrets`"],
     ),
-    "env from a secret that is not synced": (
-        azure(aidbox={"envFromStore": {"BOX_LICENSE": "client-secret"}}),
-        ["aidbox.envFromStore.BOX_LICENSE", "'client-secret'", "with a kubernetesSecret"],
+    "env from a program secret": (
+        azure(aidbox={"envFromStore": {"BOX_LICENSE": "aidbox-auth-keys"}}),
+        ["aidbox.envFromStore.BOX_LICENSE", "'aidbox-auth-keys'", "one of ['client-secret']"],
+    ),
+    "a secret with neither scope nor mirror that no env reads": (
+        azure(secrets={"client-secret": {"scope": "Client/basic"}, "lic": {}}),
+        ["secrets.lic.scope", "None", "'<ResourceType>'"],
+    ),
+    "the database sharing Aidbox's account": (
+        azure(postgres={"serviceAccount": "aidbox"}),
+        ["postgres.serviceAccount", "'aidbox'", "other than Aidbox's"],
+    ),
+    "the database on the namespace's default account": (
+        azure(postgres={"serviceAccount": "default"}),
+        ["postgres.serviceAccount", "'default'", "of the database's own"],
+    ),
+    "seeding the key bundle in dev mode": (
+        vault(vault={"mode": "dev", "seedKeyBundleFromEntries": True}),
+        ["vault.seedKeyBundleFromEntries", "only for vault.mode ha or external"],
     ),
     "env var that cannot come from the store": (
         azure(aidbox={"envFromStore": {"BOX_DB_HOST": "client-secret"}}),
@@ -389,11 +406,17 @@ PROD_CLUSTER = {
     "apiServerAuthorizedRanges": ["203.0.113.0/28"],
     "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
 }
+# Two pods of one build, reached at an address someone else publishes inside the network.
+PROD_AIDBOX = {
+    "replicas": 2,
+    "image": "healthsamurai/aidboxone:2605.0",
+    "internal": {"baseUrl": "https://fhir.example.org"},
+}
 
 
 def test_production_stack_that_follows_the_rules() -> None:
     s = parse(
-        azure(production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", cluster=PROD_CLUSTER),
+        azure(production=True, aidbox=PROD_AIDBOX, aidboxLicense="jwt", cluster=PROD_CLUSTER),
         secret_keys=("aidboxLicense",),
     )
     assert s.production and s.aidbox.replicas == 2
@@ -416,7 +439,7 @@ def test_production_accepts_a_license_from_the_store() -> None:
     raw = azure(
         production=True,
         secrets={**SECRETS, "lic": {"kubernetesSecret": {"name": "aidbox-store"}}},
-        aidbox={"replicas": 2, "envFromStore": {"BOX_LICENSE": "lic"}},
+        aidbox={**PROD_AIDBOX, "envFromStore": {"BOX_LICENSE": "lic"}},
         cluster=PROD_CLUSTER,
     )
     assert parse(raw).aidbox.has_license
@@ -849,8 +872,35 @@ GOOD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], str, Any]] = {
     "vault external with a nested KV mount": (
         vault(vault={**EXTERNAL, "kvMount": "team/kv"}),
         ("vault",),
+        "vault.secret_api_path",
+        "team/kv/data/aidbox/client",
+    ),
+    "vault external with an older stack's policy path": (
+        vault(vault={**EXTERNAL, "kvMount": "team/kv", "policyPath": "team/kv/data/aidbox/*"}),
+        ("vault",),
         "vault.policy_path",
-        "team/kv/data/aidbox/client/*",
+        "team/kv/data/aidbox/*",
+    ),
+    "vault: the key bundle seeded from an older stack's three entries": (
+        vault(vault={**EXTERNAL, "seedKeyBundleFromEntries": True}),
+        ("vault",),
+        "vault.seed_key_bundle_from_entries",
+        True,
+    ),
+    "a postgres service account of its own": (
+        azure(postgres={"serviceAccount": "fhir-db"}),
+        (),
+        "postgres.service_account",
+        "fhir-db",
+    ),
+    "an env-only secret with neither scope nor mirror": (
+        azure(
+            secrets={"client-secret": {"scope": "Client/basic"}, "lic": {}},
+            aidbox={"envFromStore": {"BOX_LICENSE": "lic"}},
+        ),
+        (),
+        "aidbox.env_from_store",
+        (("BOX_LICENSE", "lic"),),
     ),
     **{
         f"rotation interval {text!r}": (
@@ -952,13 +1002,13 @@ def test_location_as_azure_accepts_it(location: str, expected: str) -> None:
 
 
 def test_two_secrets_for_one_client_would_put_it_twice() -> None:
-    """What the refusal protects: the init Bundle has one PUT per Client/<id>."""
+    """What the refusal protects: the init Bundle creates each Client/<id> once."""
     from components.aidbox import render
 
     s = parse(azure(secrets={"a": {"scope": "Client"}, "b": {"scope": "Client/basic"}}))
     bundle = render.init_bundle(s.secrets)
     assert bundle is not None
-    assert [e["request"]["url"] for e in bundle["entry"]] == ["Client/basic"]
+    assert [e["request"]["ifNoneExist"] for e in bundle["entry"]] == ["_id=basic"]
 
 
 # A secret value under a key Pulumi holds as secret, put where the settings do not expect it.
@@ -1068,9 +1118,7 @@ def test_external_vault_ca_file_must_exist(tmp_path: Any) -> None:
 
 def test_ha_vault_on_production_needs_zones_and_three_replicas() -> None:
     cluster = {**THREE_NODES, **PROD_CLUSTER}
-    raw = vault(
-        production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", vault=HA, cluster=cluster
-    )
+    raw = vault(production=True, aidbox=PROD_AIDBOX, aidboxLicense="jwt", vault=HA, cluster=cluster)
     no_zones = {**raw, "cluster": {**cluster, "zones": []}}  # what the cluster can do there
     with pytest.raises(SettingsError) as error:
         parse(no_zones, secret_keys=("aidboxLicense",), location="northcentralus")

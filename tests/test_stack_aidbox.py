@@ -29,11 +29,12 @@ from harness import (
     with_imports,
 )
 
+from components import key_bundle
 from components.aidbox.render import RECOMMENDED_ENV
+from components.aidbox.start import KEY_ENV
 from components.settings.managed import (
-    AUTH_PRIVATE_KEY,
-    AUTH_PUBLIC_KEY,
-    AUTH_SECRET,
+    AUTH_KEYS,
+    DB_APP_PASSWORD,
     DB_PASSWORD,
     MANAGED_KUBERNETES_SECRET,
 )
@@ -41,12 +42,6 @@ from components.settings.managed import (
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 KV_SECRET = "azure-native:keyvault:Secret"
 KV2 = "vault:kv/secretV2:SecretV2"
-KEY_ENV = {
-    "BOX_SECURITY_AUTH_KEYS_PRIVATE": AUTH_PRIVATE_KEY,
-    "BOX_SECURITY_AUTH_KEYS_PUBLIC": AUTH_PUBLIC_KEY,
-    "BOX_SECURITY_AUTH_KEYS_SECRET": AUTH_SECRET,
-    "BOX_DB_PASSWORD": DB_PASSWORD,
-}
 # What the mocks generate (tests/harness.py): the private key, the HS256 secret, the password.
 GENERATED = (PEM_PRIVATE_HEAD, "generated-generated-auth-secret", "generated-generated-db-password")
 # Three replicas, in the default namespace, no host, the in-cluster database (shared runs).
@@ -82,30 +77,28 @@ def store_values(run: StackRun) -> dict[str, str]:
 
 
 def test_every_replica_reads_the_same_keys_from_the_store(run: StackRun) -> None:
-    # One pod template for all replicas: each reads the keys from one synced Secret.
-    by_name = env(run)
-    for variable, secret in KEY_ENV.items():
-        assert by_name[variable] == {
-            "name": variable,
-            "valueFrom": {"secretKeyRef": {"name": MANAGED_KUBERNETES_SECRET, "key": secret}},
-        }
-    synced = run.one(SPC).props["spec"]["secretObjects"]
-    managed = [s for s in synced if s["secretName"] == MANAGED_KUBERNETES_SECRET]
-    assert len(managed) == 1
-    assert {d["objectName"] for d in managed[0]["data"]} == set(KEY_ENV.values())
-    # The store holds the key pair the TLS provider generated, once.
+    # One pod template for all replicas: each splits the keys from one mounted bundle.
+    script = container(run)["command"][2]
+    mount = next(m for m in container(run)["volumeMounts"] if m["name"] == "secrets-store")
+    assert f"_keys {mount['mountPath']}/{AUTH_KEYS}\n" in script
+    for variable in KEY_ENV:
+        assert f"export {variable}=" in script and variable not in env(run)
+    # Mirrored into no Kubernetes Secret (tests/test_stack_env_from_files.py).
+    assert "secretObjects" not in run.spc().props["spec"]
+    # The store holds the key pair the TLS provider generated, once, with the HS256 secret.
     key = run.one("tls:index/privateKey:PrivateKey")
     assert (key.props["algorithm"], key.props["rsaBits"]) == ("RSA", 2048)
     values = store_values(run)
-    assert values[AUTH_PRIVATE_KEY].startswith(PEM_PRIVATE_HEAD)
-    assert values[AUTH_PUBLIC_KEY].startswith("-----BEGIN PUBLIC KEY-----\n")
-    assert values[AUTH_SECRET] == "generated-generated-auth-secret"
+    bundle = key_bundle.parse(values[AUTH_KEYS])
+    assert bundle.private_key.startswith(PEM_PRIVATE_HEAD)
+    assert bundle.public_key.startswith("-----BEGIN PUBLIC KEY-----\n")
+    assert bundle.secret == "generated-generated-auth-secret"
     assert values[DB_PASSWORD] == "generated-generated-db-password"
 
 
 def test_the_pem_reaches_the_store_with_its_line_breaks(run: StackRun) -> None:
-    value = store_values(run)[AUTH_PRIVATE_KEY]
-    assert value.count("\n") >= 2 and value.endswith("-----END")
+    value = store_values(run)[AUTH_KEYS]
+    assert value.count("\n") >= 8 and value.endswith(f"{key_bundle.SECRET_END}\n")
 
 
 def test_keys_and_passwords_are_secret_in_the_store(run: StackRun) -> None:
@@ -129,7 +122,7 @@ def test_no_key_secret_or_password_in_any_manifest_or_output(run: StackRun) -> N
     outputs = json.dumps({k: unwrap(v.value) for k, v in run.outputs.items()}, default=str)
     assert not [g for g in GENERATED if g in outputs]
     names = {r.props["metadata"]["name"] for r in run.of_type("kubernetes:core/v1:Secret")}
-    assert MANAGED_KUBERNETES_SECRET not in names  # the driver creates it, not Pulumi
+    assert MANAGED_KUBERNETES_SECRET not in names  # nobody creates it any more
 
 
 def test_recommended_settings_are_set_and_dev_mode_is_off(run: StackRun) -> None:
@@ -144,19 +137,20 @@ def test_first_rollout_waits_for_store_database_and_class(run: StackRun) -> None
     deployment = run.k8s("apps/v1:Deployment", "aidbox")
     wanted = {"spc", "postgres-statefulset", "aidbox-service-account", "aidbox-config"}
     if run.of_type(KV2):
-        wanted |= {"store-role", f"store-kv-{AUTH_PRIVATE_KEY}", "store-chart"}  # configured
+        wanted |= {"store-role", f"store-kv-{AUTH_KEYS}", "store-chart"}  # configured
     else:
-        wanted |= {"store-kv-kubelet", f"store-kv-{AUTH_PRIVATE_KEY}", f"store-kv-{DB_PASSWORD}"}
+        wanted |= {"store-kv-kubelet", f"store-kv-{AUTH_KEYS}", f"store-kv-{DB_APP_PASSWORD}"}
     assert wanted <= depends_on(deployment)
     statefulset = run.k8s("apps/v1:StatefulSet", "aidbox-db")
-    assert {"spc", "aidbox-service-account"} <= depends_on(statefulset)
+    # The database's own class and account.
+    assert {"spc-database", "database-service-account"} <= depends_on(statefulset)
     # The database does not wait for Aidbox, nor for anything but its class and account.
     assert "aidbox-deployment" not in depends_on(statefulset)
 
 
 def test_workload_identity_rollout_waits_for_the_federated_credential() -> None:
     run = run_stack({**AZURE_DEV, "azure": {"identity": "workload"}})
-    assert {"store-federation", "store-kv-workload"} <= depends_on(
+    assert {"store-federation", f"store-kv-workload-{AUTH_KEYS}"} <= depends_on(
         run.k8s("apps/v1:Deployment", "aidbox")
     )
 
@@ -166,7 +160,8 @@ def test_the_in_cluster_database_reads_its_password_from_the_store(run: StackRun
     db_env = {e["name"]: e for e in pod["containers"][0]["env"]}
     mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "secrets-store")
     assert db_env["POSTGRES_PASSWORD_FILE"]["value"] == f"{mount['mountPath']}/{DB_PASSWORD}"
-    assert pod["serviceAccountName"] == "aidbox"  # the account the store lets read
+    # Its own account (the store lets it read the database's passwords only).
+    assert pod["serviceAccountName"] == "aidbox-db"
     aidbox_env = env(run)
     assert aidbox_env["BOX_DB_HOST"]["value"] == "aidbox-db.default.svc.cluster.local"
     assert "AIDBOX_DB_PARAM_SSLMODE" not in aidbox_env  # pod network only
@@ -189,6 +184,20 @@ def test_availability_spread_budget_and_probes(run: StackRun) -> None:
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
     assert not run.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert not run.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+
+
+def test_jvm_heap_and_probe_timeouts_come_from_settings(run: StackRun) -> None:
+    """JAVA_OPTS sizes the heap from the memory limit (the JVM takes a quarter by default);
+    every probe waits 5 s, as Aidbox's HA guide has it (Kubernetes' default is 1 s)."""
+    assert env(run)["JAVA_OPTS"] == {"name": "JAVA_OPTS", "value": "-XX:MaxRAMPercentage=75"}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container(run)[probe]["timeoutSeconds"] == 5
+    tuned = {"heapPercentage": 60, "javaOpts": "-Dhttps.proxyHost=proxy"}
+    tuned_run = run_stack({**AZURE_DEV, "aidbox": {**tuned, "probes": {"timeoutSeconds": 8}}})
+    tuned_container = container(tuned_run)
+    java = next(e for e in tuned_container["env"] if e["name"] == "JAVA_OPTS")
+    assert java["value"] == "-XX:MaxRAMPercentage=60 -Dhttps.proxyHost=proxy"
+    assert tuned_container["livenessProbe"]["timeoutSeconds"] == 8
 
 
 def test_metrics_port_is_scraped_like_the_drivers(run: StackRun) -> None:
@@ -300,13 +309,18 @@ def test_production_stack_runs_a_fixed_lts_release_with_dev_mode_off() -> None:
     assert by_name["BOX_SECURITY_DEV_MODE"]["value"] == "false"
     for name, value in RECOMMENDED_ENV.items():
         assert by_name[name]["value"] == value
-    # The 2605.1 release, from the stack's own registry.
+    # The 2605.0 release, from the stack's own registry.
     registry = run.one("azure-native:containerregistry:Registry").props["registryName"]
     login_server = f"{registry}.azurecr.io"
-    assert container(run)["image"] == f"{login_server}/healthsamurai/aidboxone:2605.1"
-    assert by_name["BOX_SECURITY_AUTH_KEYS_PRIVATE"]["valueFrom"]["secretKeyRef"]["name"] == (
-        MANAGED_KUBERNETES_SECRET
+    assert container(run)["image"] == f"{login_server}/healthsamurai/aidboxone:2605.0"
+    # The init Bundle creates Client/basic once, without HTTP Basic on production.
+    bundle = json.loads(
+        run.k8s("core/v1:ConfigMap", "aidbox-config").props["data"]["init-bundle.json"]
     )
+    (entry,) = bundle["entry"]
+    assert entry["request"] == {"method": "POST", "url": "Client", "ifNoneExist": "_id=basic"}
+    assert entry["resource"]["grant_types"] == ["client_credentials"]
+    assert "_keys /run/azure-secrets/aidbox-auth-keys" in container(run)["command"][2]
 
 
 def test_a_monthly_tag_is_allowed_on_dev_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
@@ -314,8 +328,11 @@ def test_a_monthly_tag_is_allowed_on_dev_with_a_warning(caplog: pytest.LogCaptur
     assert container(run)["image"] == "healthsamurai/aidboxone:2605"
     assert "aidbox.image = healthsamurai/aidboxone:2605 is a monthly tag" in caplog.text
     caplog.clear()
-    run_stack(AZURE_DEV)
+    run_stack({**AZURE_DEV, "aidbox": {"image": "healthsamurai/aidboxone:2605.0"}})
     assert "monthly tag" not in caplog.text
+    # The default is the release's moving tag (no build of it is named upstream): it warns too.
+    run_stack({**AZURE_DEV, "aidbox": {"replicas": 1}})  # not a shared run: it logs again
+    assert "aidbox.image = healthsamurai/aidboxone:2605 is a monthly tag" in caplog.text
 
 
 def test_moved_resources_keep_their_state_through_aliases(run: StackRun) -> None:

@@ -151,11 +151,21 @@ def test_network_policy_engine_and_namespace_policies(file: str) -> None:
     assert (network["networkPlugin"], network["networkPluginMode"]) == ("azure", "overlay")
     assert network["networkPolicy"] == s.cluster.network_policy == "cilium"
     assert network["networkDataplane"] == "cilium"
-    policies = {r.props["metadata"]["name"]: r.props for r in run.of_type(NETWORK_POLICY)}
+    # Aidbox's namespace (the Vault namespace's own: tests/test_vault_network_policies.py).
+    policies = {
+        r.props["metadata"]["name"]: r.props
+        for r in run.of_type(NETWORK_POLICY)
+        if r.props["metadata"]["namespace"] == s.namespace
+    }
     in_cluster_db = s.postgres.flexible is None
-    expected = {"default-deny", "allow-dns", "aidbox-ingress", "aidbox-egress"}
+    expected = {
+        "default-deny",
+        "allow-dns",
+        "aidbox-ingress",
+        "aidbox-egress",
+        "database-role-egress",
+    }
     assert set(policies) == expected | ({"database-ingress"} if in_cluster_db else set())
-    assert {p["metadata"]["namespace"] for p in policies.values()} == {s.namespace}
     assert policies["default-deny"]["spec"] == {
         "podSelector": {},
         "policyTypes": ["Ingress", "Egress"],
@@ -263,9 +273,9 @@ def test_production_stack_meets_the_baseline() -> None:
     }
     settings = run.k8s("core/v1:ConfigMap", "ama-metrics-settings-configmap").props
     assert settings["metadata"]["namespace"] == "kube-system"
-    assert (
-        'podannotationnamespaceregex = "kube-system"'
-        in (settings["data"]["pod-annotation-based-scraping"])
+    # The driver's and provider's pods (kube-system) and Aidbox's (its namespace).
+    assert settings["data"]["pod-annotation-based-scraping"] == (
+        'podannotationnamespaceregex = "default|kube-system"'
     )
 
 
@@ -288,12 +298,14 @@ def test_aks_addon_with_workload_identity_uses_the_federated_identity() -> None:
     assert cluster["securityProfile"]["workloadIdentity"] == {"enabled": True}
     assert "azureKeyvaultSecretsProvider" in cluster["addonProfiles"]
     assert not run.of_type("kubernetes:helm.sh/v3:Release")
-    spc = run.one("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass").props
+    spc = run.spc().props
     assert spc["spec"]["parameters"]["clientID"] == UAMI_CLIENT
     assert "useVMManagedIdentity" not in spc["spec"]["parameters"]
     grants = [r.name for r in run.of_type(ROLE)]
-    assert "store-kv-workload" in grants and "store-kv-aks-addon" not in grants
-    assert run.one("azure-native:managedidentity:FederatedIdentityCredential")
+    assert "store-kv-workload-aidbox-auth-keys" in grants
+    assert not [g for g in grants if g.startswith("store-kv-aks-addon")]
+    # Aidbox's and the database's.
+    assert len(run.of_type("azure-native:managedidentity:FederatedIdentityCredential")) == 2
 
 
 def _matches(selector: dict, labels: dict) -> bool:

@@ -15,6 +15,7 @@ from pulumi_azure_native import containerservice, monitor
 from ..kubernetes.target import aidbox_namespace
 from ..settings import ClusterSettings, MaintenanceWindow, NetworkSettings, PoolSettings
 from .aks_access import EntraAccess
+from .api_server_access import authorized_ranges
 from .grants import grant_principals
 from .monitoring import Monitoring
 from .roles import AKS_RBAC_CLUSTER_ADMIN
@@ -57,6 +58,8 @@ class AksClusterArgs:
     key_vault_addon: KeyVaultAddon | None = None
     app_routing: bool = False  # the application routing add-on (managed NGINX Ingress)
     protect: bool = False
+    # An external Vault's egress ranges: it reviews pod tokens at the API server.
+    api_server_clients: tuple[str, ...] = ()
 
 
 def addon_profiles(
@@ -206,7 +209,9 @@ class AksCluster(pulumi.ComponentResource):
             ],
             network_profile=network_profile(s, args.network),
             api_server_access_profile={
-                "authorized_ip_ranges": list(s.api_server_authorized_ranges) or None,
+                "authorized_ip_ranges": authorized_ranges(
+                    s.api_server_authorized_ranges, args.api_server_clients
+                ),
                 "enable_private_cluster": s.private,
                 # Run Command reaches the cluster around the authorized ranges.
                 "disable_run_command": not s.run_command,

@@ -2,7 +2,8 @@
 private access only, through a subnet of the cluster's virtual network delegated to it and a
 private DNS zone linked to that network; TLS required (the server's default); zone-redundant
 HA and backups as configured. Its administrator password is the one the program seeds into the
-secret store, the one Aidbox reads through the store."""
+secret store; Aidbox logs in as a role of its own that the role Job creates
+(components/aidbox/db_role.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pulumi
 from pulumi_azure_native import dbforpostgresql
 
 from ..aidbox.database import Database
-from ..settings.managed import DB_PASSWORD
+from ..aidbox.db_role_sql import APP_ROLE
+from ..settings.managed import DB_APP_PASSWORD, DB_PASSWORD
 from ..settings.postgres import FlexibleServerSettings
 from .private_dns import linked_zone
 
@@ -108,7 +110,11 @@ class FlexibleServer(pulumi.ComponentResource):
                 protect=args.protect,
                 depends_on=linked,
                 additional_secret_outputs=["administratorLoginPassword"],
-                ignore_changes=["serverName"],
+                # The generated password seeds the server once: a rotation done outside Pulumi
+                # (`az postgres flexible-server update --admin-password`, then the store) is
+                # not sent back by the next `pulumi up` (README, Rotate). A stored server name
+                # is kept (README, Upgrade notes).
+                ignore_changes=["serverName", "administratorLoginPassword"],
             ),
         )
         database = dbforpostgresql.Database(
@@ -137,8 +143,10 @@ class FlexibleServer(pulumi.ComponentResource):
             host=self.fqdn,
             port=PORT,
             name=DATABASE,
-            user=ADMIN_LOGIN,
-            password_secret=DB_PASSWORD,
+            user=APP_ROLE,
+            password_secret=DB_APP_PASSWORD,
+            admin_user=ADMIN_LOGIN,
+            admin_password_secret=DB_PASSWORD,
             tls=True,
             ready=[server, database, extensions],
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from .reader import Section
+from .. import images
+from .reader import Section, fail
 
 # upstream: each image from its public registry (dev). acr: an Azure Container Registry this
 # program creates (cluster.mode aks). external: a registry someone else runs that the cluster
@@ -75,3 +77,20 @@ def parse_registry(top: Section, *, default_mode: str, cluster_mode: str) -> Reg
         public_network_access=public,
         imported=tuple(dict.fromkeys(imported)),
     )
+
+
+def check_imported(s: Any) -> None:
+    """With a registry you own, pods pull only images `scripts/import-images.sh` copied there
+    (it records them in registry.imported): a missing one stops the run before any resource,
+    rather than a rollout that cannot pull its image. `s`: a Settings (stack.py)."""
+    if not s.registry.owned:
+        return
+    missing = [r.source for r in images.required_by(s) if r.source not in s.registry.imported]
+    if missing:
+        fail(
+            "registry.imported",
+            list(s.registry.imported),
+            f"it lacks {missing}: the registry (registry.mode {s.registry.mode}) does not hold "
+            f"them yet, so pods could not pull them; run `bash scripts/import-images.sh "
+            f"{s.stack}`, which copies them with `az acr import` and records them here",
+        )

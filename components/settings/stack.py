@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .. import aks_versions, images, naming
+from .. import aks_versions, naming
 from .aidbox import (
     FIXED_TAG,
     AidboxSettings,
     check_env_from_store,
+    check_reachable,
     check_tls_source,
     image_tag,
     parse_aidbox,
 )
+from .aidbox_env import dev_mode_problems
 from .azure import AzureSettings, parse_azure
 from .cluster import ClusterSettings, parse_cluster
 from .csi import CsiSettings, parse_csi
@@ -28,10 +30,11 @@ from .monitoring import AUDIT_LOGS, MonitoringSettings, parse_monitoring
 from .network import SUBNET_ID_RULE, NetworkSettings, parse_network
 from .postgres import PostgresSettings, parse_postgres
 from .reader import Section, SettingsError, fail
-from .registry import RegistrySettings, parse_registry
+from .registry import RegistrySettings, check_imported, parse_registry
 from .secrets import SecretSpec, parse_secrets
 from .values import AZURE_LOCATION_RULE, azure_location, k8s_name
 from .vault import REGIONS_WITHOUT_ZONES, VaultSettings, parse_vault
+from .vault_rules import check_vault_cluster, vault_production_checks
 
 SECRET_STORES = ("azure", "vault")
 EVERYWHERE = "0.0.0.0/0"
@@ -100,20 +103,12 @@ def production_checks(s: Settings, top: Section, today: date) -> None:
                 "never on production: it returns access-policy debug traces to callers",
             )
         )
-    tag = image_tag(s.aidbox.image)
-    if tag is not None and not FIXED_TAG.match(tag):
-        problems.append(
-            (
-                "aidbox.image",
-                s.aidbox.image,
-                "a fixed release tag such as healthsamurai/aidboxone:2605.1 (YYMM.N) or a "
-                "digest on production; the YYMM tag moves with every minor release",
-            )
-        )
     if s.azure and not s.azure.key_vault.purge_protection:
         problems.append(("keyVault.purgeProtection", False, "must stay on for production"))
     if s.vault and s.vault.mode == "dev":
         problems.append(("vault.mode", "dev", "dev mode keeps data in memory: use ha or external"))
+    if s.vault:
+        vault_production_checks(s.vault, s.cluster, top)
     if s.vault and s.vault.mode == "ha":
         if s.vault.replicas < 3:
             problems.append(
@@ -159,6 +154,19 @@ def production_checks(s: Settings, top: Section, today: date) -> None:
         )
     if s.cluster.mode == "aks":  # a cluster someone else runs is theirs to harden
         problems += cluster_production_problems(s, today)
+    # Aidbox's own production settings last: the older rules above keep their order.
+    tag = image_tag(s.aidbox.image)
+    if tag is not None and not FIXED_TAG.match(tag):
+        problems.append(
+            (
+                "aidbox.image",
+                s.aidbox.image,
+                "a fixed release tag such as healthsamurai/aidboxone:2605.0 (YYMM.N) or a "
+                "digest on production; the YYMM tag moves with every minor release",
+            )
+        )
+    problems += dev_mode_problems(s.aidbox.env)
+    problems += check_reachable(s.aidbox)
     for key, value, allowed in problems:
         fail(key, value, allowed)
 
@@ -242,23 +250,6 @@ def cluster_production_problems(s: Settings, today: date) -> list[tuple[str, obj
             )
         )
     return problems
-
-
-def check_imported(s: Settings) -> None:
-    """With a registry you own, pods pull only images `scripts/import-images.sh` copied there
-    (it records them in registry.imported): a missing one stops the run before any resource,
-    rather than a rollout that cannot pull its image."""
-    if not s.registry.owned:
-        return
-    missing = [r.source for r in images.required_by(s) if r.source not in s.registry.imported]
-    if missing:
-        fail(
-            "registry.imported",
-            list(s.registry.imported),
-            f"it lacks {missing}: the registry (registry.mode {s.registry.mode}) does not hold "
-            f"them yet, so pods could not pull them; run `bash scripts/import-images.sh "
-            f"{s.stack}`, which copies them with `az acr import` and records them here",
-        )
 
 
 def check_cluster_mode(s: Settings, top: Section) -> None:
@@ -366,11 +357,12 @@ def parse_settings(
         return secret_top if key in secret_keys else top
 
     aidbox = parse_aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
-    csi = parse_csi(top, store)
-    secrets = with_managed(parse_secrets(section_of("secrets")))
+    csi = parse_csi(top, store, "kubeconfig" if azure_free else "aks")
+    production = top.boolean("production", False)
+    env_only = frozenset(name for _, name in aidbox.env_from_store)
+    secrets = with_managed(parse_secrets(section_of("secrets"), production, env_only))
     check_env_from_store(aidbox, secrets)
     check_tls_source(aidbox, csi.install)
-    production = top.boolean("production", False)
     # The kubeconfig is a secret where it is given inline: read `cluster` as secret then.
     cluster = parse_cluster(section_of("cluster"), region, production)
     settings = Settings(
@@ -395,10 +387,19 @@ def parse_settings(
         azure=parse_azure(section_of("azure"), csi.install) if store == "azure" else None,
         vault=parse_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
     )
+    if settings.postgres.service_account == aidbox.service_account:
+        fail(
+            "postgres.serviceAccount",
+            settings.postgres.service_account,
+            f"an account other than Aidbox's ({aidbox.service_account!r}): the store lets each "
+            "read only its own secrets",
+        )
     v = settings.vault
     # The chart keeps Vault pods on separate nodes (required anti-affinity), in the user pool
     # (the system pool takes critical add-ons only): the autoscaler adds nodes up to its max.
     check_cluster_mode(settings, top)
+    if v is not None:
+        check_vault_cluster(v, settings.cluster, top)
     pool = settings.cluster.user_pool
     if settings.cluster.mode == "aks" and v and v.mode == "ha" and v.replicas > pool.max_count:
         fail(

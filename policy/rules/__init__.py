@@ -12,7 +12,14 @@ tests import it directly, through the names re-exported here. `__main__.py` is t
 point and must not be imported.
 """
 
-from .aidbox import is_aidbox_image, validate_aidbox_shared_keys
+from .aidbox import (
+    AIDBOX_DEV_MODE_ENV,
+    base_url_problem,
+    is_aidbox_image,
+    validate_aidbox_no_dev_mode,
+    validate_aidbox_public_url,
+    validate_aidbox_shared_keys,
+)
 from .azure.aks import (
     kubernetes_version_problem,
     validate_aks_admission,
@@ -33,6 +40,7 @@ from .azure.roles import (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_KV_SECRETS_OFFICER,
     ROLE_KV_SECRETS_USER,
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
     role_guid,
     validate_role_assignment,
 )
@@ -53,9 +61,15 @@ from .kubernetes.workloads import (
 )
 from .outputs import STACK_TYPE, validate_no_credential_outputs
 from .pack import POLICIES, PRODUCTION_CONFIG, RESOURCE_POLICIES
-from .stores.vault import validate_vault_dev_mode, validate_vault_no_load_balancer
+from .stores.vault import (
+    validate_vault_dev_mode,
+    validate_vault_ha_snapshots,
+    validate_vault_https,
+    validate_vault_no_load_balancer,
+)
 
 __all__ = [
+    "AIDBOX_DEV_MODE_ENV",
     "POLICIES",
     "PRODUCTION_CONFIG",
     "RESOURCE_POLICIES",
@@ -63,13 +77,17 @@ __all__ = [
     "ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER",
     "ROLE_KV_SECRETS_OFFICER",
     "ROLE_KV_SECRETS_USER",
+    "ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR",
     "STACK_TYPE",
+    "base_url_problem",
     "image_pin_problem",
     "is_aidbox_image",
     "kubernetes_version_problem",
     "parse_go_duration",
     "role_guid",
     "show",
+    "validate_aidbox_no_dev_mode",
+    "validate_aidbox_public_url",
     "validate_aidbox_shared_keys",
     "validate_aks_admission",
     "validate_aks_entra_rbac",
@@ -92,5 +110,7 @@ __all__ = [
     "validate_role_assignment",
     "validate_rotation_interval",
     "validate_vault_dev_mode",
+    "validate_vault_ha_snapshots",
+    "validate_vault_https",
     "validate_vault_no_load_balancer",
 ]

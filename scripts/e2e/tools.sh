@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned servers of the end-to-end run, once, into a cache outside the repository:
 #   ${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}/
-#     e2e-<wrapper>-<version>/   (e2e-etcd-v3.6.16, e2e-kubernetes-v1.34.10, e2e-vault-v1.21.0)
+#     e2e-<wrapper>-<version>/   (e2e-etcd-v3.6.16, e2e-kubernetes-v1.37.2, e2e-vault-v1.21.0)
 # (the cache root of scripts/tools.sh, whose Helm this reuses), from the Go module proxy:
 #   etcd                                     go.etcd.io/etcd/server/v3  (scripts/e2e/etcd)
 #   kube-apiserver, kube-controller-manager  k8s.io/kubernetes          (scripts/e2e/kubernetes)

@@ -1,5 +1,6 @@
 """Role assignments: least privilege for workloads and the deployer, scoped to one vault (or,
-for pulling images, one registry)."""
+for reading secrets, one secret of it; for pulling images, one registry; for snapshots, one
+blob container)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ ROLE_OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 ROLE_CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 ROLE_ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+# An `ha` Vault's snapshot job writes to one blob container.
+ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 ROLE_NAMES = {
     ROLE_ACR_PULL: "AcrPull",
     ROLE_AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
@@ -28,6 +31,7 @@ ROLE_NAMES = {
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",
     ROLE_OWNER: "Owner",
     ROLE_CONTRIBUTOR: "Contributor",
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
 }
 KEY_VAULT_DATA_ROLES = (
     ROLE_KV_SECRETS_USER,
@@ -35,7 +39,12 @@ KEY_VAULT_DATA_ROLES = (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
 )
 # What a workload identity (principalType ServicePrincipal) may be granted.
-WORKLOAD_ROLES = (ROLE_KV_SECRETS_USER, ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER, ROLE_ACR_PULL)
+WORKLOAD_ROLES = (
+    ROLE_KV_SECRETS_USER,
+    ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
+    ROLE_ACR_PULL,
+)
 # What the deployer's own grants may be: rotating by hand, and driving the cluster.
 DEPLOYER_ROLES = (ROLE_KV_SECRETS_OFFICER, ROLE_AKS_RBAC_CLUSTER_ADMIN)
 # The deployer's own grant (so they can rotate with `az keyvault secret set`) is recognised by
@@ -49,6 +58,20 @@ SINGLE_VAULT_SCOPE = re.compile(
 SINGLE_REGISTRY_SCOPE = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
     r"Microsoft\.ContainerRegistry/registries/[^/]+$",
+    re.IGNORECASE,
+)
+# One blob container, nothing above it (the account, its group) and nothing below it.
+SINGLE_CONTAINER_SCOPE = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/"
+    r"[^/]+/blobServices/default/containers/[^/]+$",
+    re.IGNORECASE,
+)
+# One secret of one vault: narrower still. Key Vault RBAC assigns a role on a single secret
+# (Microsoft's Key Vault RBAC guide, "Secret scope role assignment"); the program does so for
+# a workload identity that must read some of the vault's secrets and not the others.
+SINGLE_SECRET_SCOPE = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+"
+    r"/secrets/[^/]+$",
     re.IGNORECASE,
 )
 ROLE_ASSIGNMENT_TYPE = re.compile(
@@ -122,12 +145,32 @@ def validate_role_assignment(
             )
     if guid in KEY_VAULT_DATA_ROLES:
         scope = check.get(props, "scope")
+        # Secrets User may be narrowed to one secret; the other data roles act on a vault.
+        secret_ok = guid == ROLE_KV_SECRETS_USER
         if is_unknown(scope):
             check.undecided(scope)
-        elif not (isinstance(scope, str) and SINGLE_VAULT_SCOPE.match(scope)):
+        elif not (
+            isinstance(scope, str)
+            and (
+                SINGLE_VAULT_SCOPE.match(scope) or (secret_ok and SINGLE_SECRET_SCOPE.match(scope))
+            )
+        ):
+            one_secret = " or one of its secrets (<vault id>/secrets/<name>)" if secret_ok else ""
             check.violation(
                 f"grants {_role_label(guid)} at scope {show(scope)}; it must be scoped to "
                 "exactly one vault: /subscriptions/<sub>/resourceGroups/<rg>/providers/"
-                "Microsoft.KeyVault/vaults/<name> (no broader scope, no sub-path)"
+                f"Microsoft.KeyVault/vaults/<name>{one_secret} (no broader scope, no other "
+                "sub-path)"
+            )
+    elif guid == ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR:
+        scope = check.get(props, "scope")
+        if is_unknown(scope):
+            check.undecided(scope)
+        elif not (isinstance(scope, str) and SINGLE_CONTAINER_SCOPE.match(scope)):
+            check.violation(
+                f"grants {_role_label(guid)} at scope {show(scope)}; it must be scoped to "
+                "exactly one blob container: /subscriptions/<sub>/resourceGroups/<rg>/providers/"
+                "Microsoft.Storage/storageAccounts/<account>/blobServices/default/containers/"
+                "<name>"
             )
     check.finish()
