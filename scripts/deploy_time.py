@@ -32,6 +32,13 @@ DURATIONS = {
     "azure-native:managedidentity:UserAssignedIdentity": 15,
     "azure-native:managedidentity:FederatedIdentityCredential": 15,
     "azure-native:network:VirtualNetwork": 20,
+    "azure-native:network:NetworkSecurityGroup": 10,
+    "azure-native:network:RouteTable": 10,
+    "azure-native:network:PublicIPAddress": 15,
+    "azure-native:network:FirewallPolicy": 30,
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": 60,
+    "azure-native:network:AzureFirewall": 420,  # ~7 min, zone-redundant Standard
+    "azure-native:authorization:ManagementLockByScope": 5,
     "azure-native:network:PrivateEndpoint": 90,
     "azure-native:network:PrivateDnsZoneGroup": 30,
     "azure-native:privatedns:PrivateZone": 45,
@@ -61,6 +68,14 @@ MANAGED_DATABASE = (
     "azure-native:dbforpostgresql:Configuration",
     "azure-native:dbforpostgresql:Configuration",
 )
+# A created firewall's own chain before the cluster may start: its policy and rules (created
+# first, as the AKS baseline does, or the firewall and its policy conflict), then the firewall.
+# With userDefinedRouting the nodes reach nothing until it routes: the cluster waits for it.
+FIREWALL = (
+    "azure-native:network:FirewallPolicy",
+    "azure-native:network:FirewallPolicyRuleCollectionGroup",
+    "azure-native:network:AzureFirewall",
+)
 LOAD_BALANCER = 60  # a Service of type LoadBalancer gets its address
 OTHER_KUBERNETES = 2
 OTHER = 1  # vault:* and anything else
@@ -87,12 +102,17 @@ def duration(resource: Registered) -> int:
     return OTHER
 
 
-def unavoidable_seconds(in_cluster_database: bool = False, managed_database: bool = False) -> int:
-    """The chain the program cannot shorten: the cluster; then, in parallel, the CSI driver and
-    the user pool's nodes; then Aidbox. The in-cluster database reads its password from the
-    store through the CSI driver and runs on the user pool, so it joins the chain; a managed
-    database is created beside the cluster, and Aidbox waits for whichever is ready last."""
+def unavoidable_seconds(
+    in_cluster_database: bool = False, managed_database: bool = False, firewall: bool = False
+) -> int:
+    """The chain the program cannot shorten: the cluster (after the firewall, when the program
+    creates one); then, in parallel, the CSI driver and the user pool's nodes; then Aidbox. The
+    in-cluster database reads its password from the store through the CSI driver and runs on
+    the user pool, so it joins the chain; a managed database is created beside the cluster, and
+    Aidbox waits for whichever is ready last."""
     cluster = DURATIONS[CLUSTER] + max(DURATIONS[DRIVER], DURATIONS[USER_NODES])
+    if firewall:
+        cluster += sum(DURATIONS[t] for t in FIREWALL)
     if in_cluster_database:
         cluster += DURATIONS["kubernetes:apps/v1:StatefulSet"]
     database = sum(DURATIONS[t] for t in MANAGED_DATABASE) if managed_database else 0
@@ -183,6 +203,7 @@ def minutes(seconds: int) -> str:
 def main() -> None:
     chain = "cluster, driver and user nodes, Aidbox"
     print(f"unavoidable chain ({chain}): {minutes(unavoidable_seconds())}")
+    print(f"  with a created firewall first: {minutes(unavoidable_seconds(firewall=True))}")
     for path in stack_files():
         result = model(run_file(path))
         print(f"\n{path.name}: modeled first up {minutes(result.total)}; critical path:")

@@ -42,6 +42,13 @@ IDENTITY_KEYS = (
     "roleName",
     "issuer",
     "subject",
+    "networkSecurityGroupName",
+    "routeTableName",
+    "azureFirewallName",
+    "firewallPolicyName",
+    "ruleCollectionGroupName",
+    "publicIpAddressName",
+    "lockName",
 )
 
 

@@ -16,6 +16,7 @@ from ..kubernetes.target import aidbox_namespace
 from ..settings import ClusterSettings, MaintenanceWindow, NetworkSettings, PoolSettings
 from .aks_access import EntraAccess
 from .grants import grant_principals
+from .locks import delete_lock
 from .monitoring import Monitoring
 from .roles import AKS_RBAC_CLUSTER_ADMIN
 
@@ -55,6 +56,12 @@ class AksClusterArgs:
     key_vault_addon: KeyVaultAddon | None = None
     app_routing: bool = False  # the application routing add-on (managed NGINX Ingress)
     protect: bool = False
+    lock: bool = False  # a CanNotDelete lock (locks)
+    # Egress through a firewall the program creates: the firewall once ready (the cluster's
+    # nodes reach nothing before), and its public address (the nodes reach a public API server
+    # from there).
+    egress_ready: pulumi.Input[Any] | None = None
+    egress_ip: pulumi.Input[str] | None = None
 
 
 def addon_profiles(
@@ -118,8 +125,22 @@ def network_profile(settings: ClusterSettings, network: NetworkSettings) -> dict
         "service_cidr": network.service_cidr,
         "dns_service_ip": network.dns_service_ip,
         "load_balancer_sku": "standard",
-        "outbound_type": "loadBalancer",
+        # userDefinedRouting: the node subnets' route to a firewall (network.egress); AKS checks
+        # at creation that it exists (mspnp/aks-baseline, workload-team/cluster-stamp.bicep).
+        "outbound_type": network.egress.outbound_type,
     }
+
+
+def authorized_ranges(
+    configured: tuple[str, ...], egress_ip: pulumi.Input[str] | None
+) -> pulumi.Input[list[str]] | None:
+    """The configured ranges, and with a firewall of the program's its address: the nodes (and
+    CI on a runner behind it) reach a public API server from there. None: no restriction."""
+    if not configured:
+        return None
+    if egress_ip is None:
+        return list(configured)
+    return pulumi.Output.from_input(egress_ip).apply(lambda ip: [*configured, f"{ip}/32"])
 
 
 def maintenance_window(window: MaintenanceWindow) -> dict[str, Any]:
@@ -182,7 +203,9 @@ class AksCluster(pulumi.ComponentResource):
             ],
             network_profile=network_profile(s, args.network),
             api_server_access_profile={
-                "authorized_ip_ranges": list(s.api_server_authorized_ranges) or None,
+                "authorized_ip_ranges": authorized_ranges(
+                    s.api_server_authorized_ranges, args.egress_ip
+                ),
                 "enable_private_cluster": s.private,
             },
             auto_upgrade_profile={
@@ -205,8 +228,11 @@ class AksCluster(pulumi.ComponentResource):
                 protect=args.protect,
                 # Every cluster update re-sends its pools: never a new system pool count.
                 ignore_changes=["agentPoolProfiles[0].count"],
+                depends_on=[args.egress_ready] if args.egress_ready is not None else None,
             ),
         )
+        if args.lock:
+            delete_lock(f"{name}-cluster", self, scope=cluster.id, what="the AKS cluster")
         self._user_pool(name, args, cluster)
         kubelet = cluster.identity_profile.apply(lambda p: p["kubeletidentity"])
         self.cluster_name = cluster.name

@@ -16,6 +16,7 @@ from pulumi_azure_native import dbforpostgresql
 from ..aidbox.database import Database
 from ..settings.managed import DB_PASSWORD
 from ..settings.postgres import FlexibleServerSettings
+from .locks import delete_lock
 from .private_dns import linked_zone
 
 ADMIN_LOGIN = "aidbox"
@@ -62,6 +63,7 @@ class FlexibleServerArgs:
     # e.g. a hub's): the program then creates and links none.
     private_dns_zone_id: str | None = None
     protect: bool = False
+    lock: bool = False  # a CanNotDelete lock (locks)
 
 
 class FlexibleServer(pulumi.ComponentResource):
@@ -111,6 +113,8 @@ class FlexibleServer(pulumi.ComponentResource):
                 ignore_changes=["serverName"],
             ),
         )
+        if args.lock:
+            delete_lock(name, self, scope=server.id, what="Aidbox's database")
         database = dbforpostgresql.Database(
             f"{name}-database",
             resource_group_name=args.resource_group_name,

@@ -22,6 +22,8 @@ from .aidbox import (
 from .azure import AzureSettings, parse_azure
 from .cluster import ClusterSettings, parse_cluster
 from .csi import CsiSettings, parse_csi
+from .egress import production_egress_problem, public_host_problem
+from .locks import parse_locks, production_locks_problem
 from .managed import with_managed
 from .monitoring import AUDIT_LOGS, MonitoringSettings, parse_monitoring
 from .network import SUBNET_ID_RULE, NetworkSettings, parse_network
@@ -37,7 +39,7 @@ AZURE_KEYS = ("keyVault", "azure")
 VAULT_KEYS = ("vault",)
 # Keys that hold a string, number or boolean (the rest are objects).
 SCALAR_KEYS = frozenset(
-    {"secretStore", "namespace", "production", "rotationPollInterval", "aidboxLicense"}
+    {"secretStore", "namespace", "production", "rotationPollInterval", "aidboxLicense", "locks"}
 )
 TOP_LEVEL_KEYS = (
     "secretStore",
@@ -52,6 +54,7 @@ TOP_LEVEL_KEYS = (
     "monitoring",
     "csi",
     "postgres",
+    "locks",
     *AZURE_KEYS,
     *VAULT_KEYS,
 )
@@ -66,6 +69,7 @@ class Settings:
     namespace: str
     secrets: tuple[SecretSpec, ...]
     production: bool = False
+    locks: bool = False  # CanNotDelete locks on the state of record
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
@@ -135,6 +139,8 @@ def production_checks(s: Settings, top: Section) -> None:
         )
     if not s.aidbox.has_license:
         problems.append(("aidboxLicense", None, "required on production (set it with --secret)"))
+    if locks := production_locks_problem(s.locks, s.cluster.mode):
+        problems.append(locks)
     if s.cluster.mode == "aks":  # a cluster someone else runs is theirs to harden
         problems += cluster_production_problems(s)
     for key, value, allowed in problems:
@@ -187,6 +193,8 @@ def cluster_production_problems(s: Settings) -> list[tuple[str, object, str]]:
                 f"one of {list(AUDIT_LOGS)} on production",
             )
         )
+    if egress := production_egress_problem(s.network.egress, s.network.aidbox_egress_cidrs):
+        problems.append(egress)
     if s.azure and EVERYWHERE in s.azure.key_vault.allowed_ranges:
         problems.append(
             ("keyVault.allowedRanges", list(s.azure.key_vault.allowed_ranges), "not 0.0.0.0/0")
@@ -319,8 +327,9 @@ def parse_settings(
         namespace=namespace,
         secrets=secrets,
         production=production,
+        locks=parse_locks(top, production=production, cluster_mode=cluster.mode),
         cluster=cluster,
-        network=parse_network(top, cluster.mode),
+        network=parse_network(top, cluster.mode, production),
         monitoring=parse_monitoring(top, cluster.mode),
         csi=csi,
         aidbox=aidbox,
@@ -332,6 +341,8 @@ def parse_settings(
     # The chart keeps Vault pods on separate nodes (required anti-affinity), in the user pool
     # (the system pool takes critical add-ons only): the autoscaler adds nodes up to its max.
     check_cluster_mode(settings, top)
+    if host := public_host_problem(settings.network.egress, settings.aidbox.host):
+        fail(*host)
     pool = settings.cluster.user_pool
     if settings.cluster.mode == "aks" and v and v.mode == "ha" and v.replicas > pool.max_count:
         fail(
