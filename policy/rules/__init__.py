@@ -19,11 +19,13 @@ from .azure.aks import (
     validate_aks_network_policy,
     validate_aks_zones,
 )
+from .azure.egress import validate_aks_egress_filtered
 from .azure.key_vault import (
     validate_key_vault_network,
     validate_key_vault_purge_protection,
     validate_key_vault_rbac_soft_delete,
 )
+from .azure.locks import validate_delete_locks
 from .azure.roles import (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_KV_SECRETS_OFFICER,
@@ -62,11 +64,13 @@ __all__ = [
     "role_guid",
     "show",
     "validate_aidbox_shared_keys",
+    "validate_aks_egress_filtered",
     "validate_aks_entra_rbac",
     "validate_aks_local_accounts",
     "validate_aks_network_policy",
     "validate_aks_zones",
     "validate_csi_volumes_read_only",
+    "validate_delete_locks",
     "validate_image_pinned",
     "validate_key_vault_network",
     "validate_key_vault_purge_protection",
