@@ -33,6 +33,7 @@ CRYPTO_OFFICER = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
 AKS_CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
 AKS_RBAC_READER = "7f6c6a51-bcf8-42ba-9220-52d62157d7db"
 AKS_RBAC_CLUSTER_ADMIN = roles.AKS_RBAC_CLUSTER_ADMIN
+LOCK_WRITER = "aidbox-secrets lock writer"  # a custom role the script defines
 
 STORAGE = f"/subscriptions/{PROD}/resourceGroups/rg/providers/Microsoft.Storage/account"
 CONTAINER = f"{STORAGE}/blobServices/default/containers/pulumi-state"
@@ -138,6 +139,7 @@ def test_the_deploy_identity_deploys_non_production_only(run) -> None:
         (CONTRIBUTOR, f"/subscriptions/{NONPROD}"),
         (RBAC_ADMINISTRATOR, f"/subscriptions/{NONPROD}"),
         (AKS_RBAC_CLUSTER_ADMIN, f"/subscriptions/{NONPROD}"),
+        (LOCK_WRITER, f"/subscriptions/{NONPROD}"),
         (BLOB_CONTRIBUTOR, CONTAINER),
         (CRYPTO_USER, KEY),
     }
@@ -149,6 +151,7 @@ def test_only_the_production_identity_reaches_production(run) -> None:
         (CONTRIBUTOR, f"/subscriptions/{PROD}"),
         (RBAC_ADMINISTRATOR, f"/subscriptions/{PROD}"),
         (AKS_RBAC_CLUSTER_ADMIN, f"/subscriptions/{PROD}"),
+        (LOCK_WRITER, f"/subscriptions/{PROD}"),
         (BLOB_CONTRIBUTOR, PROD_CONTAINER),
         (CRYPTO_USER, PROD_KEY),
     }
@@ -168,6 +171,21 @@ def test_ci_may_assign_exactly_the_programs_roles(run) -> None:
         assert len(sets) == 2
         for listed in sets:
             assert set(listed.split(", ")) == set(roles.ASSIGNED)
+
+
+def test_ci_may_create_delete_locks_and_never_remove_one(run) -> None:
+    """The program locks production's state of record; CI's identities may create and change
+    those locks, not lift them (an Owner does that on purpose)."""
+    (created,) = [c for c in run[1] if c[:3] == ["role", "definition", "create"]]
+    role = json.loads(option(created, "--role-definition"))
+    assert role["Name"] == LOCK_WRITER
+    assert role["Actions"] == [
+        "Microsoft.Authorization/locks/read",
+        "Microsoft.Authorization/locks/write",
+    ]
+    assert role["AssignableScopes"] == [f"/subscriptions/{NONPROD}", f"/subscriptions/{PROD}"]
+    holders = {g.principal for g in grants(run[1]) if g.role == LOCK_WRITER}
+    assert holders == {DEPLOY, PRODUCTION}
 
 
 def test_the_bootstrapping_user_can_log_in_and_init_every_stack(run) -> None:
