@@ -388,3 +388,9 @@ def test_the_cluster_is_not_created_behind_a_route_to_nowhere() -> None:
     check_next_hop("10.240.10.4", [Config(None)])  # preview: not known yet
     with pytest.raises(NextHopMismatch, match=r"got the private address 10\.240\.10\.5"):
         check_next_hop("10.240.10.4", [Config("10.240.10.5")])
+
+
+def test_production_defaults_to_the_firewall_and_locks_without_saying_so() -> None:
+    raw = {k: v for k, v in prod_raw().items() if k not in ("network", "locks")}
+    s = parse_prod(raw)
+    assert (s.network.egress.mode, s.locks) == ("firewall", True)

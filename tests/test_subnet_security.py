@@ -119,3 +119,13 @@ def test_postgres_rules_use_the_subnets_the_settings_give() -> None:
     assert ipaddress.ip_network(rules["AllowWithinSubnet"]["sourceAddressPrefix"]) == (
         ipaddress.ip_network(s.postgres_subnet)
     )
+
+
+@pytest.mark.parametrize(
+    ("case", "public"), [("azure-public-autoscaled", True), ("Pulumi.dev.yaml", False)]
+)
+def test_web_reaches_the_node_pools_only_with_a_public_host(case: str, public: bool) -> None:
+    run = cases.run(case)
+    group = next(r for r in run.of_type(NSG) if r.name.endswith("nodepools"))
+    names = [r["name"] for r in group.props.get("securityRules") or []]
+    assert names == (["AllowWebFromInternet"] if public else [])

@@ -106,7 +106,8 @@ def aidbox_policies(
         del policies["database-ingress"]
         policies["aidbox-egress"]["egress"][0]["to"] = [{"ipBlock": {"cidr": managed_database}}]
     if https_egress:
-        # Aidbox's license check and FHIR package downloads leave the cluster over HTTPS.
+        # Aidbox's license check and FHIR package downloads leave the cluster over HTTPS. By
+        # address: behind a firewall (network.egress), the firewall filters them by name.
         policies["aidbox-egress"]["egress"].append(
             {
                 "to": [_https_peer(c) for c in https_egress],

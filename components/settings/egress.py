@@ -167,7 +167,8 @@ def production_egress_problem(
 def public_host_problem(egress: EgressSettings, host: str | None) -> tuple[str, object, str] | None:
     """A public Ingress behind a firewall: the application routing add-on's public load balancer
     takes the request, and the route sends the reply to the firewall, which never saw the
-    connection and drops it (asymmetric routing; AKS, "limit egress traffic")."""
+    connection and drops it (asymmetric routing; Azure Firewall, "Integrate Azure Firewall with
+    Azure Standard Load Balancer")."""
     if host is None or not egress.through_firewall:
         return None
     return (
