@@ -116,6 +116,9 @@ if mode == "aks":
                     prometheus=settings.monitoring.prometheus,
                     container_insights=settings.monitoring.container_insights,
                     public_api_server=not settings.cluster.private,
+                    vault_address=settings.vault.address
+                    if settings.vault and settings.vault.mode == "external"
+                    else None,
                 ),
                 workspace_id=monitoring.workspace_id,
                 tags=tags,

@@ -5,6 +5,7 @@ more. Dev stays on the load balancer's outbound (no firewall to pay for)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import cases
@@ -12,6 +13,7 @@ import pytest
 from harness import (
     AZURE_DEV,
     FIREWALL_PUBLIC_IP,
+    VAULT_EXTERNAL,
     VAULT_HA_PRODUCTION,
     VAULT_HA_PRODUCTION_SECRETS,
     run_stack,
@@ -394,3 +396,22 @@ def test_production_defaults_to_the_firewall_and_locks_without_saying_so() -> No
     raw = {k: v for k, v in prod_raw().items() if k not in ("network", "locks")}
     s = parse_prod(raw)
     assert (s.network.egress.mode, s.locks) == ("firewall", True)
+
+
+def test_an_external_vault_is_let_through_on_its_port() -> None:
+    by_name = replace(NEEDS, vault_address="https://vault.example:8200/prefix")
+    rules = application_rules(rule_collections(by_name))
+    assert rules["vault"]["target_fqdns"] == ["vault.example"]
+    assert rules["vault"]["protocols"] == [{"protocol_type": "Https", "port": 8200}]
+    by_address = replace(NEEDS, vault_address="http://203.0.113.9")
+    (vault,) = [r for c in rule_collections(by_address) for r in c["rules"] if r["name"] == "vault"]
+    assert vault["rule_type"] == "NetworkRule"
+    assert (vault["destination_addresses"], vault["destination_ports"]) == (["203.0.113.9"], ["80"])
+    # The program passes it on: an external Vault behind the program's firewall.
+    run = run_stack(
+        {**VAULT_EXTERNAL, "network": {"egress": {"mode": "firewall"}}}, secret_keys=["vault"]
+    )
+    collections = run.one(RULES).props["ruleCollections"]
+    names = [r["name"] for c in collections for r in c["rules"]]
+    assert "vault" in names
+    assert "vault" not in repr(rule_collections(NEEDS))

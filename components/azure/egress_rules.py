@@ -13,9 +13,11 @@ allowed here is allowed to every pod on the nodes (the firewall sees the node's 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..settings import Settings
 
@@ -105,6 +107,9 @@ class EgressNeeds:
     prometheus: bool
     container_insights: bool
     public_api_server: bool  # not cluster.private: the nodes reach it through the firewall
+    # vault.mode external: the Vault CSI provider's pods reach it (through the firewall unless
+    # its address is in the network, a peered one or on-premises).
+    vault_address: str | None = None
 
 
 def _application(name: str, description: str, needs: EgressNeeds, **target: Any) -> dict:
@@ -115,6 +120,45 @@ def _application(name: str, description: str, needs: EgressNeeds, **target: Any)
         "protocols": HTTPS,
         "source_addresses": list(needs.sources),
         **target,
+    }
+
+
+def vault_rule(needs: EgressNeeds) -> dict[str, Any]:
+    """An external Vault on its own port: by name (an application rule), or, for an address, a
+    network rule (application rules take names only)."""
+    assert needs.vault_address is not None
+    url = urlsplit(needs.vault_address)
+    https = url.scheme == "https"
+    port = url.port or (443 if https else 80)
+    host = url.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _application(
+            "vault",
+            "The external Vault the Vault CSI provider reads secrets from (vault.address)",
+            needs,
+            protocols=[{"protocol_type": "Https" if https else "Http", "port": port}],
+            target_fqdns=[host],
+        )
+    return {
+        "rule_type": "NetworkRule",
+        "name": "vault",
+        "description": "The external Vault the Vault CSI provider reads secrets from",
+        "ip_protocols": ["TCP"],
+        "source_addresses": list(needs.sources),
+        "destination_addresses": [host],
+        "destination_ports": [str(port)],
+    }
+
+
+def _collection(name: str, priority: int, rules: list[dict]) -> dict[str, Any]:
+    return {
+        "rule_collection_type": "FirewallPolicyFilterRuleCollection",
+        "name": name,
+        "priority": priority,
+        "action": {"type": "Allow"},
+        "rules": rules,
     }
 
 
@@ -169,38 +213,25 @@ def rule_collections(needs: EgressNeeds) -> list[dict[str, Any]]:
                 target_fqdns=list(needs.aidbox),
             )
         )
+    vault = vault_rule(needs) if needs.vault_address else None
+    if vault is not None and vault["rule_type"] == "ApplicationRule":
+        workloads.append(vault)
     collections: list[dict[str, Any]] = []
+    if vault is not None and vault["rule_type"] == "NetworkRule":
+        collections.append(_collection("external-vault", 110, [vault]))
     if needs.public_api_server:
-        collections.append(
-            {
-                "rule_collection_type": "FirewallPolicyFilterRuleCollection",
-                "name": "aks-api-server",
-                "priority": 100,
-                "action": {"type": "Allow"},
-                "rules": [
-                    {
-                        # The baseline's `pods-to-api-server-konnectivity`: pods reach the public
-                        # API server by its address; AKS publishes no narrower tag. A private
-                        # cluster's API server is in the network and needs none.
-                        "rule_type": "NetworkRule",
-                        "name": "api-server",
-                        "description": "Pods and konnectivity to the public API server",
-                        "ip_protocols": ["TCP"],
-                        "source_addresses": list(needs.sources),
-                        "destination_addresses": [f"AzureCloud.{needs.location}"],
-                        "destination_ports": ["443"],
-                    }
-                ],
-            }
-        )
-    for priority, name, rules in ((200, "aks-cluster", cluster), (300, "workloads", workloads)):
-        collections.append(
-            {
-                "rule_collection_type": "FirewallPolicyFilterRuleCollection",
-                "name": name,
-                "priority": priority,
-                "action": {"type": "Allow"},
-                "rules": rules,
-            }
-        )
-    return collections
+        # The baseline's `pods-to-api-server-konnectivity`: pods reach the public API server by
+        # its address; AKS publishes no narrower tag. A private cluster's is in the network.
+        api_server = {
+            "rule_type": "NetworkRule",
+            "name": "api-server",
+            "description": "Pods and konnectivity to the public API server",
+            "ip_protocols": ["TCP"],
+            "source_addresses": list(needs.sources),
+            "destination_addresses": [f"AzureCloud.{needs.location}"],
+            "destination_ports": ["443"],
+        }
+        collections.append(_collection("aks-api-server", 100, [api_server]))
+    collections.append(_collection("aks-cluster", 200, cluster))
+    collections.append(_collection("workloads", 300, workloads))
+    return sorted(collections, key=lambda c: c["priority"])
