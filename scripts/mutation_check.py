@@ -419,8 +419,9 @@ MUTS = [
     ("components/azure/postgres_flexible.py", 'value="on",', 'value="off",'),
     (
         "__main__.py",
-        "protect=settings.production,\n        ),\n    )\nNetworkPolicies",
-        "protect=False,\n        ),\n    )\nNetworkPolicies",
+        "protect=settings.production,\n            lock=settings.locks,\n"
+        "        ),\n    )\nNetworkPolicies",
+        "protect=False,\n            lock=settings.locks,\n        ),\n    )\nNetworkPolicies",
     ),
     (
         "components/settings/postgres.py",
