@@ -1,10 +1,13 @@
 """Aidbox on AKS, reading secrets mounted by the Secrets Store CSI Driver from Azure Key Vault
 or HashiCorp Vault. Reads settings, composes the components, exports the stack outputs."""
 
+import dataclasses
+
 import pulumi
 
 from components import naming
 from components.aidbox.component import Aidbox, AidboxArgs
+from components.aidbox.db_role import DatabaseRole, DatabaseRoleArgs
 from components.aidbox.destinations import aidbox_destinations
 from components.aidbox.generated import GeneratedSecrets
 from components.aidbox.postgres import Postgres, PostgresArgs
@@ -63,6 +66,8 @@ if mode != "kubeconfig":
         ),
     )
 base_name = naming.cluster_name(settings.project, settings.stack)
+# An external Vault reviews pod tokens at the API server: its egress must be admitted there.
+vault_egress = settings.vault.egress_cidrs if settings.vault else ()
 network: Network | ForeignSubnets | None = None
 monitoring = None
 if platform is not None and (mode == "aks" or settings.azure is not None):
@@ -150,6 +155,7 @@ if mode == "aks":
             # address is on the API server's list as soon as it exists (before the route).
             egress_ready=firewall.ready if firewall and egress.through_firewall else None,
             egress_ip=firewall.public_ip if firewall else None,
+            api_server_clients=vault_egress,
         ),
     )
 elif mode == "existingAks":
@@ -170,6 +176,7 @@ elif mode == "existingAks":
                 key_vault_addon=addon,
                 rotation_poll_interval=settings.csi.rotation_poll_interval,
                 app_routing=settings.aidbox.host is not None,
+                api_server_clients=vault_egress,
             ),
             namespace=settings.namespace,
         ),
@@ -228,6 +235,7 @@ else:
             tags=tags,
             network=network,
             seeds=generated.values,
+            labels=labels,
         ),
     )
 
@@ -238,13 +246,17 @@ if settings.csi.metrics == "serviceMonitor":
         CsiMetricsArgs(
             provider=cluster.provider,
             targets=[DRIVER, azure_provider] if settings.azure else [DRIVER],
+            api_version=settings.csi.service_monitor_api_version,
             depends_on=driver_ready,
         ),
     )
 
 if mode == "aks" and settings.monitoring.prometheus and settings.csi.metrics == "annotations":
-    # Managed Prometheus scrapes annotated pods only in the namespaces this names.
-    PrometheusScrapeSettings("prometheus", provider=cluster.provider)
+    # Managed Prometheus scrapes annotated pods only in the namespaces this names: the driver's
+    # and the Azure provider's (kube-system) and Aidbox's.
+    PrometheusScrapeSettings(
+        "prometheus", provider=cluster.provider, namespaces=["kube-system", settings.namespace]
+    )
 # A managed database needs only the network and its password: it is built beside the cluster.
 managed_db = None
 if settings.postgres.flexible is not None:
@@ -320,6 +332,21 @@ if store.binding.configured:
                 protect=settings.production,
             ),
         ).database
+    # Aidbox's own database role, created by the administrator before Aidbox starts.
+    role = DatabaseRole(
+        "aidbox-db-role",
+        DatabaseRoleArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            database=database,
+            image=settings.postgres.image,
+            binding=store.binding,
+            secret_provider_class=spc,
+            service_account=account,
+            labels=labels,
+        ),
+    )
+    database = dataclasses.replace(database, ready=(*database.ready, role.job))
     aidbox = Aidbox(
         "aidbox",
         AidboxArgs(

@@ -121,6 +121,14 @@ def postgres_server_name(project: str, stack: str, scope: str) -> str:
     return f"{body}-{suffix}"
 
 
+def storage_account_name(project: str, stack: str, scope: str) -> str:
+    """`st<project><stack><suffix>`: storage account names are global, 3-24 lower-case letters
+    and digits, so the suffix hashes the deployment's scope, like a Key Vault's."""
+    suffix = _suffix(scope, project, f"{stack}-snapshots")
+    body = re.sub(r"[^a-z0-9]", "", f"{project}{stack}".lower())
+    return f"st{body[: 24 - 2 - len(suffix)]}{suffix}"
+
+
 def role_assignment_name(*parts: str) -> str:
     """A GUID derived from what the grant is (scope, role, grantee), stable across runs."""
     return str(uuid.uuid5(_ROLE_ASSIGNMENT_NS, "/".join(parts)))

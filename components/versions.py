@@ -75,10 +75,47 @@ VAULT = Chart(
         "csi.volumes",
         "csi.volumeMounts",
         "csi.agent.extraArgs",
+        "csi.image.repository",
+        "csi.image.tag",
+        "csi.agent.image.repository",
+        "csi.agent.image.tag",
+        "server.image.repository",
+        "server.image.tag",
+        "server.ha.apiAddr",
+        "server.ha.clusterAddr",
+        "server.annotations",
+        "server.includeConfigAnnotation",
     ),
 )
 
 CHARTS = (CSI_DRIVER, AZURE_PROVIDER, VAULT)
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str
+    tag: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+    @property
+    def values(self) -> dict[str, str]:
+        """As the Vault chart's `image` values take it."""
+        return {"repository": self.repository, "tag": self.tag}
+
+
+# The Vault the program deploys: the vendored chart's appVersion, Community Edition, which the
+# chart's acceptance tests run (vault-helm .github/workflows/acceptance.yaml: CE only with
+# VAULT_N, 2.0.4; 1.21.x only as Enterprise images). Server, CSI agent and snapshot job alike.
+VAULT_IMAGE = Image("hashicorp/vault", "2.0.4")
+VAULT_CSI_PROVIDER_IMAGE = Image("hashicorp/vault-csi-provider", "1.7.4")
+# The end-to-end run's Vault (scripts/e2e/vault/go.mod): the Go module proxy has no Vault 2
+# module, so it builds 1.21.0 (README, "End-to-end run").
+E2E_VAULT_VERSION = "1.21.0"
+# The snapshot job's uploader (workload identity, `az storage blob upload --auth-mode login`).
+AZURE_CLI_IMAGE = Image("mcr.microsoft.com/azure-cli", "2.91.0")
 
 CSI_DRIVER_NAME = "secrets-store.csi.k8s.io"
 SPC_API_VERSION = "secrets-store.csi.x-k8s.io/v1"

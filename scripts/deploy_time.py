@@ -52,10 +52,16 @@ DURATIONS = {
     "kubernetes:helm.sh/v3:Release": 90,  # images pulled, pods ready
     "kubernetes:apps/v1:Deployment": 120,  # Aidbox starts and passes its probes
     "kubernetes:apps/v1:StatefulSet": 60,
+    "kubernetes:batch/v1:Job": 30,  # Aidbox's database role: a psql pod pulls, runs, ends
     # Azure Database for PostgreSQL flexible server with a zone-redundant standby.
     "azure-native:dbforpostgresql:Server": 600,
     "azure-native:dbforpostgresql:Database": 30,
     "azure-native:dbforpostgresql:Configuration": 30,
+    # An ha Vault's snapshot storage: off the critical path (it needs the group and network).
+    "azure-native:storage:StorageAccount": 30,
+    "azure-native:storage:BlobContainer": 5,
+    "azure-native:storage:BlobServiceProperties": 5,
+    "azure-native:storage:ManagementPolicy": 5,
 }
 # A managed server's own chain: its private DNS zone and link, the server, then its two
 # configuration changes one after the other.
@@ -86,7 +92,12 @@ DRIVER = "kubernetes:helm.sh/v3:Release"
 # have its node count re-sent by every cluster update). Pods of Deployments and StatefulSets
 # run there (the system pool is tainted): they are ready no earlier than its nodes.
 USER_NODES = "azure-native:containerservice:AgentPool"
-WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+# A Job's pod (Aidbox's database role) tolerates no system taint either: it runs there too.
+WORKLOADS = (
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:batch/v1:Job",
+)
 
 
 def duration(resource: Registered) -> int:
@@ -116,7 +127,9 @@ def unavoidable_seconds(
     if in_cluster_database:
         cluster += DURATIONS["kubernetes:apps/v1:StatefulSet"]
     database = sum(DURATIONS[t] for t in MANAGED_DATABASE) if managed_database else 0
-    return max(cluster, database) + DURATIONS["kubernetes:apps/v1:Deployment"]
+    # Aidbox's database role is created in the cluster once both are there, then Aidbox starts.
+    role = DURATIONS["kubernetes:batch/v1:Job"]
+    return max(cluster, database) + role + DURATIONS["kubernetes:apps/v1:Deployment"]
 
 
 @dataclass(frozen=True)

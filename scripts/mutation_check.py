@@ -1,10 +1,13 @@
 """Break the program in known ways, one at a time, and check that the test suite notices.
 
-Run from the repository root with the virtualenv active: `python scripts/mutation_check.py`.
+Run from the repository root with the virtualenv active: `python scripts/mutation_check.py`;
+`--e2e` runs the mutants only the engine run (scripts/e2e.sh) can catch, each against its phase.
 Each mutation runs the suite on a temporary copy; nothing in the working tree changes.
 Exit status 1 if any mutation survived (a test that cannot fail).
 """
 
+import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -229,7 +232,7 @@ MUTS = [
     ),
     (
         "components/kubernetes/helm_values.py",
-        'csi["agent"] = {"extraArgs": [f"-ca-cert={VAULT_CA_FILE}"]}',
+        'csi["agent"]["extraArgs"] = [f"-ca-cert={VAULT_CA_FILE}"]',
         "pass",
     ),
     ("components/azure/unseal_key.py", "scope=vault.id,", "scope=args.resource_group_name,"),
@@ -486,6 +489,86 @@ MUTS = [
         "elif seconds >= MAX_ROTATION_SECONDS:",
     ),
     ("policy/rules/kubernetes/workloads.py", 'if has_key(env, "value"):', "if False:"),
+    # Aidbox in production, issue 19: the default image (#1), JAVA_OPTS and probe timeouts (#2),
+    # the address users reach (#6), every managed env name and development switch (#7).
+    (
+        "components/settings/aidbox.py",
+        'DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605"',
+        'DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605.1"',
+    ),
+    (
+        "components/aidbox/render.py",
+        '    env.append({"name": "JAVA_OPTS", "value": java_opts})\n',
+        "",
+    ),
+    (
+        "components/aidbox/component.py",
+        '            "timeoutSeconds": s.aidbox.probe_timeout_seconds,\n',
+        "",
+    ),
+    ("components/settings/stack.py", "    problems += check_reachable(s.aidbox)\n", ""),
+    (
+        "components/settings/aidbox.py",
+        'r"(?:^localhost$|\\.svc$|\\.svc\\.cluster\\.local$|\\.cluster\\.local$)"',
+        'r"(?:^localhost$|\\.svc\\.cluster\\.local$)"',
+    ),
+    ("policy/rules/aidbox.py", 'if scheme.lower() != "https":', "if False:"),
+    (
+        "components/settings/aidbox_env.py",
+        '"BOX_WEB_BASE_URL": ("AIDBOX_BASE_URL",),',
+        '"BOX_WEB_BASE_URL": (),',
+    ),
+    (
+        "components/settings/aidbox_env.py",
+        "if name in DEV_MODE_ENV and turns_on(value)",
+        "if name in DEV_MODE_ENV[:2] and turns_on(value)",
+    ),
+    (
+        "policy/rules/aidbox.py",
+        'elif not (isinstance(value, str) and value.strip().lower() == "false"):',
+        "elif False:",
+    ),
+    # The administrator password rotated outside Pulumi stays rotated (issue 18 #6).
+    (
+        "components/azure/postgres_flexible.py",
+        'ignore_changes=["serverName", "administratorLoginPassword"],',
+        'ignore_changes=["serverName"],',
+    ),
+    # Aidbox logs in as a role of its own, created by the administrator (issue 18 #6).
+    (
+        "components/aidbox/postgres.py",
+        "            user=APP_ROLE,\n",
+        "            user=args.user,\n",
+    ),
+    ("components/aidbox/db_role_sql.py", 'GRANT :"app" TO CURRENT_USER;', ""),
+    ("components/aidbox/db_role_sql.py", 'ALTER DATABASE :"db" OWNER TO :"app";', ""),
+    (
+        "__main__.py",
+        "    database = dataclasses.replace(database, ready=(*database.ready, role.job))\n",
+        "",
+    ),
+    # The init Bundle creates a Client only if absent, without basic on production (issue 18 #8).
+    (
+        "components/aidbox/render.py",
+        'request = {"method": "POST", "url": "Client", "ifNoneExist": f"_id={spec.scope.id}"}',
+        'request = {"method": "PUT", "url": f"Client/{spec.scope.id}"}',
+    ),
+    (
+        "components/settings/secrets.py",
+        "default = PRODUCTION_GRANT_TYPES if production else DEV_GRANT_TYPES",
+        "default = DEV_GRANT_TYPES",
+    ),
+    # Metrics managed Prometheus reads (issue 19 #8).
+    (
+        "__main__.py",
+        'namespaces=["kube-system", settings.namespace]',
+        'namespaces=["kube-system"]',
+    ),
+    (
+        "components/settings/csi.py",
+        'SERVICE_MONITOR_APIS[1 if cluster_mode == "kubeconfig" else 0]',
+        "SERVICE_MONITOR_APIS[1]",
+    ),
     (
         "policy/rules/stores/vault.py",
         'elif kind == "LoadBalancer" and selected == value:',
@@ -534,6 +617,150 @@ MUTS = [
         "        return zone == KEY_VAULT_ZONE",
         "        return True",
     ),
+    # Nothing talks to Vault while its audit device is being enabled.
+    (
+        "components/stores/vault/configure.py",
+        "vault_opts, pulumi.ResourceOptions(depends_on=[audit])",
+        "vault_opts, pulumi.ResourceOptions(depends_on=[])",
+    ),
+    # The e2e's stand-in providers (tests/test_standins.py).
+    (
+        "scripts/e2e/standins/vault_kv.py",
+        "name=Prop(replace=True, required=True),",
+        "name=Prop(required=True),",
+    ),
+    (
+        "scripts/e2e/standins/vault_kv.py",
+        'if state.get("disableRead"):',
+        "if False:",
+    ),
+    (
+        "scripts/e2e/standins/tls_provider.py",
+        '"earlyRenewalHours": Prop(default=0),',
+        '"earlyRenewalHours": Prop(replace=True, default=0),',
+    ),
+    (
+        "scripts/e2e/standins/protocol.py",
+        "if value is not None and (hidden or has_secret(inputs.get(key))):",
+        "if value is not None and hidden:",
+    ),
+    (
+        "scripts/e2e/standins/vault_client.py",
+        "self.config, self._client = config, None",
+        "self.config, self._client = config, Client(Settings.of(config))",
+    ),
+    # Issue 19, Vault items 9-14.
+    (
+        "components/settings/vault.py",
+        'if segments and "v1" in (segments[0], segments[-1]):',
+        "if False:",
+    ),
+    (
+        "components/settings/vault_rules.py",
+        'v.address.lower().startswith("http://")',
+        'v.address.startswith("http://")',
+    ),
+    (
+        "policy/rules/stores/vault.py",
+        'address.strip().lower().startswith("http://")',
+        'address.startswith("https://")',
+    ),
+    (
+        "components/settings/vault_rules.py",
+        "if v.snapshots is not None and not v.snapshots.enabled:",
+        "if False:",
+    ),
+    ("policy/rules/stores/vault.py", "    if snapshots:\n        return\n", "    return\n"),
+    (
+        "components/azure/api_server_access.py",
+        "    return [*configured, *(c for c in clients if not _covered(c, configured))]",
+        "    return list(configured)",
+    ),
+    (
+        "components/azure/existing_aks.py",
+        "    if missing_ranges:",
+        "    if False:",
+    ),
+    (
+        "components/azure/api_server_access.py",
+        "    if not configured:\n        return None",
+        "    if False:\n        return None",
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '"apiAddr": ha.pod_address(8200),',
+        '"apiAddr": "https://$(POD_IP):8200",',
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '"annotations": {TLS_CHECKSUM_ANNOTATION: ha.tls_checksum},',
+        '"annotations": {TLS_CHECKSUM_ANNOTATION: "fixed"},',
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '        "image": VAULT_CSI_PROVIDER_IMAGE.values,\n',
+        "",
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '        "    unauthenticated_metrics_access = true\\n"\n',
+        "",
+    ),
+    (
+        "components/stores/vault/ha.py",
+        "        exports |= snapshot_job(ctx, configured=deployer is not None)",
+        "        pass",
+    ),
+    (
+        "components/kubernetes/vault_snapshot.py",
+        '                                "audience": audience,',
+        '                                "audience": "https://kubernetes.default.svc",',
+    ),
+    (
+        "components/stores/vault/snapshots.py",
+        "                suspend=not configured,",
+        "                suspend=False,",
+    ),
+    (
+        "components/azure/snapshot_storage.py",
+        '        "allow_shared_key_access": False,',
+        '        "allow_shared_key_access": True,',
+    ),
+    (
+        "components/azure/snapshot_storage.py",
+        "            scope=container.id,",
+        "            scope=account.id,",
+    ),
+    (
+        "components/kubernetes/vault_snapshot.py",
+        '    return f\'path "{SNAPSHOT_PATH}" {{\\n  capabilities = ["read"]\\n}}\\n\'',
+        '    return f\'path "sys/*" {{\\n  capabilities = ["read"]\\n}}\\n\'',
+    ),
+    (
+        "policy/rules/azure/roles.py",
+        "        elif not (isinstance(scope, str) and SINGLE_CONTAINER_SCOPE.match(scope)):",
+        "        elif False:",
+    ),
+    (
+        "components/kubernetes/vault_network_policies.py",
+        "        clients.append(_pods(SNAPSHOT_JOB))",
+        "        pass",
+    ),
+    (
+        "components/kubernetes/vault_network_policies.py",
+        '    peers = {"from": [_pods(VAULT_SERVER)], "ports": _tcp(API_PORT, CLUSTER_PORT)}',
+        '    peers = {"from": [_pods(VAULT_SERVER)], "ports": _tcp(API_PORT)}',
+    ),
+    (
+        "components/kubernetes/vault_network_policies.py",
+        'ANYWHERE_BUT_METADATA = {"ipBlock": {"cidr": "0.0.0.0/0", "except": [METADATA_SERVICE]}}',
+        'ANYWHERE_BUT_METADATA = {"ipBlock": {"cidr": "0.0.0.0/0"}}',
+    ),
+    (
+        "components/stores/vault/store.py",
+        '        if s.cluster.mode != "kubeconfig":\n            # AKS',
+        "        if False:\n            # AKS",
+    ),
     # Issue 21 #1, egress: production's nodes leave through a firewall, the cluster waits for
     # it, the firewall allows what AKS needs, and the unsafe production combination is refused
     # in settings and in the policy pack.
@@ -579,6 +806,7 @@ MUTS = [
     ("components/azure/key_vault.py", "        if args.lock:\n", "        if False:\n"),
     ("components/azure/postgres_flexible.py", "        if args.lock:\n", "        if False:\n"),
     ("components/azure/unseal_key.py", "        if args.lock:\n", "        if False:\n"),
+    ("components/azure/snapshot_storage.py", "        if args.lock:\n", "        if False:\n"),
     (
         "components/azure/platform.py",
         "opts=pulumi.ResourceOptions(parent=self, protect=args.protect),",
@@ -603,6 +831,82 @@ MUTS = [
 ]
 
 
+# Mutants only the engine run sees (scripts/e2e.sh), each with the phase that must fail:
+# `python scripts/mutation_check.py --e2e` (about a minute each, warm).
+E2E_MUTS = [
+    (  # the API server refuses a nodePort on a ClusterIP Service (no schema test does), at
+        # preview already: the Kubernetes provider previews with a server-side dry run
+        "components/aidbox/component.py",
+        '"ports": [{"name": "http", "port": render.WEB_PORT, "targetPort": "http"}],',
+        '"ports": [{"name": "http", "port": render.WEB_PORT, "targetPort": "http",'
+        ' "nodePort": 30080}],',
+        "preview",
+    ),
+    (  # a value that differs at every run: the second up is not a no-change up
+        "components/aidbox/component.py",
+        'annotations = {"checksum/aidbox-config": render.checksum(*sorted(files.values()))}',
+        'annotations = {"checksum/aidbox-config": __import__("uuid").uuid4().hex}',
+        "no-change-up",
+    ),
+    (  # the KV entries no longer ignore their seed: a changed seed overwrites a rotation
+        "components/stores/vault/configure.py",
+        'if v.mode != "dev":',
+        "if False:",
+        "rotation-kept",
+    ),
+    (  # a KV v1-style policy path: the pod's role cannot read its secrets
+        "components/stores/vault/configure.py",
+        "policy=render_policy(v.policy_path),",
+        'policy=render_policy(v.policy_path.replace("/data/", "/", 1)),',
+        "up",
+    ),
+    (  # the Vault provider's CA copied to the run's temporary folder: gone a day later
+        "components/stores/vault/external.py",
+        "ca_cert_file=str(Path(v.ca_cert_file).expanduser()) if v.ca_cert_file else None,",
+        'ca_cert_file=__import__("shutil").copy(Path(v.ca_cert_file).expanduser(),'
+        ' __import__("tempfile").gettempdir()) if v.ca_cert_file else None,',
+        "fresh-refresh",
+    ),
+]
+
+
+def run_e2e(mutation: tuple[str, str, str, str]) -> dict:
+    """The engine run on a mutated copy; its report (scripts/e2e/engine.py)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = pathlib.Path(tmp) / "repo"
+        shutil.copytree(SRC, dst, ignore=shutil.ignore_patterns("venv", ".git", "*.pyc"))
+        path, before, after, _ = mutation
+        target = dst / path
+        text = target.read_text()
+        assert before in text, f"{path}: mutation no longer applies: {before!r}"
+        target.write_text(text.replace(before, after, 1))
+        report = pathlib.Path(tmp) / "report.json"
+        subprocess.run(
+            ["bash", "scripts/e2e.sh"],
+            cwd=dst,
+            env={**os.environ, "E2E_REPORT": str(report)},
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(report.read_text()) if report.exists() else {}
+
+
+def main_e2e() -> int:
+    survived = 0
+    for mutation in E2E_MUTS:
+        path, _, after, phase = mutation
+        report = run_e2e(mutation)
+        failed = [name for name, r in report.items() if isinstance(r, dict) and not r["ok"]]
+        first = failed[0] if failed else None
+        if first == phase:
+            detail = report[phase]["detail"].splitlines()[0][:110]
+            print(f"caught   {path} in {phase}: {detail}")
+        else:
+            survived += 1
+            print(f"SURVIVED {path}: {after[:50]!r} (expected {phase} to fail; failed: {failed})")
+    return 1 if survived else 0
+
+
 def run_suite(mutation: tuple[str, str, str] | None) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as tmp:
         dst = pathlib.Path(tmp) / "repo"
@@ -624,6 +928,8 @@ def run_suite(mutation: tuple[str, str, str] | None) -> subprocess.CompletedProc
 def main() -> int:
     """`python scripts/mutation_check.py [TEXT]`: only the mutations whose file or replaced
     text contains TEXT."""
+    if sys.argv[1:] == ["--e2e"]:
+        return main_e2e()
     only = sys.argv[1] if len(sys.argv) > 1 else ""
     stale = [(p, b) for p, b, _ in MUTS if b not in (SRC / p).read_text()]
     if stale:

@@ -3,6 +3,8 @@
 #   ${AIDBOX_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/aidbox-secrets/tools}
 # Helm: v3.20.2, the Helm that pulumi-kubernetes 4.x embeds (helm.sh/helm/v3), built from the
 # Go module proxy with `go install` (about 3 minutes cold on 2 cores, nothing when cached).
+# PostgreSQL's server programs (initdb, pg_ctl, postgres) for tests/test_db_role.py: Debian's
+# `postgresql` package, installed with apt-get when missing (as root; otherwise it says how).
 # Prints the path of each tool. Needs Go 1.24+ unless the tool is already cached.
 set -euo pipefail
 HELM_VERSION=v3.20.2
@@ -17,3 +19,16 @@ if [ ! -x "$helm_dir/helm" ]; then
   GOBIN="$helm_dir" GOFLAGS=-trimpath go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 fi
 echo "helm: $helm_dir/helm"
+newest_initdb() { find /usr/lib/postgresql -path '*/bin/initdb' 2>/dev/null | sort -V | tail -n 1; }
+pg_initdb=$(newest_initdb || true)
+if [ -z "$pg_initdb" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing PostgreSQL's server programs (apt-get install postgresql)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    pg_initdb=$(newest_initdb)
+  else
+    echo "scripts/tools.sh: PostgreSQL's server programs are needed: apt-get install postgresql" >&2
+    exit 1
+  fi
+fi
+echo "postgres: $(dirname "$pg_initdb")"

@@ -267,6 +267,13 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
             profile["identity"] = {"clientId": ADDON_CLIENT, "objectId": ADDON_OBJECT}
             out["addonProfiles"] = {**addons, "azureKeyvaultSecretsProvider": profile}
         rid = f"{rg}/providers/Microsoft.ContainerService/managedClusters/{out['name']}"
+    elif typ == "azure-native:storage:StorageAccount":
+        out["name"] = inputs["accountName"]
+        rid = f"{rg}/providers/Microsoft.Storage/storageAccounts/{out['name']}"
+    elif typ == "azure-native:storage:BlobContainer":
+        out["name"] = inputs["containerName"]
+        account = f"{rg}/providers/Microsoft.Storage/storageAccounts/{inputs['accountName']}"
+        rid = f"{account}/blobServices/default/containers/{out['name']}"
     elif typ == "azure-native:dbforpostgresql:Server":
         out["name"] = inputs["serverName"]
         out["fullyQualifiedDomainName"] = f"{inputs['serverName']}.postgres.database.azure.com"
@@ -585,7 +592,11 @@ VAULT_HA_PRODUCTION = {
         "apiServerAuthorizedRanges": ["203.0.113.0/28"],
         "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
     },
-    "aidbox": {"replicas": 2},
+    "aidbox": {
+        "replicas": 2,
+        "image": "healthsamurai/aidboxone:2605.0",
+        "internal": {"baseUrl": "https://fhir.example.org"},
+    },
     "aidboxLicense": "test-license",
     "postgres": {"mode": "inCluster"},
 }

@@ -17,7 +17,11 @@ SECRETS = {"client-secret": {"scope": "Client/basic"}}
 PROD = {
     "production": True,
     "aidboxLicense": "lic",
-    "aidbox": {"replicas": 2},
+    "aidbox": {
+        "replicas": 2,
+        "image": "healthsamurai/aidboxone:2605.0",
+        "internal": {"baseUrl": "https://fhir.example.org"},
+    },
     "cluster": {
         "apiServerAuthorizedRanges": ["203.0.113.0/28"],
         "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
@@ -191,14 +195,18 @@ def test_autoscaling_bounds() -> None:
 
 
 def test_production_needs_two_pods_at_the_autoscalers_floor() -> None:
-    autoscaled = {"autoscaling": {"minReplicas": 1, "maxReplicas": 4}}
+    autoscaled = {
+        "autoscaling": {"minReplicas": 1, "maxReplicas": 4},
+        "internal": PROD["aidbox"]["internal"],
+        "image": PROD["aidbox"]["image"],
+    }
     with pytest.raises(SettingsError, match=r"aidbox\.autoscaling\.minReplicas = 1"):
         parse(
             {**PROD, "aidbox": autoscaled},
             secret_keys=("aidboxLicense",),
         )
     s = parse(
-        {**PROD, "aidbox": {"autoscaling": {"minReplicas": 2, "maxReplicas": 4}}},
+        {**PROD, "aidbox": {**autoscaled, "autoscaling": {"minReplicas": 2, "maxReplicas": 4}}},
         secret_keys=("aidboxLicense",),
     )
     assert s.aidbox.min_replicas == 2
@@ -212,7 +220,7 @@ def test_production_never_runs_dev_mode() -> None:
 
 @pytest.mark.parametrize(
     "image",
-    ["healthsamurai/aidboxone:2605.1", "healthsamurai/aidboxone@sha256:" + "a" * 64],
+    ["healthsamurai/aidboxone:2605.0", "healthsamurai/aidboxone@sha256:" + "a" * 64],
 )
 def test_production_accepts_a_fixed_release_or_a_digest(image: str) -> None:
     assert prod({"image": image}).aidbox.image == image
@@ -294,3 +302,83 @@ def test_flexible_settings_contradictions_are_refused() -> None:
         {"postgres": {"azureFlexible": {"version": "16"}}},
         r"postgres\.azureFlexible = '\(set\)' .* only for postgres\.mode azureFlexible",
     )
+
+
+# -- the address users reach (issue 19 #6) ------------------------------------------------------
+
+
+def test_production_needs_the_address_users_reach() -> None:
+    bare = {**PROD, "aidbox": {**PROD["aidbox"], "internal": None}}
+    with pytest.raises(SettingsError, match=r"aidbox\.host = None .* required on production"):
+        parse(bare, secret_keys=("aidboxLicense",))
+    public = {
+        **PROD["aidbox"],
+        "internal": None,
+        "host": "fhir.example.org",
+        "tls": {"secretName": "fhir-tls"},
+    }
+    # A public host answers through the load balancer, so production keeps it only with
+    # Aidbox's egress narrowed (behind the egress firewall it is refused: tests/test_egress.py).
+    narrowed = {"egress": {"mode": "loadBalancer"}, "aidboxEgressCidrs": ["198.51.100.7/32"]}
+    s = parse({**PROD, "aidbox": public, "network": narrowed}, secret_keys=("aidboxLicense",))
+    assert s.aidbox.base_url == "https://fhir.example.org"
+    internal = prod({"internal": {"baseUrl": "https://aidbox.hospital.example"}})
+    assert internal.aidbox.base_url == "https://aidbox.hospital.example"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://aidbox.hospital.example",
+        "https://aidbox.default.svc",
+        "https://aidbox.default.svc.cluster.local:8080",
+        "https://localhost:8080",
+        "aidbox.hospital.example",
+        "https://user:pw@aidbox.hospital.example",
+    ],
+)
+def test_production_internal_url_is_https_outside_the_cluster(url: str) -> None:
+    assert parse({"aidbox": {"internal": {"baseUrl": "http://localhost:8080"}}}).aidbox.base_url
+    with pytest.raises(SettingsError, match=r"aidbox\.internal\.baseUrl = ") as error:
+        prod({"internal": {"baseUrl": url}})
+    assert "pw" not in str(error.value)
+
+
+def test_internal_url_and_host_exclude_each_other() -> None:
+    refused(
+        {
+            "aidbox": {
+                "host": "fhir.example.org",
+                "tls": {"secretName": "fhir-tls"},
+                "internal": {"baseUrl": "https://fhir.example.org"},
+            }
+        },
+        r"aidbox\.internal\.baseUrl = .* not with aidbox\.host",
+    )
+
+
+# -- the Clients the init Bundle creates (issue 18 #8) ------------------------------------------
+
+
+def test_production_leaves_basic_auth_out_unless_configured() -> None:
+    dev = parse({}).secrets[0]
+    assert dev.grant_types == ("client_credentials", "basic")
+    assert prod().secrets[0].grant_types == ("client_credentials",)
+    configured = {"client-secret": {"scope": "Client/basic", "grantTypes": ["basic"]}}
+    assert prod(secrets=configured).secrets[0].grant_types == ("basic",)
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        ({"scope": "Client", "grantTypes": ["basic"]}, r"grantTypes = .* Client/<id>"),
+        ({"scope": "TokenIntrospector/t", "grantTypes": ["basic"]}, r"grantTypes = "),
+        (
+            {"scope": "Client/basic", "grantTypes": ["client-credentials"]},
+            r"grantTypes = \['client-credentials'\] .*'client_credentials'",
+        ),
+        ({"scope": "Client/basic", "grantTypes": []}, r"grantTypes = \[\]"),
+    ],
+)
+def test_grant_types_bad_input(entry: dict[str, Any], match: str) -> None:
+    refused({"secrets": {"client-secret": entry}}, rf"secrets\.client-secret\.{match}")

@@ -216,13 +216,13 @@ def test_metrics_annotations_by_default_and_service_monitors_by_setting() -> Non
     assert driver["linux"]["podAnnotations"]["prometheus.io/port"] == "8095"
     provider = default.named("store-provider").props["values"]
     assert provider["linux"]["podAnnotations"]["prometheus.io/port"] == "8898"
-    assert not default.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+    assert not default.of_type("kubernetes:azmonitoring.coreos.com/v1:ServiceMonitor")
 
     monitored = run_stack({**AZURE_DEV, "csi": {"metrics": "serviceMonitor"}})
     assert "podAnnotations" not in monitored.named("csi-driver").props["values"]["linux"]
     monitors = [
         m
-        for m in monitored.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+        for m in monitored.of_type("kubernetes:azmonitoring.coreos.com/v1:ServiceMonitor")
         if m.name.startswith("metrics-")
     ]
     assert len(monitors) == 2

@@ -107,7 +107,7 @@ def test_derived_names_are_kept_where_state_already_holds_them() -> None:
     input for an ignored property, so such a stack keeps its name and a new one gets the new."""
     run = run_stack(AZURE_FLEXIBLE)
     assert run.named("store-kv-vault").opts.ignore_changes == ["vaultName"]
-    assert run.one(SERVER).opts.ignore_changes == ["serverName"]
+    assert "serverName" in run.one(SERVER).opts.ignore_changes
     # The server's private DNS zone is named after the server: it keeps its name too (the
     # server's network settings cannot change).
     assert run.named("postgres-server-dns").opts.ignore_changes == ["privateZoneName"]

@@ -172,10 +172,12 @@ def test_existing_aks_ha_vault_unseals_through_the_clusters_oidc_issuer() -> Non
         secret_keys=("vault",),
     )
     assert not run.types() & CLUSTER_TYPES
-    (federation,) = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
-    assert federation.props["issuer"] == EXISTING_OIDC_ISSUER
-    (endpoint,) = run.of_type("azure-native:network:PrivateEndpoint")  # the unseal key's vault
-    assert endpoint.props["subnet"] == {"id": PE_SUBNET}
+    # The unseal identity's and the snapshot job's.
+    federations = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert [f.props["issuer"] for f in federations] == [EXISTING_OIDC_ISSUER] * 2
+    # The unseal key's vault and the snapshot storage.
+    endpoints = run.of_type("azure-native:network:PrivateEndpoint")
+    assert [e.props["subnet"] for e in endpoints] == [{"id": PE_SUBNET}] * 2
 
 
 def test_existing_aks_with_vault_dev_reaches_vault_as_the_deployer() -> None:
@@ -422,7 +424,11 @@ def test_kubeconfig_mode_needs_no_azure_location_and_defaults_to_the_in_cluster_
             "cluster": LOCAL,
             "production": True,
             "vault": external,
-            "aidbox": {"replicas": 2, "image": "healthsamurai/aidboxone:2605.1"},
+            "aidbox": {
+                "replicas": 2,
+                "image": "healthsamurai/aidboxone:2605.0",
+                "internal": {"baseUrl": "https://fhir.example.org"},
+            },
             "aidboxLicense": "license",
         },
         location=None,

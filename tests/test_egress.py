@@ -260,6 +260,8 @@ def test_the_registries_follow_the_images_the_program_deploys() -> None:
     assert "registry.k8s.io" not in program_registries(addon)
     vault = cases.settings("Pulumi.dev-vault.yaml")
     assert program_registries(vault) == ("docker.io", "registry.k8s.io")
+    # An ha Vault's snapshot job uploads with the Azure CLI's image, from MCR.
+    assert "mcr.microsoft.com" in program_registries(cases.settings("vault-ha"))
     sized = parse(
         {"aidbox": {"image": "registry.example/aidboxone:2602.1"}},
     )

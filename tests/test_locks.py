@@ -24,6 +24,7 @@ LOCKED = {
     "azure-native:keyvault:Vault",
     "azure-native:dbforpostgresql:Server",
 }
+SNAPSHOTS = "azure-native:storage:StorageAccount"
 
 
 def lock_of(run: StackRun, resource: Any) -> Any | None:
@@ -60,13 +61,15 @@ def test_production_protects_the_resource_group() -> None:
     assert not (dev.opts and dev.opts.protect)
 
 
-def test_an_ha_vault_unseal_key_vault_is_locked_too() -> None:
-    """Losing the unseal key loses every secret Vault holds."""
+def test_an_ha_vault_unseal_key_vault_and_snapshots_are_locked_too() -> None:
+    """Losing the unseal key loses every secret Vault holds; the snapshots are its backups."""
     run = run_stack(VAULT_HA_PRODUCTION, secret_keys=VAULT_HA_PRODUCTION_SECRETS, stack="prod")
     vaults = run.of_type("azure-native:keyvault:Vault")
     assert len(vaults) == 1  # the unseal key's vault
-    for resource in [*vaults, run.one("azure-native:containerservice:ManagedCluster")]:
+    cluster = run.one("azure-native:containerservice:ManagedCluster")
+    for resource in [*vaults, cluster, run.one(SNAPSHOTS)]:
         assert lock_of(run, resource) is not None, resource.name
+    assert len(run.of_type(LOCK)) == 3
 
 
 @pytest.mark.parametrize("file", ["Pulumi.dev.yaml", "Pulumi.dev-vault.yaml", "Pulumi.local.yaml"])

@@ -57,7 +57,11 @@ def test_aidbox_is_reachable_from_the_ingress_namespace_only() -> None:
 def test_the_database_takes_aidbox_only_and_aidbox_reaches_it() -> None:
     db = POLICIES["database-ingress"]
     assert db["podSelector"]["matchLabels"] == DATABASE
-    assert peers(db["ingress"], "from") == [{"podSelector": {"matchLabels": AIDBOX}}]
+    # Aidbox, and the Job that creates Aidbox's role as the administrator.
+    assert peers(db["ingress"], "from") == [
+        {"podSelector": {"matchLabels": AIDBOX}},
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "aidbox-db-role"}}},
+    ]
     egress = POLICIES["aidbox-egress"]["egress"]
     assert egress[0] == {
         "to": [{"podSelector": {"matchLabels": DATABASE}}],
@@ -121,6 +125,6 @@ def test_credentials_command() -> None:
 
 
 def test_prometheus_scrapes_annotated_pods_in_kube_system() -> None:
-    data = ama_metrics_settings("kube-system")
+    data = ama_metrics_settings(["kube-system"])
     assert data["schema-version"] == "v1"
     assert data["pod-annotation-based-scraping"] == 'podannotationnamespaceregex = "kube-system"'

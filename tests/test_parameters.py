@@ -129,12 +129,14 @@ def test_driver_values() -> None:
 
 HA = helm_values.VaultHa(
     release="vault",
+    namespace="vault",
     replicas=3,
     tls_secret="vault-server-tls",
     ca_config_map="vault-ca",
     key_vault_name="kv-unseal",
     key_name="vault-unseal",
     client_id="uami-client",
+    tls_checksum="c0ffee",
 )
 
 
@@ -156,7 +158,8 @@ def test_vault_dev_values_take_the_root_token_from_a_secret() -> None:
 def test_vault_external_values_render_the_csi_provider_only() -> None:
     external = helm_values.vault_external_values(address="https://v:8200", ca_config_map=None)
     assert external["global"]["externalVaultAddr"] == "https://v:8200"
-    assert external["global"]["enabled"] is False and external["csi"] == {"enabled": True}
+    assert external["global"]["enabled"] is False and external["csi"]["enabled"] is True
+    assert set(external["csi"]) == {"enabled", "image", "agent"}
     assert "server" not in external
     with_ca = helm_values.vault_external_values(address="https://v:8200", ca_config_map="vault-ca")
     csi = with_ca["csi"]

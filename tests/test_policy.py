@@ -241,7 +241,7 @@ def helm_release(chart: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def test_policies_are_named_uniquely_and_only_rotation_is_advisory() -> None:
     names = [p.name for p in rules.POLICIES]
-    assert len(names) == len(set(names)) == 20
+    assert len(names) == len(set(names)) == 24
     levels = {p.name: p.enforcement_level for p in rules.POLICIES}
     assert levels.pop("secret-rotation-interval") is EnforcementLevel.ADVISORY
     assert set(levels.values()) == {EnforcementLevel.MANDATORY}
@@ -249,12 +249,16 @@ def test_policies_are_named_uniquely_and_only_rotation_is_advisory() -> None:
     assert configurable == {
         "keyvault-purge-protection-production",
         "vault-no-dev-mode-production",
+        "vault-https-production",
+        "vault-ha-snapshots-production",
         "aks-local-accounts-disabled-production",
         "aks-entra-rbac-production",
         "aks-network-policy-production",
         "aks-availability-zones-production",
         "keyvault-network-deny-production",
         "aidbox-shared-keys-production",
+        "aidbox-no-dev-mode-production",
+        "aidbox-public-url-production",
         "aks-egress-filtered-production",
         "azure-delete-locks-production",
     }

@@ -19,6 +19,7 @@ from test_policy import MANAGED_CLUSTER, VAULT, key_vault, rules
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 LOCK = "azure-native:authorization:ManagementLockByScope"
 SERVER = "azure-native:dbforpostgresql:Server"
+STORAGE = "azure-native:storage:StorageAccount"
 PROD = {"production": True}
 
 
@@ -135,6 +136,7 @@ def state_of_record() -> list[PolicyResource]:
         cluster("userDefinedRouting"),
         resource(VAULT, "store-kv-vault", key_vault()),
         resource(SERVER, "postgres-server", {"serverName": "psql", "tags": tags}),
+        resource(STORAGE, "store-snapshots-account", {"accountName": "st", "tags": tags}),
     ]
 
 
@@ -145,7 +147,8 @@ def test_production_state_of_record_with_its_locks_passes() -> None:
 
 def test_a_production_resource_without_a_delete_lock_is_refused() -> None:
     targets = state_of_record()
-    found = violations(LOCKS, [*targets, lock(targets[0]), lock(targets[2], level="NotSpecified")])
+    locks = [lock(targets[0]), lock(targets[2], level="NotSpecified"), lock(targets[3])]
+    found = violations(LOCKS, [*targets, *locks])
     assert len(found) == 2, found
     assert "azure-native:keyvault:Vault 'store-kv-vault'" in found[0]
     assert "no CanNotDelete management lock" in found[0]

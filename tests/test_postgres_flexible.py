@@ -84,7 +84,8 @@ def test_tls_is_required_and_aidbox_verifies_the_server(run: StackRun) -> None:
     assert env["AIDBOX_DB_PARAM_SSLMODE"]["value"] == "verify-full"
     server = run.one(SERVER).props
     assert env["BOX_DB_HOST"]["value"] == f"{server['serverName']}.postgres.database.azure.com"
-    assert env["BOX_DB_USER"]["value"] == server["administratorLogin"]
+    # Aidbox's own role, not the administrator (the role Job creates it).
+    assert env["BOX_DB_USER"]["value"] == "aidbox_app" != server["administratorLogin"]
 
 
 def test_the_password_is_the_stores_and_never_in_a_manifest(run: StackRun) -> None:
@@ -113,3 +114,14 @@ def test_aidbox_waits_for_the_server_and_the_server_not_for_the_cluster(run: Sta
 
     server = run.one(SERVER)
     assert not [by_urn[u].name for u in upstream(server.urn, set()) if "aks" in by_urn[u].name]
+
+
+def test_an_admin_password_rotated_outside_pulumi_is_not_put_back(run: StackRun) -> None:
+    """The generated password only seeds the server: `az postgres flexible-server update
+    --admin-password` (README, Rotate) changes it on the server and in the store, and the next
+    `pulumi up` must not send the seed again (issue 18 #6)."""
+    server = run.one(SERVER)
+    assert is_secret(server.inputs["administratorLoginPassword"])  # the first create sends it
+    assert server.opts is not None
+    assert "administratorLoginPassword" in (server.opts.ignore_changes or [])
+    assert "administratorLoginPassword" in (server.opts.additional_secret_outputs or [])

@@ -148,15 +148,26 @@ def test_the_managed_database_uses_the_existing_zone() -> None:
 
 
 def test_an_ha_vaults_unseal_endpoint_registers_in_the_existing_zone() -> None:
+    # ... and its snapshot storage's endpoint in the existing blob zone (vault.snapshots).
+    blob_zone = KV_ZONE.replace(
+        "privatelink.vaultcore.azure.net", "privatelink.blob.core.windows.net"
+    )
     config = {
         **VAULT_HA_INIT,
+        "vault": {**VAULT_HA_INIT["vault"], "snapshots": {"privateDnsZoneId": blob_zone}},
         "cluster": EXISTING,
         "network": {"privateEndpointSubnetId": PE_SUBNET, "keyVaultPrivateDnsZoneId": KV_ZONE},
     }
     run = run_stack(config, secret_keys=["vault"])
     assert not run.of_type(ZONE) and not run.of_type(LINK)
-    (group,) = run.of_type(ZONE_GROUP)
-    assert group.props["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == KV_ZONE
+    groups = {
+        g.name: g.props["privateDnsZoneConfigs"][0]["privateDnsZoneId"]
+        for g in run.of_type(ZONE_GROUP)
+    }
+    assert groups == {
+        "store-unseal-endpoint-dns": KV_ZONE,
+        "store-snapshots-endpoint-dns": blob_zone,
+    }
 
 
 def test_without_a_zone_id_the_program_links_its_own() -> None:

@@ -16,10 +16,21 @@ SP = {
     "clientSecret": "s",
     "objectId": "66666666-7777-8888-9999-000000000000",
 }
-EXTERNAL = {"mode": "external", "address": "https://vault.example:8200", "token": "t"}
+EXTERNAL = {
+    "mode": "external",
+    "address": "https://vault.example:8200",
+    "token": "t",
+    "egressCidrs": ["198.51.100.7"],
+}
 CLUSTER = {
     "apiServerAuthorizedRanges": ["203.0.113.0/28"],
     "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
+}
+# Two pods, reached inside the hospital's network at an address someone else publishes.
+AIDBOX = {
+    "replicas": 2,
+    "image": "healthsamurai/aidboxone:2605.0",
+    "internal": {"baseUrl": "https://fhir.example.org"},
 }
 SUBNETS = (
     "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-net/providers/"
@@ -31,7 +42,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "secretStore": "azure",
         "secrets": SECRETS,
         "aidboxLicense": "license",
-        "aidbox": {"replicas": 2},
+        "aidbox": AIDBOX,
         "azure": {"identity": "workload"},
         "cluster": CLUSTER,
     },
@@ -40,7 +51,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "secretStore": "vault",
         "secrets": SECRETS,
         "aidboxLicense": "license",
-        "aidbox": {"replicas": 2},
+        "aidbox": AIDBOX,
         "vault": EXTERNAL,
         "cluster": CLUSTER,
     },
@@ -50,7 +61,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "secretStore": "azure",
         "secrets": SECRETS,
         "aidboxLicense": "license",
-        "aidbox": {"replicas": 2},
+        "aidbox": AIDBOX,
         "azure": {"identity": "workload"},
         "cluster": {"mode": "existingAks", "name": "aks-platform", "resourceGroup": "rg-platform"},
         "network": {
@@ -63,7 +74,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
 SECRET_KEYS = frozenset({"aidboxLicense", "azure", "vault"})
 # rule -> (store, keys to change (None removes), key the refusal names)
 BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
-    "one Aidbox replica": ("azure", {"aidbox": {"replicas": 1}}, "aidbox.replicas"),
+    "one Aidbox replica": ("azure", {"aidbox": {**AIDBOX, "replicas": 1}}, "aidbox.replicas"),
     "no license": ("azure", {"aidboxLicense": None}, "aidboxLicense"),
     "purge protection off": (
         "azure",
@@ -115,11 +126,26 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         {"keyVault": {"allowedRanges": ["0.0.0.0/0"]}},
         "keyVault.allowedRanges",
     ),
-    "Aidbox dev mode": ("azure", {"aidbox": {"replicas": 2, "devMode": True}}, "aidbox.devMode"),
+    "Aidbox dev mode": ("azure", {"aidbox": {**AIDBOX, "devMode": True}}, "aidbox.devMode"),
+    "a development switch in aidbox.env": (
+        "vault",
+        {"aidbox": {**AIDBOX, "env": {"BOX_SECURITY_DEBUG_SU_ENABLE": True}}},
+        "aidbox.env.BOX_SECURITY_DEBUG_SU_ENABLE",
+    ),
     "monthly Aidbox tag": (
         "azure",
-        {"aidbox": {"replicas": 2, "image": "healthsamurai/aidboxone:2605"}},
+        {"aidbox": {**AIDBOX, "image": "healthsamurai/aidboxone:2605"}},
         "aidbox.image",
+    ),
+    "no address users reach": (
+        "azure",
+        {"aidbox": {**AIDBOX, "internal": None}},
+        "aidbox.host",
+    ),
+    "an in-cluster address": (
+        "vault",
+        {"aidbox": {**AIDBOX, "internal": {"baseUrl": "https://aidbox.default.svc"}}},
+        "aidbox.internal.baseUrl",
     ),
     "the kubelet identity of a cluster this program does not own": (
         "azure-existingAks",
@@ -142,9 +168,33 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         {"locks": False},
         "locks",
     ),
+    "plain-http Vault": (
+        "vault",
+        {"vault": {**EXTERNAL, "address": "http://vault.example:8200"}},
+        "vault.address",
+    ),
+    "external Vault without its egress ranges": (
+        "vault",
+        {"vault": {k: v for k, v in EXTERNAL.items() if k != "egressCidrs"}},
+        "vault.egressCidrs",
+    ),
+    "ha Vault without snapshots": (
+        "vault",
+        {
+            "vault": {"mode": "ha", "snapshots": {"enabled": False}},
+            "cluster": {**CLUSTER, "userPool": {"minCount": 3, "maxCount": 3}},
+        },
+        "vault.snapshots.enabled",
+    ),
     "autoscaler floor of one": (
         "azure",
-        {"aidbox": {"autoscaling": {"minReplicas": 1, "maxReplicas": 3}}},
+        {
+            "aidbox": {
+                **AIDBOX,
+                "replicas": None,
+                "autoscaling": {"minReplicas": 1, "maxReplicas": 3},
+            }
+        },
         "aidbox.autoscaling.minReplicas",
     ),
 }

@@ -34,16 +34,25 @@ def test_vault_config_follows_the_mount_dir() -> None:
     assert config["secret"]["client-secret"]["path"] == "/run/vault-secrets/client-secret"
 
 
-def test_init_bundle_puts_each_client_scoped_by_id() -> None:
+def test_init_bundle_creates_each_client_scoped_by_id_only_if_absent() -> None:
+    """A conditional create (Aidbox: configuration/init-bundle.md, `ifNoneExist: _id=...`), not
+    a PUT: a Client changed at run time is left as it is at the next start."""
     bundle = render.init_bundle([CLIENT, ANY_CLIENT, INTROSPECTOR])
     assert bundle is not None
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "transaction"
     assert len(bundle["entry"]) == 1  # only Client/basic names a Client to create
     entry = bundle["entry"][0]
-    assert entry["request"] == {"method": "PUT", "url": "Client/basic"}
+    assert entry["request"] == {"method": "POST", "url": "Client", "ifNoneExist": "_id=basic"}
     client = entry["resource"]
     assert client["resourceType"] == "Client" and client["id"] == "basic"
-    assert client["grant_types"] == ["client_credentials", "basic"]
+    assert client["grant_types"] == ["client_credentials", "basic"]  # the dev default
+    only = SecretSpec(
+        "client-secret", Scope("Client", "basic"), grant_types=("client_credentials",)
+    )
+    created = render.init_bundle([only])
+    assert created is not None and created["entry"][0]["resource"]["grant_types"] == [
+        "client_credentials"
+    ]
     assert "secret" not in client  # the value never appears, only the reference
     assert client["_secret"] == {
         "extension": [
@@ -87,6 +96,7 @@ ENV_ARGS: dict[str, object] = dict(
     has_license=True,
     has_init_bundle=True,
     legacy_secret_dir=None,
+    java_opts="-XX:MaxRAMPercentage=75",
 )
 
 

@@ -38,7 +38,7 @@ def test_azure_defaults() -> None:
     assert s.secrets[0].value is None
     assert s.csi.rotation_poll_interval == "30s"
     assert s.namespace == "default"
-    assert s.aidbox.image.endswith(":2605.1")
+    assert s.aidbox.image.endswith(":2605")
     assert s.azure is not None and s.azure.key_vault.purge_protection is True
     # Derived when the program runs, from the subscription (tests/test_azure_names.py).
     assert s.azure.key_vault.name is None
@@ -388,11 +388,17 @@ PROD_CLUSTER = {
     "apiServerAuthorizedRanges": ["203.0.113.0/28"],
     "adminGroupObjectIds": ["0f6b1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"],
 }
+# Two pods of one build, reached at an address someone else publishes inside the network.
+PROD_AIDBOX = {
+    "replicas": 2,
+    "image": "healthsamurai/aidboxone:2605.0",
+    "internal": {"baseUrl": "https://fhir.example.org"},
+}
 
 
 def test_production_stack_that_follows_the_rules() -> None:
     s = parse(
-        azure(production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", cluster=PROD_CLUSTER),
+        azure(production=True, aidbox=PROD_AIDBOX, aidboxLicense="jwt", cluster=PROD_CLUSTER),
         secret_keys=("aidboxLicense",),
     )
     assert s.production and s.aidbox.replicas == 2
@@ -415,7 +421,7 @@ def test_production_accepts_a_license_from_the_store() -> None:
     raw = azure(
         production=True,
         secrets={**SECRETS, "lic": {"kubernetesSecret": {"name": "aidbox-store"}}},
-        aidbox={"replicas": 2, "envFromStore": {"BOX_LICENSE": "lic"}},
+        aidbox={**PROD_AIDBOX, "envFromStore": {"BOX_LICENSE": "lic"}},
         cluster=PROD_CLUSTER,
     )
     assert parse(raw).aidbox.has_license
@@ -951,13 +957,13 @@ def test_location_as_azure_accepts_it(location: str, expected: str) -> None:
 
 
 def test_two_secrets_for_one_client_would_put_it_twice() -> None:
-    """What the refusal protects: the init Bundle has one PUT per Client/<id>."""
+    """What the refusal protects: the init Bundle creates each Client/<id> once."""
     from components.aidbox import render
 
     s = parse(azure(secrets={"a": {"scope": "Client"}, "b": {"scope": "Client/basic"}}))
     bundle = render.init_bundle(s.secrets)
     assert bundle is not None
-    assert [e["request"]["url"] for e in bundle["entry"]] == ["Client/basic"]
+    assert [e["request"]["ifNoneExist"] for e in bundle["entry"]] == ["_id=basic"]
 
 
 # A secret value under a key Pulumi holds as secret, put where the settings do not expect it.
@@ -1067,9 +1073,7 @@ def test_external_vault_ca_file_must_exist(tmp_path: Any) -> None:
 
 def test_ha_vault_on_production_needs_zones_and_three_replicas() -> None:
     cluster = {**THREE_NODES, **PROD_CLUSTER}
-    raw = vault(
-        production=True, aidbox={"replicas": 2}, aidboxLicense="jwt", vault=HA, cluster=cluster
-    )
+    raw = vault(production=True, aidbox=PROD_AIDBOX, aidboxLicense="jwt", vault=HA, cluster=cluster)
     no_zones = {**raw, "cluster": {**cluster, "zones": []}}  # what the cluster can do there
     with pytest.raises(SettingsError) as error:
         parse(no_zones, secret_keys=("aidboxLicense",), location="northcentralus")

@@ -30,7 +30,11 @@ def prod(**extra: Any) -> dict[str, Any]:
     cluster = {**PROD_OK, **extra.pop("cluster", {})}
     return {
         "production": True,
-        "aidbox": {"replicas": 2},
+        "aidbox": {
+            "replicas": 2,
+            "image": "healthsamurai/aidboxone:2605.0",
+            "internal": {"baseUrl": "https://fhir.example.org"},
+        },
         "aidboxLicense": "jwt",
         "cluster": cluster,
         **extra,

@@ -19,7 +19,11 @@ CI = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
 PROD = {
     "production": True,
     "aidboxLicense": "lic",
-    "aidbox": {"replicas": 2},
+    "aidbox": {
+        "replicas": 2,
+        "image": "healthsamurai/aidboxone:2605.0",
+        "internal": {"baseUrl": "https://fhir.example.org"},
+    },
     "azure": {"identity": "workload"},
 }
 PROD_CLUSTER = {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}

@@ -33,6 +33,7 @@ from components.settings.managed import (
     AUTH_PRIVATE_KEY,
     AUTH_PUBLIC_KEY,
     AUTH_SECRET,
+    DB_APP_PASSWORD,
     DB_PASSWORD,
     MANAGED_KUBERNETES_SECRET,
 )
@@ -44,7 +45,7 @@ KEY_ENV = {
     "BOX_SECURITY_AUTH_KEYS_PRIVATE": AUTH_PRIVATE_KEY,
     "BOX_SECURITY_AUTH_KEYS_PUBLIC": AUTH_PUBLIC_KEY,
     "BOX_SECURITY_AUTH_KEYS_SECRET": AUTH_SECRET,
-    "BOX_DB_PASSWORD": DB_PASSWORD,
+    "BOX_DB_PASSWORD": DB_APP_PASSWORD,
 }
 # What the mocks generate (tests/harness.py): the private key, the HS256 secret, the password.
 GENERATED = (PEM_PRIVATE_HEAD, "generated-generated-auth-secret", "generated-generated-db-password")
@@ -91,7 +92,9 @@ def test_every_replica_reads_the_same_keys_from_the_store(run: StackRun) -> None
     synced = run.one(SPC).props["spec"]["secretObjects"]
     managed = [s for s in synced if s["secretName"] == MANAGED_KUBERNETES_SECRET]
     assert len(managed) == 1
-    assert {d["objectName"] for d in managed[0]["data"]} == set(KEY_ENV.values())
+    # Aidbox's keys and its role's password; the administrator's too (the role Job reads it
+    # from the file, the synced Secret only mirrors every managed secret).
+    assert {d["objectName"] for d in managed[0]["data"]} == {*KEY_ENV.values(), DB_PASSWORD}
     # The store holds the key pair the TLS provider generated, once.
     key = run.one("tls:index/privateKey:PrivateKey")
     assert (key.props["algorithm"], key.props["rsaBits"]) == ("RSA", 2048)
@@ -188,6 +191,20 @@ def test_availability_spread_budget_and_probes(run: StackRun) -> None:
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
     assert not run.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert not run.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+
+
+def test_jvm_heap_and_probe_timeouts_come_from_settings(run: StackRun) -> None:
+    """JAVA_OPTS sizes the heap from the memory limit (the JVM takes a quarter by default);
+    every probe waits 5 s, as Aidbox's HA guide has it (Kubernetes' default is 1 s)."""
+    assert env(run)["JAVA_OPTS"] == {"name": "JAVA_OPTS", "value": "-XX:MaxRAMPercentage=75"}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container(run)[probe]["timeoutSeconds"] == 5
+    tuned = {"heapPercentage": 60, "javaOpts": "-Dhttps.proxyHost=proxy"}
+    tuned_run = run_stack({**AZURE_DEV, "aidbox": {**tuned, "probes": {"timeoutSeconds": 8}}})
+    tuned_container = container(tuned_run)
+    java = next(e for e in tuned_container["env"] if e["name"] == "JAVA_OPTS")
+    assert java["value"] == "-XX:MaxRAMPercentage=60 -Dhttps.proxyHost=proxy"
+    assert tuned_container["livenessProbe"]["timeoutSeconds"] == 8
 
 
 def test_metrics_port_is_scraped_like_the_drivers(run: StackRun) -> None:
@@ -298,7 +315,14 @@ def test_production_stack_runs_a_fixed_lts_release_with_dev_mode_off() -> None:
     assert by_name["BOX_SECURITY_DEV_MODE"]["value"] == "false"
     for name, value in RECOMMENDED_ENV.items():
         assert by_name[name]["value"] == value
-    assert container(run)["image"] == "healthsamurai/aidboxone:2605.1"
+    assert container(run)["image"] == "healthsamurai/aidboxone:2605.0"
+    # The init Bundle creates Client/basic once, without HTTP Basic on production.
+    bundle = json.loads(
+        run.k8s("core/v1:ConfigMap", "aidbox-config").props["data"]["init-bundle.json"]
+    )
+    (entry,) = bundle["entry"]
+    assert entry["request"] == {"method": "POST", "url": "Client", "ifNoneExist": "_id=basic"}
+    assert entry["resource"]["grant_types"] == ["client_credentials"]
     assert by_name["BOX_SECURITY_AUTH_KEYS_PRIVATE"]["valueFrom"]["secretKeyRef"]["name"] == (
         MANAGED_KUBERNETES_SECRET
     )
@@ -309,8 +333,11 @@ def test_a_monthly_tag_is_allowed_on_dev_with_a_warning(caplog: pytest.LogCaptur
     assert container(run)["image"] == "healthsamurai/aidboxone:2605"
     assert "aidbox.image = healthsamurai/aidboxone:2605 is a monthly tag" in caplog.text
     caplog.clear()
-    run_stack(AZURE_DEV)
+    run_stack({**AZURE_DEV, "aidbox": {"image": "healthsamurai/aidboxone:2605.0"}})
     assert "monthly tag" not in caplog.text
+    # The default is the release's moving tag (no build of it is named upstream): it warns too.
+    run_stack({**AZURE_DEV, "aidbox": {"replicas": 1}})  # not a shared run: it logs again
+    assert "aidbox.image = healthsamurai/aidboxone:2605 is a monthly tag" in caplog.text
 
 
 def test_moved_resources_keep_their_state_through_aliases(run: StackRun) -> None:

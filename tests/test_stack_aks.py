@@ -151,11 +151,21 @@ def test_network_policy_engine_and_namespace_policies(file: str) -> None:
     assert (network["networkPlugin"], network["networkPluginMode"]) == ("azure", "overlay")
     assert network["networkPolicy"] == s.cluster.network_policy == "cilium"
     assert network["networkDataplane"] == "cilium"
-    policies = {r.props["metadata"]["name"]: r.props for r in run.of_type(NETWORK_POLICY)}
+    # Aidbox's namespace (the Vault namespace's own: tests/test_vault_network_policies.py).
+    policies = {
+        r.props["metadata"]["name"]: r.props
+        for r in run.of_type(NETWORK_POLICY)
+        if r.props["metadata"]["namespace"] == s.namespace
+    }
     in_cluster_db = s.postgres.flexible is None
-    expected = {"default-deny", "allow-dns", "aidbox-ingress", "aidbox-egress"}
+    expected = {
+        "default-deny",
+        "allow-dns",
+        "aidbox-ingress",
+        "aidbox-egress",
+        "database-role-egress",
+    }
     assert set(policies) == expected | ({"database-ingress"} if in_cluster_db else set())
-    assert {p["metadata"]["namespace"] for p in policies.values()} == {s.namespace}
     assert policies["default-deny"]["spec"] == {
         "podSelector": {},
         "policyTypes": ["Ingress", "Egress"],
@@ -265,9 +275,9 @@ def test_production_stack_meets_the_baseline() -> None:
     }
     settings = run.k8s("core/v1:ConfigMap", "ama-metrics-settings-configmap").props
     assert settings["metadata"]["namespace"] == "kube-system"
-    assert (
-        'podannotationnamespaceregex = "kube-system"'
-        in (settings["data"]["pod-annotation-based-scraping"])
+    # The driver's and provider's pods (kube-system) and Aidbox's (its namespace).
+    assert settings["data"]["pod-annotation-based-scraping"] == (
+        'podannotationnamespaceregex = "default|kube-system"'
     )
 
 

@@ -85,6 +85,7 @@ def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> No
         "spc": "aidbox-secrets:csi:SecretProviderClass",
         "aidbox-account": "aidbox-secrets:aidbox:ServiceAccount",
         "postgres": "aidbox-secrets:aidbox:Postgres",
+        "aidbox-db-role": "aidbox-secrets:aidbox:DatabaseRole",
         "aidbox": "aidbox-secrets:aidbox:Aidbox",
     }
     for resource in run.resources:
@@ -272,7 +273,7 @@ def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) 
     spec = deployment(run)["spec"]
     pod = spec["template"]["spec"]
     container = pod["containers"][0]
-    assert container["image"] == "healthsamurai/aidboxone:2605.1"
+    assert container["image"] == "healthsamurai/aidboxone:2605"
     assert pod["serviceAccountName"] == "aidbox"
     volume = next(v for v in pod["volumes"] if "csi" in v)
     assert volume["csi"] == {
@@ -288,11 +289,12 @@ def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) 
     assert env["BOX_DB_HOST"]["value"] == "aidbox-db.default.svc.cluster.local"
     assert env["BOX_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
         "name": "aidbox-managed",
-        "key": "aidbox-db-password",
+        "key": "aidbox-db-app-password",
     }
     assert "BOX_LICENSE" not in env  # not configured here
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+        assert container[probe]["timeoutSeconds"] == 5
     assert set(container["resources"]) == {"requests", "limits"}
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
@@ -315,7 +317,11 @@ def test_config_map_holds_the_vault_config_and_bundle(run: StackRun) -> None:
     }
     bundle = json.loads(data["init-bundle.json"])
     assert bundle["type"] == "transaction"
-    assert bundle["entry"][0]["request"] == {"method": "PUT", "url": "Client/basic"}
+    assert bundle["entry"][0]["request"] == {
+        "method": "POST",
+        "url": "Client",
+        "ifNoneExist": "_id=basic",
+    }
     annotation = deployment(run)["spec"]["template"]["metadata"]["annotations"]
     assert annotation["checksum/aidbox-config"] == render.checksum(*sorted(data.values()))
 
@@ -338,7 +344,11 @@ def test_changed_vault_config_rolls_the_pods(run: StackRun) -> None:
     assert data(run) != data(other)
 
     def basic(text: str) -> str:
-        return text.replace("Client/other", "Client/basic").replace('"other"', '"basic"')
+        return (
+            text.replace("Client/other", "Client/basic")
+            .replace('"other"', '"basic"')
+            .replace("_id=other", "_id=basic")
+        )
 
     assert data(run) == {k: basic(v) for k, v in data(other).items()}
 
@@ -383,8 +393,8 @@ def test_postgres_runs_in_cluster_with_a_volume(run: StackRun) -> None:
 
 def test_no_secret_value_in_plain_text(run: StackRun) -> None:
     generated = [r.name for r in run.of_type("random:index/randomPassword:RandomPassword")]
-    # client secret, db, admin, root client, HS256 secret
-    assert len(generated) == 5
+    # client secret, db administrator, Aidbox's db role, admin, root client, HS256 secret
+    assert len(generated) == 6
     for resource in run.resources:
         leaked = [s for s in plain_strings(resource.inputs) if "generated-" in s]
         assert not leaked, f"{resource.type} {resource.name} holds {leaked}"

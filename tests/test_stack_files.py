@@ -119,3 +119,23 @@ def test_an_in_cluster_database_on_production_is_protected_too() -> None:
     statefulset = run.named("postgres-statefulset")
     assert statefulset.opts is not None and statefulset.opts.protect is True
     assert not run.of_type("azure-native:dbforpostgresql:Server")
+
+
+def test_the_default_aidbox_image_is_a_release_upstream_names() -> None:
+    """The default is the monthly tag Health Samurai's own chart runs Aidbox with
+    (HealthSamurai/helm-charts payerbox/values.yaml: `tag: "2605"`), a release that reads
+    BOX_VAULT_CONFIG (2602 or later: HealthSamurai/documentation docs/configuration/
+    secret-files.md); production pins one build of that release (YYMM.N) in its stack file."""
+    from components.settings.aidbox import DEFAULT_AIDBOX_IMAGE, FIXED_TAG, MONTHLY_TAG, image_tag
+
+    tag = image_tag(DEFAULT_AIDBOX_IMAGE)
+    assert tag is not None and MONTHLY_TAG.match(tag) and int(tag) >= 2602, tag
+    prod_image = stack_config(ROOT / "Pulumi.prod.yaml")["aidbox-secrets:aidbox"]["image"]
+    prod_tag = image_tag(prod_image)
+    assert prod_tag is not None and FIXED_TAG.match(prod_tag), prod_image
+    assert prod_tag.split(".")[0] == tag, (prod_image, DEFAULT_AIDBOX_IMAGE)
+    # The README names the LTS lines the versioning page lists, and calls no 2605 build LTS.
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "lists 2512 and 2507 as the current LTS lines" in readme
+    for claim in ("long-term-support line", "2605 LTS", "2605 is the only LTS line"):
+        assert claim not in readme, claim

@@ -148,6 +148,7 @@ class Aidbox(pulumi.ComponentResource):
             has_license=s.aidbox.license is not None,
             has_init_bundle=bundle is not None,
             legacy_secret_dir=binding.mount_dir if s.aidbox.legacy_secret_file_env else None,
+            java_opts=s.aidbox.java_opts,
             dev_mode=s.aidbox.dev_mode,
             extra_env=s.aidbox.env,
         )
@@ -229,7 +230,8 @@ class Aidbox(pulumi.ComponentResource):
             )
         if s.csi.metrics == "serviceMonitor":
             target = ScrapeTarget(NAME, selector, render.METRICS_PORT)
-            scrape(f"{name}-metrics", target, args.namespace, child, METRICS_ENDPOINTS)
+            api = s.csi.service_monitor_api_version
+            scrape(f"{name}-metrics", target, args.namespace, child, api, METRICS_ENDPOINTS)
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.url = pulumi.Output.from_input(base_url)
         self.register_outputs({"serviceName": self.service_name, "url": self.url})
@@ -274,7 +276,10 @@ class Aidbox(pulumi.ComponentResource):
         }
         if binding.node_publish_secret:
             csi["nodePublishSecretRef"] = {"name": binding.node_publish_secret}
-        health = {"httpGet": {"path": "/health", "port": "http"}}
+        health = {
+            "httpGet": {"path": "/health", "port": "http"},
+            "timeoutSeconds": s.aidbox.probe_timeout_seconds,
+        }
         return {
             "serviceAccountName": s.aidbox.service_account,
             "topologySpreadConstraints": topology_spread(selector),

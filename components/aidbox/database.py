@@ -13,10 +13,14 @@ class Database:
     host: pulumi.Input[str]
     port: int
     name: str
-    user: str
-    # The store secret holding the password (a managed secret the CSI driver syncs): the
+    user: str  # Aidbox's own role (db_role_sql.APP_ROLE), never the administrator
+    # The store secret holding its password (a managed secret the CSI driver syncs): the
     # Deployment reads it the same way in every mode.
     password_secret: str
+    # Who creates that role (the role Job): the administrator and the store secret of its
+    # password.
+    admin_user: str
+    admin_password_secret: str
     # Require TLS and verify the server's certificate and name (a managed server). The
     # in-cluster database is reached over the pod network only.
     tls: bool

@@ -1,5 +1,6 @@
 """Values the program generates for the store: Aidbox's token-signing key pair and HS256
-secret (the same for every replica and every restart) and the database password."""
+secret (the same for every replica and every restart), the database administrator's password
+and the password of Aidbox's own database role."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from ..aliases import moved_from
-from ..settings.managed import AUTH_PRIVATE_KEY, AUTH_PUBLIC_KEY, AUTH_SECRET, DB_PASSWORD
+from ..settings.managed import (
+    AUTH_PRIVATE_KEY,
+    AUTH_PUBLIC_KEY,
+    AUTH_SECRET,
+    DB_APP_PASSWORD,
+    DB_PASSWORD,
+)
 
 # RS256 with 2048 bits: what the major identity providers sign with, sound under NIST
 # SP 800-57 through 2030, and several times cheaper per signature than 4096 (README).
@@ -45,11 +52,18 @@ class GeneratedSecrets(pulumi.ComponentResource):
                 ],
             ),
         )
+        app_password = random.RandomPassword(
+            f"{name}-db-app-password",
+            length=32,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.values = {
             AUTH_PRIVATE_KEY: pulumi.Output.secret(key.private_key_pem),
             # Not secret as such, but it travels with its private key through the store.
             AUTH_PUBLIC_KEY: pulumi.Output.secret(key.public_key_pem),
             AUTH_SECRET: pulumi.Output.secret(hs256.result),
             DB_PASSWORD: pulumi.Output.secret(db_password.result),
+            DB_APP_PASSWORD: pulumi.Output.secret(app_password.result),
         }
         self.register_outputs({})

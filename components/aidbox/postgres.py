@@ -13,10 +13,11 @@ import pulumi_kubernetes as k8s
 from .. import naming
 from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..settings import PostgresSettings
-from ..settings.managed import DB_PASSWORD
+from ..settings.managed import DB_APP_PASSWORD, DB_PASSWORD
 from ..stores.binding import StoreBinding
 from ..versions import CSI_DRIVER_NAME
 from .database import Database
+from .db_role_sql import APP_ROLE
 from .service_account import AidboxServiceAccount
 
 PORT = 5432
@@ -35,7 +36,7 @@ class PostgresArgs:
     secret_provider_class: SecretProviderClass
     service_account: AidboxServiceAccount
     database: str = "aidbox"
-    user: str = "aidbox"
+    user: str = "aidbox"  # POSTGRES_USER: the superuser; Aidbox gets a role of its own
     service_name: str = naming.POSTGRES
     protect: bool = False
 
@@ -144,8 +145,10 @@ class Postgres(pulumi.ComponentResource):
             host=self.host,
             port=PORT,
             name=args.database,
-            user=args.user,
-            password_secret=DB_PASSWORD,
+            user=APP_ROLE,
+            password_secret=DB_APP_PASSWORD,
+            admin_user=args.user,  # the image's superuser (POSTGRES_USER)
+            admin_password_secret=DB_PASSWORD,
             tls=False,
             ready=(statefulset, service),
         )

@@ -18,7 +18,6 @@ METRICS_PORT = 8765
 
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 SECRET_REFERENCE = "http://health-samurai.io/fhir/secret-reference"
-CLIENT_GRANT_TYPES = ("client_credentials", "basic")
 
 
 def secret_file(mount_dir: str, name: str) -> str:
@@ -49,7 +48,11 @@ def secret_reference(name: str) -> dict[str, Any]:
 
 
 def init_bundle(secrets: Iterable[SecretSpec]) -> dict[str, Any] | None:
-    """A transaction Bundle that PUTs each Client a secret is scoped to by id (idempotent)."""
+    """A transaction Bundle that creates each Client a secret is scoped to by id, only if it is
+    absent: a conditional create (`ifNoneExist: _id=<id>`, Aidbox's init Bundle page,
+    configuration/init-bundle.md). Aidbox runs the Bundle at every start; a PUT would undo every
+    change made to the Client at run time. A later change of grantTypes in the settings does
+    not reach an existing Client either: change it through Aidbox's API."""
     entries = []
     for spec in secrets:
         if spec.scope is None or spec.scope.resource_type != "Client" or not spec.scope.id:
@@ -57,12 +60,11 @@ def init_bundle(secrets: Iterable[SecretSpec]) -> dict[str, Any] | None:
         client = {
             "resourceType": "Client",
             "id": spec.scope.id,
-            "grant_types": list(CLIENT_GRANT_TYPES),
+            "grant_types": list(spec.grant_types),
             "_secret": secret_reference(spec.name),
         }
-        entries.append(
-            {"request": {"method": "PUT", "url": f"Client/{spec.scope.id}"}, "resource": client}
-        )
+        request = {"method": "POST", "url": "Client", "ifNoneExist": f"_id={spec.scope.id}"}
+        entries.append({"request": request, "resource": client})
     if not entries:
         return None
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
@@ -136,6 +138,7 @@ def aidbox_env(
     has_license: bool,
     has_init_bundle: bool,
     legacy_secret_dir: str | None,
+    java_opts: str,
     dev_mode: bool = False,
     extra_env: Iterable[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
@@ -176,6 +179,7 @@ def aidbox_env(
         env.append({"name": "AIDBOX_SECRET_FILES_ENABLED", "value": "true"})
         env.append({"name": "AIDBOX_SECRET_FILES_DIRS", "value": legacy_secret_dir})
     env.append({"name": "BOX_SECURITY_DEV_MODE", "value": "true" if dev_mode else "false"})
+    env.append({"name": "JAVA_OPTS", "value": java_opts})
     settings = {**RECOMMENDED_ENV, **dict(extra_env)}
     env += [{"name": k, "value": settings[k]} for k in sorted(settings)]
     return env

@@ -15,6 +15,7 @@ from pulumi_azure_native import containerservice, monitor
 from ..kubernetes.target import aidbox_namespace
 from ..settings import ClusterSettings, MaintenanceWindow, NetworkSettings, PoolSettings
 from .aks_access import EntraAccess
+from .api_server_access import authorized_ranges
 from .grants import grant_principals
 from .locks import delete_lock
 from .monitoring import Monitoring
@@ -62,6 +63,8 @@ class AksClusterArgs:
     # from there).
     egress_ready: pulumi.Input[Any] | None = None
     egress_ip: pulumi.Input[str] | None = None
+    # An external Vault's egress ranges: it reviews pod tokens at the API server.
+    api_server_clients: tuple[str, ...] = ()
 
 
 def addon_profiles(
@@ -131,16 +134,14 @@ def network_profile(settings: ClusterSettings, network: NetworkSettings) -> dict
     }
 
 
-def authorized_ranges(
-    configured: tuple[str, ...], egress_ip: pulumi.Input[str] | None
+def with_egress_ip(
+    ranges: list[str] | None, egress_ip: pulumi.Input[str] | None
 ) -> pulumi.Input[list[str]] | None:
-    """The configured ranges, and with a firewall of the program's its address: the nodes (and
-    CI on a runner behind it) reach a public API server from there. None: no restriction."""
-    if not configured:
-        return None
-    if egress_ip is None:
-        return list(configured)
-    return pulumi.Output.from_input(egress_ip).apply(lambda ip: [*configured, f"{ip}/32"])
+    """The API server's ranges and, with a firewall of the program's, its address: the nodes
+    (and pods) reach a public API server from there. None stays None (no restriction)."""
+    if ranges is None or egress_ip is None:
+        return ranges
+    return pulumi.Output.from_input(egress_ip).apply(lambda ip: [*ranges, f"{ip}/32"])
 
 
 def maintenance_window(window: MaintenanceWindow) -> dict[str, Any]:
@@ -203,8 +204,9 @@ class AksCluster(pulumi.ComponentResource):
             ],
             network_profile=network_profile(s, args.network),
             api_server_access_profile={
-                "authorized_ip_ranges": authorized_ranges(
-                    s.api_server_authorized_ranges, args.egress_ip
+                "authorized_ip_ranges": with_egress_ip(
+                    authorized_ranges(s.api_server_authorized_ranges, args.api_server_clients),
+                    args.egress_ip,
                 ),
                 "enable_private_cluster": s.private,
             },

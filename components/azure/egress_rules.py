@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..settings import Settings
+from ..versions import AZURE_CLI_IMAGE, VAULT_CSI_PROVIDER_IMAGE, VAULT_IMAGE
 
 AKS_FQDN_TAG = "AzureKubernetesService"
 DOCKER_HUB = "docker.io"
@@ -43,10 +44,9 @@ REGISTRY_FQDNS: dict[str, tuple[str, ...]] = {
     # production should pull these from a registry of its own.
     "registry.k8s.io": ("registry.k8s.io", "*.pkg.dev"),
 }
-# Registries of the images the vendored charts deploy (their values.yaml).
+# Registries of the images the vendored charts deploy with their own defaults (values.yaml).
 DRIVER_CHART_REGISTRY = "registry.k8s.io"  # secrets-store-csi-driver 1.6.0
 AZURE_PROVIDER_CHART_REGISTRY = "mcr.microsoft.com"  # csi-secrets-store-provider-azure 1.8.2
-VAULT_CHART_REGISTRY = DOCKER_HUB  # vault 0.34.1: hashicorp/vault, hashicorp/vault-csi-provider
 # Azure Monitor's agents (Azure Monitor, "Network firewall requirements for monitoring
 # Kubernetes cluster"); the region's own endpoints are added per location.
 CONTAINER_INSIGHTS_FQDNS = (
@@ -75,16 +75,23 @@ def image_registry(reference: str) -> str:
 
 
 def program_registries(settings: Settings) -> tuple[str, ...]:
-    """The registries the program's own pods pull from, sorted."""
-    hosts = {image_registry(settings.aidbox.image)}
+    """The registries the program's own pods pull from, sorted: Aidbox; PostgreSQL's image (the
+    in-cluster database, and the Job that creates Aidbox's database role with its psql); the
+    CSI driver and Azure provider charts; Vault (server, CSI provider, snapshot job) and the
+    snapshot job's uploader."""
+    hosts = {image_registry(settings.aidbox.image), image_registry(settings.postgres.image)}
     if settings.csi.install == "helm":
         hosts.add(DRIVER_CHART_REGISTRY)
         if settings.azure is not None:
             hosts.add(AZURE_PROVIDER_CHART_REGISTRY)
-    if settings.vault is not None:  # the Vault CSI provider, and the server in dev and ha
-        hosts.add(VAULT_CHART_REGISTRY)
-    if settings.postgres.flexible is None:
-        hosts.add(image_registry(settings.postgres.image))
+    v = settings.vault
+    if v is not None:
+        hosts |= {
+            image_registry(VAULT_IMAGE.reference),
+            image_registry(VAULT_CSI_PROVIDER_IMAGE.reference),
+        }
+        if v.mode == "ha" and v.snapshots is not None and v.snapshots.enabled:
+            hosts.add(image_registry(AZURE_CLI_IMAGE.reference))
     return tuple(sorted(hosts))
 
 

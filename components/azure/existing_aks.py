@@ -15,6 +15,7 @@ from ..settings import ExistingAks
 from ..settings.values import duration_seconds
 from .aks import KEY_VAULT_ADDON
 from .aks_access import EntraAccess
+from .api_server_access import uncovered
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ClusterNeeds:
     key_vault_addon: bool = False  # csi.install aksAddon
     rotation_poll_interval: str = "30s"  # rotationPollInterval: the add-on must poll as often
     app_routing: bool = False  # aidbox.host
+    api_server_clients: tuple[str, ...] = ()  # an external Vault's egress (token reviews)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class ClusterFacts:
     app_routing: bool
     kubelet_client_id: str | None
     kubelet_object_id: str | None
+    authorized_ranges: tuple[str, ...] = ()  # empty: any address may reach the API server
+    private: bool = False
 
 
 def azure_bool(value: Any, field: str) -> bool:
@@ -74,6 +78,7 @@ def cluster_facts(cluster: Any, resource_group: str) -> ClusterFacts:
     ingress = cluster.ingress_profile
     routing = ingress.web_app_routing if ingress else None
     kubelet = (cluster.identity_profile or {}).get("kubeletidentity")
+    access = cluster.api_server_access_profile
     oidc_on = bool(oidc) and flag(oidc.enabled, "oidcIssuerProfile.enabled")
     return ClusterFacts(
         name=cluster.name,
@@ -87,6 +92,9 @@ def cluster_facts(cluster: Any, resource_group: str) -> ClusterFacts:
         app_routing=bool(routing) and flag(routing.enabled, "ingressProfile.webAppRouting.enabled"),
         kubelet_client_id=kubelet.client_id if kubelet else None,
         kubelet_object_id=kubelet.object_id if kubelet else None,
+        authorized_ranges=tuple((access.authorized_ip_ranges or []) if access else []),
+        private=bool(access)
+        and flag(access.enable_private_cluster, "apiServerAccessProfile.enablePrivateCluster"),
     )
 
 
@@ -130,6 +138,16 @@ def missing(facts: ClusterFacts, needs: ClusterNeeds) -> list[str]:
         problems.append(
             "aidbox.host needs the application routing add-on: az aks approuting enable "
             f"--resource-group {facts.resource_group} --name {facts.name}"
+        )
+    missing_ranges = (
+        [] if facts.private else uncovered(facts.authorized_ranges, needs.api_server_clients)
+    )
+    if missing_ranges:
+        ranges = ",".join([*facts.authorized_ranges, *missing_ranges])
+        problems.append(
+            f"the API server does not admit the external Vault's egress {missing_ranges} "
+            "(vault.egressCidrs), which reviews every pod's token there: "
+            f"{az} --api-server-authorized-ip-ranges {ranges}"
         )
     if not facts.kubelet_object_id:
         problems.append("the cluster has no kubelet managed identity (a service principal?)")

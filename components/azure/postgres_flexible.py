@@ -1,8 +1,8 @@
 """Azure Database for PostgreSQL flexible server for Aidbox (`postgres.mode: azureFlexible`):
 private access only, through a subnet of the cluster's virtual network delegated to it and a
 private DNS zone linked to that network; TLS required; zone-redundant HA and backups as
-configured. Its administrator password is the one the program seeds into the secret store, the
-one Aidbox reads through the store."""
+configured. Its administrator password is the one the program seeds into the secret store; Aidbox
+logs in as a role of its own that the role Job creates (components/aidbox/db_role.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pulumi
 from pulumi_azure_native import dbforpostgresql
 
 from ..aidbox.database import Database
-from ..settings.managed import DB_PASSWORD
+from ..aidbox.db_role_sql import APP_ROLE
+from ..settings.managed import DB_APP_PASSWORD, DB_PASSWORD
 from ..settings.postgres import FlexibleServerSettings
 from .locks import delete_lock
 from .private_dns import linked_zone
@@ -110,7 +111,11 @@ class FlexibleServer(pulumi.ComponentResource):
                 protect=args.protect,
                 depends_on=linked,
                 additional_secret_outputs=["administratorLoginPassword"],
-                ignore_changes=["serverName"],
+                # The generated password seeds the server once: a rotation done outside Pulumi
+                # (`az postgres flexible-server update --admin-password`, then the store) is
+                # not sent back by the next `pulumi up` (README, Rotate). A stored server name
+                # is kept (README, Upgrade notes).
+                ignore_changes=["serverName", "administratorLoginPassword"],
             ),
         )
         if args.lock:
@@ -148,8 +153,10 @@ class FlexibleServer(pulumi.ComponentResource):
             host=self.fqdn,
             port=PORT,
             name=DATABASE,
-            user=ADMIN_LOGIN,
-            password_secret=DB_PASSWORD,
+            user=APP_ROLE,
+            password_secret=DB_APP_PASSWORD,
+            admin_user=ADMIN_LOGIN,
+            admin_password_secret=DB_PASSWORD,
             tls=True,
             ready=[server, database, tls, extensions],
         )

@@ -13,6 +13,8 @@ KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 # An `ha` Vault's unseal identity: read, wrapKey and unwrapKey on keys (what Vault's
 # azurekeyvault seal calls), nothing on secrets.
 KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+# An `ha` Vault's snapshot job: writes its snapshots to one blob container (no shared keys).
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 # cluster.clusterAdmins and cluster.adminGroupObjectIds, on the cluster.
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 
@@ -21,6 +23,7 @@ ASSIGNED = {
     KEY_VAULT_SECRETS_OFFICER: "Key Vault Secrets Officer",
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",
     AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
+    STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
 }
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from ..versions import AZURE_PROVIDER_METRICS_PORT, DRIVER_METRICS_PORT
+from ..versions import (
+    AZURE_PROVIDER_METRICS_PORT,
+    DRIVER_METRICS_PORT,
+    VAULT_CSI_PROVIDER_IMAGE,
+    VAULT_IMAGE,
+)
 
 AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 
@@ -59,6 +65,16 @@ VAULT_SERVER_RESOURCES = {
     "requests": {"cpu": "250m", "memory": "256Mi"},
     "limits": {"cpu": "1", "memory": "1Gi"},
 }
+# On the server pods: a renewed certificate changes the pod template (README, "Certificates").
+TLS_CHECKSUM_ANNOTATION = "aidbox-secrets/tls-checksum"
+# The chart's env var of the pod's name (metadata.name), defined before VAULT_API_ADDR: the
+# chart's HOSTNAME comes after it, and $(VAR) expands only variables defined earlier.
+POD_NAME_ENV = "VAULT_K8S_POD_NAME"
+
+
+def tls_checksum(cert_pem: str, ca_pem: str) -> str:
+    """What changes when pulumi-tls renews the server certificate (public material only)."""
+    return hashlib.sha256(f"{cert_pem}\0{ca_pem}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,18 +82,29 @@ class VaultHa:
     """An `ha` Vault: Raft over TLS, auto-unsealed by an Azure Key Vault key."""
 
     release: str  # the chart's fullname: pods are <release>-N.<release>-internal
+    namespace: str
     replicas: int
     tls_secret: str  # Secret with tls.crt, tls.key, ca.crt
     ca_config_map: str  # ConfigMap with ca.crt, for the CSI provider
     key_vault_name: str
     key_name: str
     client_id: str  # the user-assigned identity the server pods federate to
+    tls_checksum: str  # tls_checksum() of the server certificate and its CA
+
+    def pod_address(self, port: int) -> str:
+        """A server pod's own name in its certificate (vault_server_dns_names)."""
+        host = f"$({POD_NAME_ENV}).{self.release}-internal.{self.namespace}.svc"
+        return f"https://{host}:{port}"
 
 
 def vault_raft_config(ha: VaultHa) -> str:
     """Vault's server config: TLS listener, Raft joined over TLS to every pod, Azure Key
     Vault seal (credentials from workload identity: AZURE_CLIENT_ID, AZURE_TENANT_ID and
-    AZURE_FEDERATED_TOKEN_FILE, injected by the AKS webhook; no client secret)."""
+    AZURE_FEDERATED_TOKEN_FILE, injected by the AKS webhook; no client secret), and Prometheus
+    telemetry. Metrics are served without a token on the listener: a sealed node cannot check
+    a token, and a standby forwards an authenticated /v1/sys/metrics to the active node, so
+    only unauthenticated access gives every pod's own vault_core_unsealed (Vault's telemetry
+    docs); they hold no secret, and the NetworkPolicy admits only the Prometheus agent."""
     joins = "".join(
         "\n  retry_join {\n"
         f'    leader_api_addr = "https://{ha.release}-{i}.{ha.release}-internal:8200"\n'
@@ -94,6 +121,9 @@ def vault_raft_config(ha: VaultHa) -> str:
         f'  tls_cert_file = "{VAULT_TLS_DIR}/tls.crt"\n'
         f'  tls_key_file = "{VAULT_TLS_DIR}/tls.key"\n'
         '  tls_min_version = "tls12"\n'
+        "  telemetry {\n"
+        "    unauthenticated_metrics_access = true\n"
+        "  }\n"
         "}\n"
         'storage "raft" {\n'
         '  path = "/vault/data"'
@@ -104,17 +134,26 @@ def vault_raft_config(ha: VaultHa) -> str:
         f'  key_name = "{ha.key_name}"\n'
         "}\n"
         'service_registration "kubernetes" {}\n'
+        "telemetry {\n"
+        '  prometheus_retention_time = "24h"\n'
+        "  disable_hostname = true\n"
+        "}\n"
     )
 
 
 def _csi_values(ca_config_map: str | None) -> dict[str, Any]:
     """The CSI provider; with a CA, mounted into the provider (SecretProviderClass
     vaultCACertPath) and its Vault Agent sidecar (-ca-cert)."""
-    csi: dict[str, Any] = {"enabled": True}
+    csi: dict[str, Any] = {
+        "enabled": True,
+        # Pinned here, not left to the chart's defaults: a chart bump must not move them.
+        "image": VAULT_CSI_PROVIDER_IMAGE.values,
+        "agent": {"image": VAULT_IMAGE.values},
+    }
     if ca_config_map:
         csi["volumes"] = [{"name": "vault-ca", "configMap": {"name": ca_config_map}}]
         csi["volumeMounts"] = [{"name": "vault-ca", "mountPath": VAULT_CA_DIR, "readOnly": True}]
-        csi["agent"] = {"extraArgs": [f"-ca-cert={VAULT_CA_FILE}"]}
+        csi["agent"]["extraArgs"] = [f"-ca-cert={VAULT_CA_FILE}"]
     return csi
 
 
@@ -125,6 +164,7 @@ def vault_dev_values(*, token_secret: str, token_key: str) -> dict[str, Any]:
         "injector": {"enabled": False},
         "csi": _csi_values(None),
         "server": {
+            "image": VAULT_IMAGE.values,
             "dev": {"enabled": True, "devRootToken": DEV_TOKEN_MARKER},
             "extraSecretEnvironmentVars": [
                 {"envName": VAULT_DEV_TOKEN_ENV, "secretName": token_secret, "secretKey": token_key}
@@ -147,11 +187,20 @@ def vault_ha_values(ha: VaultHa) -> dict[str, Any]:
         "injector": {"enabled": False},
         "csi": _csi_values(ha.ca_config_map),
         "server": {
+            "image": VAULT_IMAGE.values,
             "ha": {
                 "enabled": True,
                 "replicas": ha.replicas,
                 "raft": {"enabled": True, "setNodeId": True, "config": vault_raft_config(ha)},
+                # The chart's default api_addr is https://$(POD_IP):8200, which the certificate
+                # does not hold: standby redirects and Raft would fail TLS verification.
+                "apiAddr": ha.pod_address(8200),
+                "clusterAddr": ha.pod_address(8201),
             },
+            # Under the chart's OnDelete strategy nothing rolls by itself: these checksums on
+            # the pod template show which pods still run an old certificate or config.
+            "annotations": {TLS_CHECKSUM_ANNOTATION: ha.tls_checksum},
+            "includeConfigAnnotation": True,
             "resources": VAULT_SERVER_RESOURCES,
             "extraLabels": {WORKLOAD_IDENTITY_LABEL: "true"},
             "serviceAccount": {"annotations": {WORKLOAD_CLIENT_ID_ANNOTATION: ha.client_id}},

@@ -1,6 +1,8 @@
-"""Prometheus Operator scraping (csi.metrics serviceMonitor) for the CSI driver and the Azure
-provider, and the `scrape` helper Aidbox uses too: a metrics Service and a ServiceMonitor per
-target. Needs the operator's CRDs."""
+"""ServiceMonitor scraping (csi.metrics serviceMonitor) for the CSI driver and the Azure provider,
+and the `scrape` helper Aidbox uses too: a metrics Service and a ServiceMonitor per target.
+Azure Monitor managed Prometheus reads ServiceMonitors of its own group, azmonitoring.coreos.com
+(its add-on installs the CRD), and ignores the Prometheus Operator's monitoring.coreos.com ones
+(Azure docs: azure-monitor/containers/prometheus-metrics-scrape-crd)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..versions import AZURE_PROVIDER_METRICS_PORT, DRIVER_METRICS_PORT
+
+MANAGED_PROMETHEUS_API = "azmonitoring.coreos.com/v1"
+OPERATOR_API = "monitoring.coreos.com/v1"
+# What Azure's ServiceMonitor template sets, so the agent keeps the targets' labels.
+MANAGED_PROMETHEUS_LIMITS = {
+    "labelLimit": 63,
+    "labelNameLengthLimit": 511,
+    "labelValueLengthLimit": 1023,
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class CsiMetricsArgs:
     provider: k8s.Provider
     targets: Sequence[ScrapeTarget]
     namespace: str = "kube-system"
+    api_version: str = MANAGED_PROMETHEUS_API
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -52,7 +64,7 @@ class CsiMetrics(pulumi.ComponentResource):
             parent=self, provider=args.provider, depends_on=list(args.depends_on)
         )
         for target in args.targets:
-            scrape(f"{name}-{target.name}", target, args.namespace, child)
+            scrape(f"{name}-{target.name}", target, args.namespace, child, args.api_version)
         self.register_outputs({})
 
 
@@ -61,6 +73,7 @@ def scrape(
     target: ScrapeTarget,
     namespace: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
+    api_version: str,
     endpoints: Sequence[tuple[str, str]] = (("/metrics", "30s"),),
 ) -> None:
     """A headless metrics Service for `target`'s pods and a ServiceMonitor scraping each
@@ -77,17 +90,19 @@ def scrape(
         },
         opts=opts,
     )
+    spec: dict = {
+        "selector": {"matchLabels": labels},
+        "endpoints": [
+            {"port": "metrics", "path": path, "interval": interval} for path, interval in endpoints
+        ],
+    }
+    if api_version == MANAGED_PROMETHEUS_API:
+        spec |= MANAGED_PROMETHEUS_LIMITS
     k8s.apiextensions.CustomResource(
         f"{name}-monitor",
-        api_version="monitoring.coreos.com/v1",
+        api_version=api_version,
         kind="ServiceMonitor",
         metadata=meta,
-        spec={
-            "selector": {"matchLabels": labels},
-            "endpoints": [
-                {"port": "metrics", "path": path, "interval": interval}
-                for path, interval in endpoints
-            ],
-        },
+        spec=spec,
         opts=opts,
     )

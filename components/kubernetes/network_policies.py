@@ -20,6 +20,8 @@ import pulumi_kubernetes as k8s
 
 AIDBOX = {"app.kubernetes.io/name": "aidbox"}
 DATABASE = {"app.kubernetes.io/name": "aidbox-db"}
+# The Job that creates Aidbox's database role (components/aidbox/db_role.py).
+DATABASE_ROLE = {"app.kubernetes.io/name": "aidbox-db-role"}
 DATABASE_PORT = 5432
 KUBE_DNS = {"k8s-app": "kube-dns"}
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
@@ -94,7 +96,20 @@ def aidbox_policies(
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
-                    "from": [{"podSelector": {"matchLabels": AIDBOX}}],
+                    "from": [
+                        {"podSelector": {"matchLabels": AIDBOX}},
+                        {"podSelector": {"matchLabels": DATABASE_ROLE}},
+                    ],
+                    "ports": [{"protocol": tcp, "port": DATABASE_PORT}],
+                }
+            ],
+        },
+        "database-role-egress": {
+            "podSelector": {"matchLabels": DATABASE_ROLE},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [{"podSelector": {"matchLabels": DATABASE}}],
                     "ports": [{"protocol": tcp, "port": DATABASE_PORT}],
                 }
             ],
@@ -105,6 +120,9 @@ def aidbox_policies(
     if managed_database:
         del policies["database-ingress"]
         policies["aidbox-egress"]["egress"][0]["to"] = [{"ipBlock": {"cidr": managed_database}}]
+        policies["database-role-egress"]["egress"][0]["to"] = [
+            {"ipBlock": {"cidr": managed_database}}
+        ]
     if https_egress:
         # Aidbox's license check and FHIR package downloads leave the cluster over HTTPS. By
         # address: behind a firewall (network.egress), the firewall filters them by name.

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from .aidbox_env import parse_env
+from .aidbox_env import DEFAULT_HEAP_PERCENTAGE, parse_env, parse_java_opts
 from .reader import Section, Sensitive, fail
 from .secrets import SecretSpec
 from .values import image, k8s_object_name, quantity, quantity_value
 
 # Aidbox settings read from env at start-up that may come from the store (a synced Secret).
 STORE_ENV = ("BOX_LICENSE", "BOX_ADMIN_PASSWORD", "BOX_ROOT_CLIENT_SECRET")
-# The May 2026 LTS line (backports for two years), one fixed build of it. BOX_VAULT_CONFIG
-# needs 2602 or later, so the older LTS lines (2507, 2512) cannot run this program.
-DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605.1"
+# The 2605 release: the tag Health Samurai's own chart runs Aidbox with
+# (HealthSamurai/helm-charts payerbox/values.yaml, `image.tag: "2605"`). BOX_VAULT_CONFIG
+# needs 2602 or later (HealthSamurai/documentation docs/configuration/secret-files.md), so no
+# LTS line yet (docs/overview/versioning.md lists 2512 and 2507) can run this program. The YYMM
+# tag moves with the release's bugfix builds (versioning.md): dev warns, production refuses it
+# and pins one build (YYMM.N) or a digest, as Pulumi.prod.yaml does.
+DEFAULT_AIDBOX_IMAGE = "healthsamurai/aidboxone:2605"
 # A tag that names one build (YYMM.N); the bare YYMM tag moves with every minor release.
 FIXED_TAG = re.compile(r"^\d{4}\.\d+$")
 MONTHLY_TAG = re.compile(r"^\d{4}$")
@@ -71,10 +76,23 @@ class AidboxSettings:
     cpu_limit: str = "2"
     memory_limit: str = "4Gi"
     host: str | None = None  # the public DNS name; None: ClusterIP only (port-forward)
+    # aidbox.internal.baseUrl: the address users reach an Aidbox this program does not publish
+    # (an internal load balancer or ingress run by someone else); not with `host`.
+    internal_base_url: str | None = None
     tls: Tls | None = None
     autoscaling: Autoscaling | None = None
     dev_mode: bool = False
     env: tuple[tuple[str, str], ...] = ()  # aidbox.env: plain settings, sorted
+    heap_percentage: int = DEFAULT_HEAP_PERCENTAGE  # of memory_limit: -XX:MaxRAMPercentage
+    extra_java_opts: str | None = None  # aidbox.javaOpts, appended to JAVA_OPTS
+    # Aidbox's HA guide (docs/deployment-and-maintenance/deploy-aidbox/run-aidbox-in-kubernetes/
+    # highly-available-aidbox.md) gives every probe 5 s; Kubernetes' default is 1 s.
+    probe_timeout_seconds: int = 5
+
+    @property
+    def java_opts(self) -> str:
+        heap = f"-XX:MaxRAMPercentage={self.heap_percentage}"
+        return f"{heap} {self.extra_java_opts}" if self.extra_java_opts else heap
 
     @property
     def has_license(self) -> bool:
@@ -87,7 +105,8 @@ class AidboxSettings:
 
     @property
     def base_url(self) -> str | None:
-        return f"https://{self.host}" if self.host else None
+        """BOX_WEB_BASE_URL: what tokens, links and the UI name. None: the in-cluster URL."""
+        return f"https://{self.host}" if self.host else self.internal_base_url
 
 
 def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
@@ -108,6 +127,10 @@ def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
             "autoscaling",
             "devMode",
             "env",
+            "heapPercentage",
+            "javaOpts",
+            "probes",
+            "internal",
         )
     )
     d = AidboxSettings
@@ -120,6 +143,9 @@ def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
             "namespace's own account)",
         )
     host, tls = _endpoint(s)
+    heap, java_opts = parse_java_opts(s)
+    probes = s.section("probes")
+    probes.reject_unknown(("timeoutSeconds",))
     settings = AidboxSettings(
         image=image(s, "image", d.image),
         replicas=s.integer("replicas", d.replicas, minimum=1, maximum=20),
@@ -135,10 +161,16 @@ def parse_aidbox(top: Section, license: Sensitive | None) -> AidboxSettings:
         cpu_limit=quantity(s, "cpuLimit", d.cpu_limit, kind="cpu"),
         memory_limit=quantity(s, "memoryLimit", d.memory_limit, kind="bytes"),
         host=host,
+        internal_base_url=_internal_url(s, host),
         tls=tls,
         autoscaling=_autoscaling(s),
         dev_mode=s.boolean("devMode", d.dev_mode),
         env=parse_env(s),
+        heap_percentage=heap,
+        extra_java_opts=java_opts,
+        probe_timeout_seconds=probes.integer(
+            "timeoutSeconds", d.probe_timeout_seconds, minimum=1, maximum=60
+        ),
     )
     pairs = (
         ("cpuRequest", settings.cpu_request, "cpuLimit", settings.cpu_limit),
@@ -183,6 +215,59 @@ def _endpoint(s: Section) -> tuple[str | None, Tls | None]:
             "kubernetes.io/tls Secret in the namespace, e.g. kept by cert-manager)",
         )
     return host, Tls(key_vault_certificate_uri=uri, secret_name=secret_name)
+
+
+def _internal_url(s: Section, host: str | None) -> str | None:
+    i = s.section("internal")
+    i.reject_unknown(("baseUrl",))
+    url = i.string("baseUrl")
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        i.fail("baseUrl", url, "a URL such as https://aidbox.hospital.example (no query)")
+    if parts.username or parts.password:
+        i.fail("baseUrl", "(hidden)", "a URL without credentials")
+    if host is not None:
+        i.fail("baseUrl", url, "not with aidbox.host (which makes it https://<host>)")
+    return url.rstrip("/")
+
+
+# Names that resolve only inside the cluster (or the pod): users never reach Aidbox there.
+CLUSTER_LOCAL = re.compile(r"(?:^localhost$|\.svc$|\.svc\.cluster\.local$|\.cluster\.local$)")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why `url` is not an address users reach on production, or None."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return "https on production (tokens and links carry it)"
+    host = (parts.hostname or "").lower()
+    if CLUSTER_LOCAL.search(host) or not is_dns_name(host):
+        return (
+            "the DNS name users reach Aidbox at, not an in-cluster name (.svc, "
+            ".cluster.local, localhost) nor an address"
+        )
+    return None
+
+
+def check_reachable(aidbox: AidboxSettings) -> list[tuple[str, object, str]]:
+    """Production: the address users reach is stated, https and outside the cluster."""
+    if aidbox.host is None and aidbox.internal_base_url is None:
+        return [
+            (
+                "aidbox.host",
+                None,
+                "required on production: the public DNS name users reach Aidbox at "
+                "(BOX_WEB_BASE_URL goes into tokens and links), or aidbox.internal.baseUrl "
+                "for an Aidbox published inside your network by other means",
+            )
+        ]
+    if aidbox.internal_base_url is not None:
+        problem = public_url_problem(aidbox.internal_base_url)
+        if problem:
+            return [("aidbox.internal.baseUrl", aidbox.internal_base_url, problem)]
+    return []
 
 
 def _autoscaling(s: Section) -> Autoscaling | None:

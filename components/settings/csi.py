@@ -9,6 +9,9 @@ from .values import duration_seconds
 
 CSI_INSTALLS = ("helm", "aksAddon")
 METRICS_MODES = ("none", "annotations", "serviceMonitor")
+# ServiceMonitors for Azure Monitor managed Prometheus (its own API group), or for a Prometheus
+# Operator (a cluster of your own, cluster.mode kubeconfig: the default there).
+SERVICE_MONITOR_APIS = ("azmonitoring.coreos.com/v1", "monitoring.coreos.com/v1")
 
 
 @dataclass(frozen=True)
@@ -16,11 +19,12 @@ class CsiSettings:
     install: str = "helm"
     rotation_poll_interval: str = "30s"
     metrics: str = "annotations"
+    service_monitor_api_version: str = SERVICE_MONITOR_APIS[0]
 
 
-def parse_csi(top: Section, store: str) -> CsiSettings:
+def parse_csi(top: Section, store: str, cluster_mode: str = "aks") -> CsiSettings:
     s = top.section("csi")
-    s.reject_unknown(("install", "metrics"))
+    s.reject_unknown(("install", "metrics", "serviceMonitorApiVersion"))
     interval = top.string("rotationPollInterval", CsiSettings.rotation_poll_interval)
     assert interval is not None
     seconds = duration_seconds(interval)
@@ -38,4 +42,10 @@ def parse_csi(top: Section, store: str) -> CsiSettings:
         rotation_poll_interval=interval,
         metrics=s.string("metrics", CsiSettings.metrics, choices=METRICS_MODES)
         or CsiSettings.metrics,
+        service_monitor_api_version=s.string(
+            "serviceMonitorApiVersion",
+            SERVICE_MONITOR_APIS[1 if cluster_mode == "kubeconfig" else 0],
+            choices=SERVICE_MONITOR_APIS,
+        )
+        or SERVICE_MONITOR_APIS[0],
     )

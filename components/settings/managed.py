@@ -1,5 +1,6 @@
 """Secrets the program generates and keeps in the store beside the user's `secrets`: Aidbox's
-token-signing keys and the database password. Their names are reserved."""
+token-signing keys, the database administrator's password and Aidbox's own database role's.
+Their names are reserved."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ MANAGED_KUBERNETES_SECRET = "aidbox-managed"
 AUTH_PRIVATE_KEY = "aidbox-auth-private-key"  # PEM RSA private key, signs JWTs (RS256)
 AUTH_PUBLIC_KEY = "aidbox-auth-public-key"  # its PEM public key
 AUTH_SECRET = "aidbox-auth-secret"  # HS256 secret
+# The administrator's (the flexible server's administrator login, the in-cluster superuser):
+# the name it always had, so an existing stack's store keeps its value.
 DB_PASSWORD = "aidbox-db-password"
-MANAGED_SECRETS = (AUTH_PRIVATE_KEY, AUTH_PUBLIC_KEY, AUTH_SECRET, DB_PASSWORD)
+DB_APP_PASSWORD = "aidbox-db-app-password"  # Aidbox's own role (components/aidbox/db_role.py)
+MANAGED_SECRETS = (AUTH_PRIVATE_KEY, AUTH_PUBLIC_KEY, AUTH_SECRET, DB_PASSWORD, DB_APP_PASSWORD)
 
 
 def with_managed(secrets: tuple[SecretSpec, ...]) -> tuple[SecretSpec, ...]:

@@ -15,10 +15,12 @@ from .aidbox import (
     FIXED_TAG,
     AidboxSettings,
     check_env_from_store,
+    check_reachable,
     check_tls_source,
     image_tag,
     parse_aidbox,
 )
+from .aidbox_env import dev_mode_problems
 from .azure import AzureSettings, parse_azure
 from .cluster import ClusterSettings, parse_cluster
 from .csi import CsiSettings, parse_csi
@@ -32,6 +34,7 @@ from .reader import Section, SettingsError, fail
 from .secrets import SecretSpec, parse_secrets
 from .values import AZURE_LOCATION_RULE, azure_location, k8s_name
 from .vault import REGIONS_WITHOUT_ZONES, VaultSettings, parse_vault
+from .vault_rules import check_vault_cluster, vault_production_checks
 
 SECRET_STORES = ("azure", "vault")
 EVERYWHERE = "0.0.0.0/0"
@@ -100,20 +103,12 @@ def production_checks(s: Settings, top: Section) -> None:
                 "never on production: it returns access-policy debug traces to callers",
             )
         )
-    tag = image_tag(s.aidbox.image)
-    if tag is not None and not FIXED_TAG.match(tag):
-        problems.append(
-            (
-                "aidbox.image",
-                s.aidbox.image,
-                "a fixed release tag such as healthsamurai/aidboxone:2605.1 (YYMM.N) or a "
-                "digest on production; the YYMM tag moves with every minor release",
-            )
-        )
     if s.azure and not s.azure.key_vault.purge_protection:
         problems.append(("keyVault.purgeProtection", False, "must stay on for production"))
     if s.vault and s.vault.mode == "dev":
         problems.append(("vault.mode", "dev", "dev mode keeps data in memory: use ha or external"))
+    if s.vault:
+        vault_production_checks(s.vault, s.cluster, top)
     if s.vault and s.vault.mode == "ha":
         if s.vault.replicas < 3:
             problems.append(
@@ -143,6 +138,19 @@ def production_checks(s: Settings, top: Section) -> None:
         problems.append(locks)
     if s.cluster.mode == "aks":  # a cluster someone else runs is theirs to harden
         problems += cluster_production_problems(s)
+    # Aidbox's own production settings last: the older rules above keep their order.
+    tag = image_tag(s.aidbox.image)
+    if tag is not None and not FIXED_TAG.match(tag):
+        problems.append(
+            (
+                "aidbox.image",
+                s.aidbox.image,
+                "a fixed release tag such as healthsamurai/aidboxone:2605.0 (YYMM.N) or a "
+                "digest on production; the YYMM tag moves with every minor release",
+            )
+        )
+    problems += dev_mode_problems(s.aidbox.env)
+    problems += check_reachable(s.aidbox)
     for key, value, allowed in problems:
         fail(key, value, allowed)
 
@@ -312,11 +320,11 @@ def parse_settings(
         return secret_top if key in secret_keys else top
 
     aidbox = parse_aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
-    csi = parse_csi(top, store)
-    secrets = with_managed(parse_secrets(section_of("secrets")))
+    csi = parse_csi(top, store, "kubeconfig" if azure_free else "aks")
+    production = top.boolean("production", False)
+    secrets = with_managed(parse_secrets(section_of("secrets"), production))
     check_env_from_store(aidbox, secrets)
     check_tls_source(aidbox, csi.install)
-    production = top.boolean("production", False)
     # The kubeconfig is a secret where it is given inline: read `cluster` as secret then.
     cluster = parse_cluster(section_of("cluster"), region)
     settings = Settings(
@@ -343,6 +351,8 @@ def parse_settings(
     check_cluster_mode(settings, top)
     if host := public_host_problem(settings.network.egress, settings.aidbox.host):
         fail(*host)
+    if v is not None:
+        check_vault_cluster(v, settings.cluster, top)
     pool = settings.cluster.user_pool
     if settings.cluster.mode == "aks" and v and v.mode == "ha" and v.replicas > pool.max_count:
         fail(

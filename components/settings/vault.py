@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .. import naming
 from .aidbox import AidboxSettings
-from .reader import Section, Sensitive
+from .reader import Section, Sensitive, fail
 from .values import (
     VAULT_PATH_RULE,
+    cidrs,
     http_url_problem,
     is_vault_path,
     k8s_name,
     k8s_object_name,
     vault_name,
 )
+from .vault_snapshots import SnapshotSettings, parse_snapshots
 
 VAULT_MODES = ("dev", "ha", "external")
 HA_MAX_REPLICAS = 9
@@ -69,6 +72,10 @@ class VaultSettings:
     audience: str = "vault"
     # One `pulumi up` of an older stack: seed the per-secret entries from its single entry.
     seed_from_combined_entry: bool = False
+    # external: where the Vault's token reviews come from (the API server must admit them).
+    egress_cidrs: tuple[str, ...] = ()
+    # ha: scheduled Raft snapshots to Blob storage (None in the other modes).
+    snapshots: SnapshotSettings | None = None
 
     @property
     def secret_api_path(self) -> str:
@@ -86,6 +93,22 @@ class VaultSettings:
 
 # The key of the one value in each secret's KV entry.
 KV_VALUE_KEY = "value"
+API_PATH_RULE = (
+    "Vault's base URL, without its API path: the Vault client adds /v1/... to the address's "
+    "path itself, so this one would send requests to .../v1/v1/... (e.g. "
+    "https://vault.example:8200, or a reverse proxy's prefix such as https://host/vault)"
+)
+
+
+def api_path_problem(address: str) -> str | None:
+    """Why the Vault client would double the API path of `address` (it joins each request's
+    /v1/... onto the address's path), or None. A prefix with a `v1` inside (the API server's
+    service proxy, /api/v1/.../proxy) is fine; one that starts or ends with `v1` is Vault's own
+    API path pasted in. Pure."""
+    segments = [part for part in urlsplit(address).path.lower().split("/") if part]
+    if segments and "v1" in (segments[0], segments[-1]):
+        return API_PATH_RULE
+    return None
 
 
 def _policy_path_problem(path: str, v: VaultSettings) -> str | None:
@@ -121,6 +144,8 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
             "boundServiceAccount",
             "audience",
             "seedFromCombinedEntry",
+            "egressCidrs",
+            "snapshots",
         )
     )
     d = VaultSettings
@@ -165,6 +190,8 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
         bound_service_account=k8s_object_name(s, "boundServiceAccount", aidbox.service_account),
         audience=s.string("audience", d.audience) or d.audience,
         seed_from_combined_entry=s.boolean("seedFromCombinedEntry", False),
+        egress_cidrs=cidrs(s, "egressCidrs"),
+        snapshots=parse_snapshots(s) if mode == "ha" else None,
     )
     _namespace_checks(s, v, namespace)
     policy_path = s.string("policyPath") or f"{v.secret_api_path}/*"
@@ -210,7 +237,8 @@ def _mode_checks(s: Section, v: VaultSettings) -> None:
         # Dev mode runs its own in-memory Vault with a generated root token.
         _only_for(s, ("address", "token", "namespace", "caCertFile"), "external", "dev")
         _only_for(s, ("seedFromCombinedEntry",), "ha or external", "dev")
-        _only_for(s, ("replicas",), "ha", "dev")
+        _only_for(s, ("replicas", "snapshots"), "ha", "dev")
+        _only_for(s, ("egressCidrs",), "external", "dev")
         if v.kv_mount != DEV_KV_MOUNT:
             s.fail(
                 "kvMount",
@@ -222,13 +250,17 @@ def _mode_checks(s: Section, v: VaultSettings) -> None:
     if v.mode == "ha":
         # The program runs this Vault (and mounts its KV v2 engine) and makes its CA; the
         # token is the one-time init's.
-        _only_for(s, ("address", "namespace", "caCertFile"), "external", "ha")
+        _only_for(s, ("address", "namespace", "caCertFile", "egressCidrs"), "external", "ha")
         return
-    _only_for(s, ("replicas",), "ha", "external")
+    _only_for(s, ("replicas", "snapshots"), "ha", "external")
     problem = http_url_problem(v.address) if v.address else "a URL"
     if problem:
         s.fail("address", v.address, f"external mode needs the Vault URL: {problem}")
     assert v.address is not None
+    if api_path_problem(v.address):
+        # Named although `vault` is a secret key (it holds the token): an address is no
+        # secret, it is the plain stack output vaultAddress.
+        fail(s.key("address"), v.address, API_PATH_RULE)
     if v.ca_cert_file and v.address.startswith("http://"):
         s.fail(
             "caCertFile",

@@ -8,6 +8,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..local_files import write_atomically
 
@@ -59,3 +60,9 @@ def vault_server_dns_names(release: str, namespace: str, replicas: int) -> list[
     for i in range(replicas):
         names += [f"{release}-{i}.{internal}", f"{release}-{i}.{internal}.{namespace}.svc"]
     return names
+
+
+def vault_port(address: str) -> int:
+    """The TCP port an http(s) Vault address is reached on."""
+    url = urlsplit(address)
+    return url.port or (443 if url.scheme == "https" else 80)

@@ -12,7 +12,14 @@ tests import it directly, through the names re-exported here. `__main__.py` is t
 point and must not be imported.
 """
 
-from .aidbox import is_aidbox_image, validate_aidbox_shared_keys
+from .aidbox import (
+    AIDBOX_DEV_MODE_ENV,
+    base_url_problem,
+    is_aidbox_image,
+    validate_aidbox_no_dev_mode,
+    validate_aidbox_public_url,
+    validate_aidbox_shared_keys,
+)
 from .azure.aks import (
     validate_aks_entra_rbac,
     validate_aks_local_accounts,
@@ -30,6 +37,7 @@ from .azure.roles import (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_KV_SECRETS_OFFICER,
     ROLE_KV_SECRETS_USER,
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
     role_guid,
     validate_role_assignment,
 )
@@ -48,21 +56,31 @@ from .kubernetes.workloads import (
 )
 from .outputs import STACK_TYPE, validate_no_credential_outputs
 from .pack import POLICIES, PRODUCTION_CONFIG, RESOURCE_POLICIES
-from .stores.vault import validate_vault_dev_mode, validate_vault_no_load_balancer
+from .stores.vault import (
+    validate_vault_dev_mode,
+    validate_vault_ha_snapshots,
+    validate_vault_https,
+    validate_vault_no_load_balancer,
+)
 
 __all__ = [
+    "AIDBOX_DEV_MODE_ENV",
     "POLICIES",
     "PRODUCTION_CONFIG",
     "RESOURCE_POLICIES",
     "ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER",
     "ROLE_KV_SECRETS_OFFICER",
     "ROLE_KV_SECRETS_USER",
+    "ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR",
     "STACK_TYPE",
+    "base_url_problem",
     "image_pin_problem",
     "is_aidbox_image",
     "parse_go_duration",
     "role_guid",
     "show",
+    "validate_aidbox_no_dev_mode",
+    "validate_aidbox_public_url",
     "validate_aidbox_shared_keys",
     "validate_aks_egress_filtered",
     "validate_aks_entra_rbac",
@@ -82,5 +100,7 @@ __all__ = [
     "validate_role_assignment",
     "validate_rotation_interval",
     "validate_vault_dev_mode",
+    "validate_vault_ha_snapshots",
+    "validate_vault_https",
     "validate_vault_no_load_balancer",
 ]

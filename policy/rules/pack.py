@@ -10,7 +10,12 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .aidbox import validate_aidbox_shared_keys
+from .aidbox import (
+    AIDBOX_DEV_MODE_ENV,
+    validate_aidbox_no_dev_mode,
+    validate_aidbox_public_url,
+    validate_aidbox_shared_keys,
+)
 from .azure.aks import (
     validate_aks_entra_rbac,
     validate_aks_local_accounts,
@@ -36,7 +41,13 @@ from .kubernetes.workloads import (
     validate_resources,
 )
 from .outputs import validate_no_credential_outputs
-from .stores.vault import validate_vault_dev_mode, validate_vault_no_load_balancer
+from .stores.vault import (
+    SNAPSHOT_COMMAND,
+    validate_vault_dev_mode,
+    validate_vault_ha_snapshots,
+    validate_vault_https,
+    validate_vault_no_load_balancer,
+)
 
 PRODUCTION_CONFIG = PolicyConfigSchema(
     properties={
@@ -132,6 +143,27 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         validate=validate_vault_no_load_balancer,
     ),
     ResourceValidationPolicy(
+        name="vault-https-production",
+        description=(
+            "On production, Vault is reached over https: the Vault chart's "
+            "values.global.externalVaultAddr and a SecretProviderClass of provider vault's "
+            "spec.parameters.vaultAddress do not start with http://."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_vault_https,
+    ),
+    StackValidationPolicy(
+        name="vault-ha-snapshots-production",
+        description=(
+            "On production, a Vault chart with values.server.ha.enabled comes with a CronJob "
+            f"that runs `vault {SNAPSHOT_COMMAND}` (an HA Vault's only backup)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_vault_ha_snapshots,
+    ),
+    ResourceValidationPolicy(
         name="container-non-root",
         description=(
             "Every container and init container runs as non-root: runAsNonRoot: true or a "
@@ -171,6 +203,29 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PRODUCTION_CONFIG,
         validate=validate_aidbox_shared_keys,
+    ),
+    ResourceValidationPolicy(
+        name="aidbox-no-dev-mode-production",
+        description=(
+            "On production, a workload running an Aidbox image sets none of Aidbox's "
+            "development switches (" + ", ".join(AIDBOX_DEV_MODE_ENV) + ") to anything but "
+            "the literal value 'false' (not from valueFrom, which cannot be checked)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aidbox_no_dev_mode,
+    ),
+    ResourceValidationPolicy(
+        name="aidbox-public-url-production",
+        description=(
+            "On production, a workload running an Aidbox image sets BOX_WEB_BASE_URL (or its "
+            "deprecated AIDBOX_BASE_URL) to a literal https URL whose host is a DNS name "
+            "outside the cluster (not *.svc, *.cluster.local, localhost or an IP address): "
+            "Aidbox puts it into tokens, links and redirects."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aidbox_public_url,
     ),
     ResourceValidationPolicy(
         name="secret-rotation-interval",
@@ -246,8 +301,9 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     StackValidationPolicy(
         name="azure-delete-locks-production",
         description=(
-            "On production, every AKS cluster, Key Vault and PostgreSQL flexible server has a "
-            "CanNotDelete (or ReadOnly) management lock whose scope is that resource."
+            "On production, every AKS cluster, Key Vault, PostgreSQL flexible server and storage "
+            "account (an ha Vault's snapshots) has a CanNotDelete (or ReadOnly) management lock "
+            "whose scope is that resource."
         ),
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PRODUCTION_CONFIG,

@@ -115,7 +115,9 @@ def phase(report: Report, name: str) -> Iterator[list[str]]:
 
 
 def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+    """The CLI's error lines (or its last lines when it printed none)."""
+    found = [line.strip() for line in text.splitlines() if "error" in line.lower()]
+    return "\n".join(found[-lines:] or text.strip().splitlines()[-lines:])
 
 
 def skipped(report: Report, because: str) -> None:
@@ -346,8 +348,20 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
         held("refresh")
         stack.up(expect_no_changes=True, on_output=log)
         held("a no-change up after the refresh")
+        # A value set in the config later seeds nothing: the entry exists already.
+        seed = {
+            "aidbox-secrets:secrets.client-secret.value": auto.ConfigValue(
+                "configured-later-seed-9f3a", secret=True
+            )
+        }
+        e2e.configure({**config, **seed})
+        stack.up(on_output=log)
+        held("up with a new configured seed value")
+        e2e.configure(config)
         check(checks.read_as_aidbox()["client-secret"] == rotated, "the pod reads another value")
-        detail.append("vault kv patch survived up, refresh and a no-change up")
+        detail.append(
+            "vault kv patch survived up, refresh, a no-change up and a new configured seed"
+        )
 
     with phase(report, "secret-added") as detail:
         e2e.configure(
@@ -375,7 +389,7 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
     with phase(report, "fresh-refresh") as detail:
         e2e.new_tmp()
         result = e2e.cli("refresh", "--yes", "--skip-preview")
-        check(result.returncode == 0, f"refresh failed:\n{_tail(result.stdout + result.stderr)}")
+        check(result.returncode == 0, f"refresh failed: {_tail(result.stdout + result.stderr)}")
         detail.append("refresh without the program, in a fresh process and temp folder")
 
     with phase(report, "state-plaintext") as detail:
@@ -389,7 +403,7 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
     with phase(report, "fresh-destroy") as detail:
         e2e.new_tmp()
         result = e2e.cli("destroy", "--yes", "--skip-preview")
-        check(result.returncode == 0, f"destroy failed:\n{_tail(result.stdout + result.stderr)}")
+        check(result.returncode == 0, f"destroy failed: {_tail(result.stdout + result.stderr)}")
         detail.append("destroy without the program, in a fresh process and temp folder")
 
     with phase(report, "destroy-clean") as detail:
@@ -401,10 +415,13 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
             )
         releases = checks.helm_releases()
         check(not releases, f"Helm releases left: {releases}")
-        left = checks.vault.inventory()
-        check(left == baseline, f"Vault differs from before the run: {_difference(baseline, left)}")
+        after = checks.vault.inventory()
+        check(
+            after == baseline, f"Vault differs from before the run: {_difference(baseline, after)}"
+        )
         state = e2e.export()
-        check(not state.get("resources"), f"the stack still holds {len(state['resources'])}")
+        left = [r["urn"] for r in state.get("resources") or []]
+        check(not left, f"the stack still holds {left}")
         detail.append(
             f"{len(objects)} objects gone, no Helm release, Vault as before, an empty stack"
         )

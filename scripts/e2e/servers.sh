@@ -194,7 +194,7 @@ e2e_servers_start() {
   fi
   e2e_servers_tools || return 1
   umask 077
-  mkdir -p "$dir/logs" "$dir/run" "$dir/etcd"
+  mkdir -p "$dir/logs" "$dir/run" "$dir/etcd" "$dir/vault-tls"
   dir="$(cd "$dir" && pwd -P)"
   # Stop whatever did start if the rest fails.
   trap 'e2e_servers_stop "'"$dir"'"' EXIT

@@ -9,6 +9,12 @@ import json
 import pulumi
 import pulumi_vault as vault
 
+from ...kubernetes.vault_snapshot import (
+    SNAPSHOT_NAME,
+    VAULT_TOKEN_MAX_TTL,
+    VAULT_TOKEN_TTL,
+    snapshot_policy,
+)
 from ...passwords import seed_value
 from ...settings.vault import KV_VALUE_KEY
 from ..vault_policy import render_policy
@@ -31,13 +37,18 @@ def configure(ctx: StoreContext, mode: Mode) -> list[pulumi.Resource]:
     )
     vault_opts = pulumi.ResourceOptions(parent=ctx.store, provider=provider)
     if v.mode == "ha":
-        # Every request and response, secrets HMAC'd, to the pod log.
-        vault.Audit(
+        # Every request and response, secrets HMAC'd, to the pod log. Vault answers 500
+        # ("failed to audit request") to requests made while an audit device is being enabled,
+        # so everything else waits for it.
+        audit = vault.Audit(
             f"{ctx.name}-audit",
             type="file",
             path="stdout",
             options={"file_path": "stdout"},
             opts=vault_opts,
+        )
+        vault_opts = pulumi.ResourceOptions.merge(
+            vault_opts, pulumi.ResourceOptions(depends_on=[audit])
         )
     kv_opts = vault_opts
     if v.mode == "ha":
@@ -54,7 +65,32 @@ def configure(ctx: StoreContext, mode: Mode) -> list[pulumi.Resource]:
         kv_opts = pulumi.ResourceOptions.merge(
             vault_opts, pulumi.ResourceOptions(depends_on=[mount])
         )
-    return [*kv_secrets(ctx, provider, kv_opts), kubernetes_auth(ctx, mode.auth, vault_opts)]
+    role = kubernetes_auth(ctx, mode.auth, vault_opts)
+    if v.snapshots is not None and v.snapshots.enabled:
+        snapshot_role(ctx, role.backend, vault_opts)
+    return [*kv_secrets(ctx, provider, kv_opts), role]
+
+
+def snapshot_role(
+    ctx: StoreContext, backend: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> vault.kubernetes.AuthBackendRole:
+    """The snapshot job's login: its ServiceAccount, Vault's audience, a token that may read
+    a Raft snapshot and nothing else, for minutes."""
+    policy = vault.Policy(
+        f"{ctx.name}-snapshot-policy", name=SNAPSHOT_NAME, policy=snapshot_policy(), opts=opts
+    )
+    return vault.kubernetes.AuthBackendRole(
+        f"{ctx.name}-snapshot-role",
+        backend=backend,
+        role_name=SNAPSHOT_NAME,
+        bound_service_account_names=[SNAPSHOT_NAME],
+        bound_service_account_namespaces=[ctx.vault.helm_namespace],
+        token_policies=[policy.name],
+        token_ttl=VAULT_TOKEN_TTL,
+        token_max_ttl=VAULT_TOKEN_MAX_TTL,
+        audience=ctx.vault.audience,
+        opts=opts,
+    )
 
 
 def kv_secrets(

@@ -7,7 +7,7 @@ import pulumi
 
 from ... import naming
 from ...azure.unseal_key import INIT_SECRET_NAME, VaultUnsealKey, VaultUnsealKeyArgs
-from ...kubernetes.helm_values import VAULT_CA_FILE, VaultHa, vault_ha_values
+from ...kubernetes.helm_values import VAULT_CA_FILE, VaultHa, tls_checksum, vault_ha_values
 from ...settings import Settings
 from .pieces import proxy_address, through_api_server, vault_release
 from .records import (
@@ -21,6 +21,7 @@ from .records import (
     StoreContext,
     in_cluster_address,
 )
+from .snapshots import snapshot_job, vault_metrics
 from .tls import server_tls
 
 
@@ -47,30 +48,44 @@ def ha_mode(ctx: StoreContext) -> Mode:
         ),
         opts=pulumi.ResourceOptions(parent=ctx.store),
     )
-    tls_ready = server_tls(ctx)
+    tls = server_tls(ctx)
     # The unseal vault's name as it is (the stored one, on an older stack).
-    values = pulumi.Output.all(unseal.key_vault_name, unseal.client_id).apply(
+    values = pulumi.Output.all(
+        unseal.key_vault_name, unseal.client_id, tls.cert_pem, tls.ca_pem
+    ).apply(
         lambda found: vault_ha_values(
             VaultHa(
                 release=RELEASE_NAME,
+                namespace=ns,
                 replicas=v.replicas,
                 tls_secret=TLS_SECRET,
                 ca_config_map=CA_CONFIG_MAP,
                 key_vault_name=found[0],
                 key_name=unseal.key_name,
                 client_id=found[1],
+                tls_checksum=tls_checksum(found[2], found[3]),
             )
         )
     )
     # A new Vault is sealed and uninitialised until its one-time init: not ready, so Helm must
     # not wait for it.
-    release = vault_release(ctx, values, [*tls_ready, *unseal.ready], wait=False)
+    release = vault_release(ctx, values, [*tls.ready, *unseal.ready], wait=False)
     address = proxy_address(ctx, scheme="https", service=f"{RELEASE_NAME}-active")
     deployer: Deployer | None = None
     if v.token is not None:
         deployer = through_api_server(
             ctx, scheme="https", service=f"{RELEASE_NAME}-active", token=v.token.output()
         )
+    exports: dict[str, pulumi.Input[object]] = {
+        "vaultUnsealKeyVault": unseal.key_vault_name,
+        "vaultInitSecret": INIT_SECRET_NAME,
+    }
+    if v.snapshots is not None and v.snapshots.enabled:
+        exports |= snapshot_job(ctx, configured=deployer is not None)
+    if s.cluster.mode == "aks" and s.monitoring.prometheus:
+        # Azure Monitor's PodMonitors need the cluster's metrics add-on, which the program
+        # turns on only for a cluster it creates.
+        vault_metrics(ctx, tls.ca_pem)
     return Mode(
         release=release,
         address=address,
@@ -78,10 +93,7 @@ def ha_mode(ctx: StoreContext) -> Mode:
         auth=KubernetesAuth(host=IN_CLUSTER_API),
         pod_address=in_cluster_address(ns, tls_enabled=True),
         ca_cert_path=VAULT_CA_FILE,
-        exports={
-            "vaultUnsealKeyVault": unseal.key_vault_name,
-            "vaultInitSecret": INIT_SECRET_NAME,
-        },
+        exports=exports,
     )
 
 

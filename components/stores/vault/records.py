@@ -39,6 +39,7 @@ class HashiCorpVaultStoreArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     network: Subnets | None = None  # where an `ha` Vault's unseal Key Vault is reached
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
+    labels: Mapping[str, str] = field(default_factory=dict)  # on the Kubernetes objects it adds
 
 
 @dataclass(frozen=True)

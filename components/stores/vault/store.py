@@ -9,9 +9,15 @@ from collections.abc import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ...kubernetes.vault_network_policies import (
+    VaultNetworkPolicies,
+    VaultNetworkPoliciesArgs,
+    VaultTraffic,
+)
 from ...settings.vault import KV_VALUE_KEY
 from ..binding import StoreBinding
 from ..parameters import vault_parameters
+from ..vault_access import vault_port
 from .configure import configure
 from .dev import dev_mode
 from .external import external_mode
@@ -50,6 +56,23 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
             namespace=namespace,
         )
         mode = MODES[v.mode](ctx)
+        if s.cluster.mode != "kubeconfig":
+            # AKS: the API server's proxy comes from its konnectivity agents (README, "Network").
+            VaultNetworkPolicies(
+                f"{name}-netpol",
+                VaultNetworkPoliciesArgs(
+                    provider=args.cluster.provider,
+                    namespace=v.helm_namespace,
+                    traffic=VaultTraffic(
+                        server=v.mode != "external",
+                        snapshots=v.snapshots is not None and v.snapshots.enabled,
+                        metrics=v.mode == "ha",
+                        external_port=vault_port(v.address) if v.address else None,
+                    ),
+                    labels=args.labels,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
 
         ready: list[pulumi.Resource] = [mode.release]
         self.address = pulumi.Output.from_input(mode.address)

@@ -4,6 +4,8 @@ provider."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
@@ -18,7 +20,14 @@ SERVER_CERT_VALIDITY_HOURS = 8760
 SERVER_CERT_RENEWAL_HOURS = 720
 
 
-def server_tls(ctx: StoreContext) -> list[pulumi.Resource]:
+@dataclass(frozen=True)
+class ServerTls:
+    ready: list[pulumi.Resource]  # the Secret and the CA ConfigMap the release waits for
+    cert_pem: pulumi.Output[str]  # public: a renewal changes the pods' checksum annotation
+    ca_pem: pulumi.Output[str]
+
+
+def server_tls(ctx: StoreContext) -> ServerTls:
     """The server's TLS Secret and the CA ConfigMap, which the chart release waits for."""
     v, child = ctx.vault, pulumi.ResourceOptions(parent=ctx.store)
     ca_key = tls.PrivateKey(f"{ctx.name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
@@ -63,4 +72,4 @@ def server_tls(ctx: StoreContext) -> list[pulumi.Resource]:
         ),
         opts=ctx.after(ctx.namespace),
     )
-    return [secret, ca_config_map(ctx, ca.cert_pem)]
+    return ServerTls([secret, ca_config_map(ctx, ca.cert_pem)], cert.cert_pem, ca.cert_pem)

@@ -1,7 +1,8 @@
 """Delete locks on production (issue 21): the state of record (AKS clusters, Key Vaults,
-PostgreSQL flexible servers) carries a CanNotDelete (or ReadOnly) management lock. A stack
-rule: a lock is found through its scope, which the program sets from the resource's id (a
-property dependency; the id itself is unknown until the resource exists)."""
+PostgreSQL flexible servers, storage accounts: an ha Vault's snapshots) carries a CanNotDelete
+(or ReadOnly) management lock. A stack rule: a lock is found through its scope, which the
+program sets from the resource's id (a property dependency; the id itself is unknown until
+the resource exists)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ LOCKED_TYPES = (
     MANAGED_CLUSTER_TYPE,
     re.compile(AZURE_NATIVE_TYPE.format(module="keyvault", name="Vault")),
     re.compile(AZURE_NATIVE_TYPE.format(module="dbforpostgresql", name="Server")),
+    re.compile(AZURE_NATIVE_TYPE.format(module="storage", name="StorageAccount")),
 )
 LOCK_TYPE = re.compile(
     AZURE_NATIVE_TYPE.format(

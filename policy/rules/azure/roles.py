@@ -17,6 +17,8 @@ ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 ROLE_OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 ROLE_CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+# An `ha` Vault's snapshot job writes to one blob container.
+ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 ROLE_NAMES = {
     ROLE_AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
     ROLE_KV_SECRETS_USER: "Key Vault Secrets User",
@@ -25,6 +27,7 @@ ROLE_NAMES = {
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",
     ROLE_OWNER: "Owner",
     ROLE_CONTRIBUTOR: "Contributor",
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
 }
 KEY_VAULT_DATA_ROLES = (
     ROLE_KV_SECRETS_USER,
@@ -32,7 +35,11 @@ KEY_VAULT_DATA_ROLES = (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
 )
 # What a workload identity (principalType ServicePrincipal) may be granted.
-WORKLOAD_ROLES = (ROLE_KV_SECRETS_USER, ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER)
+WORKLOAD_ROLES = (
+    ROLE_KV_SECRETS_USER,
+    ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
+)
 # What the deployer's own grants may be: rotating by hand, and driving the cluster.
 DEPLOYER_ROLES = (ROLE_KV_SECRETS_OFFICER, ROLE_AKS_RBAC_CLUSTER_ADMIN)
 # The deployer's own grant (so they can rotate with `az keyvault secret set`) is recognised by
@@ -42,6 +49,12 @@ DEPLOYER_DESCRIPTION = re.compile(r"^(?:deployer:|aidbox-secrets: deployer$)")
 SINGLE_VAULT_SCOPE = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+$",
     re.IGNORECASE,  # Azure resource IDs compare case-insensitively
+)
+# One blob container, nothing above it (the account, its group) and nothing below it.
+SINGLE_CONTAINER_SCOPE = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/"
+    r"[^/]+/blobServices/default/containers/[^/]+$",
+    re.IGNORECASE,
 )
 ROLE_ASSIGNMENT_TYPE = re.compile(
     AZURE_NATIVE_TYPE.format(module="authorization", name="RoleAssignment")
@@ -111,5 +124,16 @@ def validate_role_assignment(
                 f"grants {_role_label(guid)} at scope {show(scope)}; it must be scoped to "
                 "exactly one vault: /subscriptions/<sub>/resourceGroups/<rg>/providers/"
                 "Microsoft.KeyVault/vaults/<name> (no broader scope, no sub-path)"
+            )
+    elif guid == ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR:
+        scope = check.get(props, "scope")
+        if is_unknown(scope):
+            check.undecided(scope)
+        elif not (isinstance(scope, str) and SINGLE_CONTAINER_SCOPE.match(scope)):
+            check.violation(
+                f"grants {_role_label(guid)} at scope {show(scope)}; it must be scoped to "
+                "exactly one blob container: /subscriptions/<sub>/resourceGroups/<rg>/providers/"
+                "Microsoft.Storage/storageAccounts/<account>/blobServices/default/containers/"
+                "<name>"
             )
     check.finish()
