@@ -11,7 +11,7 @@ from components.aidbox.db_role import DatabaseRole, DatabaseRoleArgs
 from components.aidbox.destinations import aidbox_destinations
 from components.aidbox.generated import GeneratedSecrets
 from components.aidbox.postgres import Postgres, PostgresArgs
-from components.aidbox.service_account import AidboxServiceAccount, AidboxServiceAccountArgs
+from components.aidbox.service_account import StoreServiceAccount, StoreServiceAccountArgs
 from components.azure.aks import AksCluster, AksClusterArgs, KeyVaultAddon
 from components.azure.egress_rules import EgressNeeds, program_registries
 from components.azure.existing_aks import (
@@ -38,7 +38,12 @@ from components.kubernetes.network_policies import NetworkPolicies, NetworkPolic
 from components.kubernetes.prometheus import PrometheusScrapeSettings
 from components.kubernetes.secret_provider_class import SecretProviderClass, SecretProviderClassArgs
 from components.settings import load_settings
-from components.settings.managed import DB_PASSWORD
+from components.settings.managed import (
+    AIDBOX_READER,
+    DATABASE_READER,
+    DB_PASSWORD,
+    store_readers,
+)
 from components.stores.azure import AzureKeyVaultStore, AzureKeyVaultStoreArgs
 from components.stores.parameters import secret_objects
 from components.stores.vault import HashiCorpVaultStore, HashiCorpVaultStoreArgs
@@ -205,8 +210,13 @@ if not addon:
     )
     driver_ready = [driver.release]
 
-# Aidbox's signing keys and the database password, seeded into the store once.
+# Aidbox's signing keys and the database passwords, seeded into the store once.
 generated = GeneratedSecrets("generated")
+# Who reads which secret: Aidbox, and the database (its server and the role Job), each as a
+# ServiceAccount of its own that the store lets read its own secrets only.
+readers = store_readers(
+    settings.secrets, settings.aidbox.service_account, settings.postgres.service_account
+)
 if settings.secret_store == "azure":
     assert platform is not None and network is not None and monitoring is not None
     assert not isinstance(cluster, KubeconfigCluster)  # the settings refuse it
@@ -220,6 +230,7 @@ if settings.secret_store == "azure":
             monitoring=monitoring,
             tags=tags,
             seeds=generated.values,
+            readers=readers,
         ),
     )
 else:
@@ -236,8 +247,11 @@ else:
             network=network,
             seeds=generated.values,
             labels=labels,
+            readers=readers,
         ),
     )
+aidbox_binding = store.bindings[AIDBOX_READER]
+database_binding = store.bindings[DATABASE_READER]
 
 if settings.csi.metrics == "serviceMonitor":
     azure_provider = AZURE_PROVIDER_ADDON if addon else AZURE_PROVIDER_HELM
@@ -293,27 +307,50 @@ NetworkPolicies(
 
 # An `ha` Vault before its one-time init cannot serve secrets yet (the store warns): nothing
 # that reads the store (Aidbox, the in-cluster database's password) is declared until then.
-if store.binding.configured:
+if aidbox_binding.configured:
     spc = SecretProviderClass(
         "spc",
         SecretProviderClassArgs(
             provider=cluster.provider,
             namespace=cluster.namespace,
-            binding=store.binding,
+            binding=aidbox_binding,
             secret_objects=secret_objects(settings.secrets),
             depends_on=driver_ready,
             labels=labels,
         ),
     )
-    # The store lets this account read; Aidbox and the in-cluster database run as it.
-    account = AidboxServiceAccount(
+    # The store lets this account read Aidbox's secrets; Aidbox runs as it.
+    account = StoreServiceAccount(
         "aidbox-account",
-        AidboxServiceAccountArgs(
+        StoreServiceAccountArgs(
             provider=cluster.provider,
             namespace=cluster.namespace,
             name=settings.aidbox.service_account,
-            binding=store.binding,
+            binding=aidbox_binding,
             labels=labels,
+        ),
+    )
+    # The database's passwords, and nothing else, for the database's own account.
+    database_spc = SecretProviderClass(
+        "spc-database",
+        SecretProviderClassArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            binding=database_binding,
+            depends_on=driver_ready,
+            spc_name=naming.DATABASE_SECRET_PROVIDER_CLASS,
+            labels=labels,
+        ),
+    )
+    database_account = StoreServiceAccount(
+        "database-account",
+        StoreServiceAccountArgs(
+            provider=cluster.provider,
+            namespace=cluster.namespace,
+            name=settings.postgres.service_account,
+            binding=database_binding,
+            labels=labels,
+            resource_name="database-service-account",
         ),
     )
     if managed_db is not None:
@@ -326,9 +363,9 @@ if store.binding.configured:
                 namespace=cluster.namespace,
                 settings=settings.postgres,
                 labels=labels,
-                binding=store.binding,
-                secret_provider_class=spc,
-                service_account=account,
+                binding=database_binding,
+                secret_provider_class=database_spc,
+                service_account=database_account,
                 protect=settings.production,
             ),
         ).database
@@ -340,9 +377,9 @@ if store.binding.configured:
             namespace=cluster.namespace,
             database=database,
             image=settings.postgres.image,
-            binding=store.binding,
-            secret_provider_class=spc,
-            service_account=account,
+            binding=database_binding,
+            secret_provider_class=database_spc,
+            service_account=database_account,
             labels=labels,
         ),
     )
@@ -353,7 +390,7 @@ if store.binding.configured:
             provider=cluster.provider,
             namespace=cluster.namespace,
             settings=settings,
-            binding=store.binding,
+            binding=aidbox_binding,
             secret_provider_class=spc,
             service_account=account,
             database=database,
@@ -385,10 +422,10 @@ if isinstance(network, Network):
 if monitoring is not None:
     pulumi.export("logAnalyticsWorkspaceId", monitoring.workspace_id)
 pulumi.export("namespace", cluster.namespace)
-if store.binding.configured:
+if aidbox_binding.configured:
     pulumi.export("aidboxService", aidbox.service_name)
     pulumi.export("aidboxUrl", aidbox.url)
     pulumi.export("secretProviderClass", spc.spc_name)
     pulumi.export("secrets", aidbox.secret_paths)
-for key, value in store.binding.exports.items():
+for key, value in aidbox_binding.exports.items():
     pulumi.export(key, value)

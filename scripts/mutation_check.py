@@ -58,7 +58,7 @@ MUTS = [
         '"syncSecret": {"enabled": sync_secrets, "foo": 1},',
     ),
     (
-        "components/aidbox/component.py",
+        "components/aidbox/pod.py",
         '"serviceAccountName": s.aidbox.service_account,',
         '"serviceAccountName": s.aidbox.service_account, "foo": 1,',
     ),
@@ -172,8 +172,8 @@ MUTS = [
     ("policy/rules/azure/key_vault.py", 'elif action != "Deny":', 'elif action == "Allow!":'),
     (
         "components/stores/azure.py",
-        'return _Reader("vm", "kubelet", cluster.kubelet_object_id',
-        'return _Reader("vm", "kubelet", cluster.kubelet_client_id',
+        'return _Identity("vm", "kubelet", cluster.kubelet_object_id',
+        'return _Identity("vm", "kubelet", cluster.kubelet_client_id',
     ),
     (
         "components/stores/parameters.py",
@@ -181,13 +181,13 @@ MUTS = [
         '"useVMManagedIdentity": "false"',
     ),
     (
-        "components/aidbox/component.py",
-        '"readOnly": True,\n            "volumeAttributes"',
-        '"readOnly": False,\n            "volumeAttributes"',
+        "components/kubernetes/secret_provider_class.py",
+        '"readOnly": True,\n        "volumeAttributes"',
+        '"readOnly": False,\n        "volumeAttributes"',
     ),
     (
         "components/stores/vault/configure.py",
-        "bound_service_account_names=[v.bound_service_account]",
+        "bound_service_account_names=[reader.service_account]",
         'bound_service_account_names=["default"]',
     ),
     (
@@ -230,11 +230,6 @@ MUTS = [
         '"extraArgs": f\'-dev-root-token-id="${{{VAULT_DEV_TOKEN_ENV}}}"\',',
         "",
     ),
-    (
-        "components/kubernetes/helm_values.py",
-        'csi["agent"]["extraArgs"] = [f"-ca-cert={VAULT_CA_FILE}"]',
-        "pass",
-    ),
     ("components/azure/unseal_key.py", "scope=vault.id,", "scope=args.resource_group_name,"),
     (
         "components/aidbox/component.py",
@@ -248,8 +243,8 @@ MUTS = [
     ),
     (
         "components/stores/azure.py",
-        "WORKLOAD_CLIENT_ID_ANNOTATION: reader.client_id",
-        '"x": reader.client_id',
+        "{WORKLOAD_CLIENT_ID_ANNOTATION: identity.client_id}",
+        '{"x": identity.client_id}',
     ),
     (
         "components/kubernetes/helm_values.py",
@@ -374,14 +369,9 @@ MUTS = [
         "if False:",
     ),
     # Issue 9: shared keys, nothing in manifests, rollout order, endpoint, image, policy.
-    (
-        "components/aidbox/render.py",
-        "    env += [secret_env(name, *auth_keys[name]) for name in AUTH_KEYS_ENV]",
-        "    pass",
-    ),
     ("components/aidbox/component.py", "                    *binding.ready,\n", ""),
     ("components/aidbox/component.py", "                    *db.ready,\n", ""),
-    ("components/stores/azure.py", "            *reader.ready,\n", ""),
+    ("components/stores/azure.py", "ready = [*common, *identity.ready]", "ready = [*common]"),
     (
         "components/aidbox/postgres.py",
         '{"name": "POSTGRES_PASSWORD_FILE", "value": f"{mount_dir}/{DB_PASSWORD}"}',
@@ -502,8 +492,8 @@ MUTS = [
         "",
     ),
     (
-        "components/aidbox/component.py",
-        '            "timeoutSeconds": s.aidbox.probe_timeout_seconds,\n',
+        "components/aidbox/pod.py",
+        '        "timeoutSeconds": s.aidbox.probe_timeout_seconds,\n',
         "",
     ),
     ("components/settings/stack.py", "    problems += check_reachable(s.aidbox)\n", ""),
@@ -617,23 +607,86 @@ MUTS = [
         "        return zone == KEY_VAULT_ZONE",
         "        return True",
     ),
-    # Nothing talks to Vault while its audit device is being enabled.
+    # Issue 19 #3: the signing keys as one store entry, split by the start script.
+    (
+        "components/key_bundle.py",
+        'return f"{private}\\n{public}\\n{SECRET_BEGIN}\\n{secret}\\n{SECRET_END}\\n"',
+        'return f"{private}\\n{public}\\n"',
+    ),
+    (
+        "components/aidbox/start.py",
+        "'-----BEGIN PUBLIC KEY-----') _block=public ;;",
+        "'-----BEGIN PUBLIC KEY-----') _block=private ;;",
+    ),
+    (
+        "components/stores/vault/configure.py",
+        "    if ctx.vault.seed_key_bundle_from_entries:",
+        "    if False:",
+    ),
+    # Issue 19 #4: nothing the store holds passes through a Kubernetes Secret.
+    (
+        "components/aidbox/render.py",
+        "    files |= {env: secret_file(mount_dir, name) for env, name in env_from_store}\n",
+        "",
+    ),
+    (
+        "components/aidbox/start.py",
+        '  while [ "${{_value%"$_nl"}}" != "$_value" ]; do _value=${{_value%"$_nl"}}; done\n',
+        "",
+    ),
+    (
+        "components/kubernetes/helm_values.py",
+        '"syncSecret": {"enabled": sync_secrets},',
+        '"syncSecret": {"enabled": True},',
+    ),
+    (
+        "policy/rules/aidbox.py",
+        'if "-c" not in parts or shell not in SHELLS:',
+        'if "-c" not in parts:',
+    ),
+    # Issue 19 #5: the database reads its own passwords only, as its own account.
+    (
+        "components/settings/managed.py",
+        "Reader(DATABASE_READER, database_account, database),",
+        "Reader(DATABASE_READER, database_account, (*aidbox, *database)),",
+    ),
+    (
+        "__main__.py",
+        "service_account=database_account,\n                protect=settings.production,",
+        "service_account=account,\n                protect=settings.production,",
+    ),
+    (
+        "components/azure/key_vault.py",
+        'scope=pulumi.Output.concat(self.vault_id, "/secrets/", secret),',
+        "scope=self.vault_id,",
+    ),
+    (
+        "components/stores/vault/configure.py",
+        "return render_read_policy([v.entry_api_path(name) for name in reader.secrets])",
+        'return render_policy(f"{v.secret_api_path}/*")',
+    ),
+    (
+        "policy/rules/azure/roles.py",
+        "secret_ok = guid == ROLE_KV_SECRETS_USER",
+        "secret_ok = True",
+    ),
+    # From the branches merged beside it (Vault production, stand-ins, day two).
+    (
+        "components/kubernetes/helm_values.py",
+        'csi["agent"]["extraArgs"] = [f"-ca-cert={VAULT_CA_FILE}"]',
+        "pass",
+    ),
     (
         "components/stores/vault/configure.py",
         "vault_opts, pulumi.ResourceOptions(depends_on=[audit])",
         "vault_opts, pulumi.ResourceOptions(depends_on=[])",
     ),
-    # The e2e's stand-in providers (tests/test_standins.py).
     (
         "scripts/e2e/standins/vault_kv.py",
         "name=Prop(replace=True, required=True),",
         "name=Prop(required=True),",
     ),
-    (
-        "scripts/e2e/standins/vault_kv.py",
-        'if state.get("disableRead"):',
-        "if False:",
-    ),
+    ("scripts/e2e/standins/vault_kv.py", 'if state.get("disableRead"):', "if False:"),
     (
         "scripts/e2e/standins/tls_provider.py",
         '"earlyRenewalHours": Prop(default=0),',
@@ -649,7 +702,6 @@ MUTS = [
         "self.config, self._client = config, None",
         "self.config, self._client = config, Client(Settings.of(config))",
     ),
-    # Issue 19, Vault items 9-14.
     (
         "components/settings/vault.py",
         'if segments and "v1" in (segments[0], segments[-1]):',
@@ -676,11 +728,7 @@ MUTS = [
         "    return [*configured, *(c for c in clients if not _covered(c, configured))]",
         "    return list(configured)",
     ),
-    (
-        "components/azure/existing_aks.py",
-        "    if missing_ranges:",
-        "    if False:",
-    ),
+    ("components/azure/existing_aks.py", "    if missing_ranges:", "    if False:"),
     (
         "components/azure/api_server_access.py",
         "    if not configured:\n        return None",
@@ -856,8 +904,15 @@ E2E_MUTS = [
     ),
     (  # a KV v1-style policy path: the pod's role cannot read its secrets
         "components/stores/vault/configure.py",
-        "policy=render_policy(v.policy_path),",
-        'policy=render_policy(v.policy_path.replace("/data/", "/", 1)),',
+        "return render_read_policy([v.entry_api_path(name) for name in reader.secrets])",
+        "return render_read_policy([v.entry_api_path(name).replace('/data/', '/', 1)"
+        " for name in reader.secrets])",
+        "up",
+    ),
+    (  # the database's policy reads every entry: its account reads Aidbox's keys
+        "components/stores/vault/configure.py",
+        "return render_read_policy([v.entry_api_path(name) for name in reader.secrets])",
+        'return render_policy(f"{v.secret_api_path}/*")',
         "up",
     ),
     (  # the Vault provider's CA copied to the run's temporary folder: gone a day later

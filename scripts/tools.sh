@@ -5,6 +5,8 @@
 # Go module proxy with `go install` (about 3 minutes cold on 2 cores, nothing when cached).
 # PostgreSQL's server programs (initdb, pg_ctl, postgres) for tests/test_db_role.py: Debian's
 # `postgresql` package, installed with apt-get when missing (as root; otherwise it says how).
+# BusyBox, whose ash is Alpine's /bin/sh, for the tests that run Aidbox's start script
+# (tests/shells.py, beside dash): Debian's `busybox` package, the same way.
 # Prints the path of each tool. Needs Go 1.24+ unless the tool is already cached.
 set -euo pipefail
 HELM_VERSION=v3.20.2
@@ -32,3 +34,13 @@ if [ -z "$pg_initdb" ]; then
   fi
 fi
 echo "postgres: $(dirname "$pg_initdb")"
+if ! command -v busybox >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing BusyBox (apt-get install busybox)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox >/dev/null
+  else
+    echo "scripts/tools.sh: BusyBox is needed for the start-script tests: apt-get install busybox" >&2
+    exit 1
+  fi
+fi
+echo "busybox: $(command -v busybox)"

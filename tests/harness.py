@@ -36,6 +36,8 @@ DEPLOYER = "00000000-0000-0000-0000-0000000000de"
 KUBELET_CLIENT, KUBELET_OBJECT = "kubelet-client-id", "kubelet-object-id"
 ADDON_CLIENT, ADDON_OBJECT = "addon-client-id", "addon-object-id"
 UAMI_CLIENT, UAMI_PRINCIPAL = "uami-client-id", "uami-principal-id"
+# The database's own identity (Key Vault, workload mode): ids of its own, to tell the two apart.
+DB_UAMI_CLIENT, DB_UAMI_PRINCIPAL = "db-uami-client-id", "db-uami-principal-id"
 OIDC_ISSUER = "https://oidc.example/issuer/"
 LB_IP = "203.0.113.50"
 FIREWALL_PUBLIC_IP = "198.51.100.10"  # the public address Azure gives the created firewall
@@ -231,6 +233,11 @@ class StackRun:
         assert len(found) == 1, f"expected one {kind} named {name}, got {len(found)}"
         return found[0]
 
+    def spc(self, name: str = "aidbox-secrets") -> Registered:
+        """A SecretProviderClass by name: Aidbox's by default (`aidbox-db-secrets` is the
+        database's)."""
+        return self.k8s("secrets-store.csi.x-k8s.io/v1:SecretProviderClass", name)
+
     def output(self, name: str) -> Any:
         return unwrap(self.outputs[name].value)
 
@@ -282,7 +289,10 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
     elif typ == "azure-native:network:FirewallPolicy":
         out["name"] = inputs["firewallPolicyName"]
     elif typ == "azure-native:managedidentity:UserAssignedIdentity":
-        out |= {"name": f"{name}-uami", "clientId": UAMI_CLIENT, "principalId": UAMI_PRINCIPAL}
+        ids = (UAMI_CLIENT, UAMI_PRINCIPAL)
+        if name.endswith("-database-identity"):
+            ids = (DB_UAMI_CLIENT, DB_UAMI_PRINCIPAL)
+        out |= {"name": f"{name}-uami", "clientId": ids[0], "principalId": ids[1]}
     elif typ == "kubernetes:core/v1:Service" and inputs.get("spec", {}).get("type") == (
         "LoadBalancer"
     ):
@@ -292,7 +302,9 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
     ):
         out["data"] = {"token": base64.b64encode(SA_TOKEN.encode()).decode()}
     elif typ == "tls:index/privateKey:PrivateKey":
-        out["privateKeyPem"] = rpc.wrap_rpc_secret(f"{PEM_PRIVATE_HEAD}{name}\n-----END")
+        out["privateKeyPem"] = rpc.wrap_rpc_secret(
+            f"{PEM_PRIVATE_HEAD}{name}\n-----END RSA PRIVATE KEY-----\n"
+        )
         out["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n"
     elif typ == "random:index/randomPassword:RandomPassword":
         out["result"] = rpc.wrap_rpc_secret(f"generated-{name}")

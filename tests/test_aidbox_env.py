@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from test_aidbox_settings import parse, prod, refused
 
-from components.aidbox import render
+from components.aidbox import render, start
 from components.settings import SettingsError
+from components.settings.aidbox import STORE_ENV
 from components.settings.aidbox_env import DEV_MODE_ENV, MANAGED_ENV
 
 # The settings the program sets, each with the deprecated env names Aidbox's settings reference
@@ -66,8 +67,9 @@ def test_every_managed_name_is_refused(name: str) -> None:
 
 
 def test_every_variable_the_program_renders_is_managed() -> None:
-    """What render.aidbox_env sets with every option on is managed (or a recommended default
-    aidbox.env may override): a variable added to the renderer must join the list."""
+    """What render.aidbox_env sets with every option on, and what the start script exports from
+    the store's files, is managed (or a recommended default aidbox.env may override): a
+    variable added to either must join the list."""
     listed = render.aidbox_env(
         box_id="aidbox-dev",
         base_url="https://fhir.example.org",
@@ -75,18 +77,21 @@ def test_every_variable_the_program_renders_is_managed() -> None:
         db_port=5432,
         db_name="aidbox",
         db_user="aidbox",
-        db_secret=("s", "k"),
         db_tls=True,
-        auth_keys={env: ("s", name) for env, name in render.AUTH_KEYS_ENV.items()},
         credentials_secret="aidbox",
-        store_env={},
+        from_store=(),
         has_license=True,
         has_init_bundle=True,
         legacy_secret_dir="/run/x",
         java_opts="-XX:MaxRAMPercentage=75",
     )
-    for entry in listed:
-        name = entry["name"]
+    exported = render.store_env_files(
+        "/run/x",
+        db_password_secret="p",
+        env_from_store=[(name, "s") for name in STORE_ENV],
+    )
+    names = [e["name"] for e in listed] + list(exported) + list(start.KEY_ENV)
+    for name in names:
         if name in render.RECOMMENDED_ENV or name.startswith("AIDBOX_DB_PARAM_SSL"):
             continue
         assert name in MANAGED_ENV, f"{name} is set by the program but aidbox.env may set it"

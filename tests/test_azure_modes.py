@@ -35,7 +35,7 @@ SP_OBJECT = "66666666-7777-8888-9999-000000000000"
 
 
 def params(run: StackRun) -> dict[str, str]:
-    return run.one(SPC).props["spec"]["parameters"]
+    return run.spc().props["spec"]["parameters"]
 
 
 def pod(run: StackRun) -> dict:
@@ -59,9 +59,10 @@ def workload() -> StackRun:
 
 
 def test_workload_identity_federates_the_aidbox_service_account(workload: StackRun) -> None:
-    identity = workload.one("azure-native:managedidentity:UserAssignedIdentity").props
+    # Aidbox's keeps the names it had; the database's is store-database-identity.
+    identity = workload.named("store-identity").props
     assert identity["resourceGroupName"] == "rg-aidbox-secrets-dev"
-    federation = workload.one("azure-native:managedidentity:FederatedIdentityCredential").props
+    federation = workload.named("store-federation").props
     assert federation["issuer"] == OIDC_ISSUER
     assert federation["subject"] == "system:serviceaccount:default:aidbox"
     assert federation["audiences"] == ["api://AzureADTokenExchange"]
@@ -71,13 +72,20 @@ def test_workload_identity_federates_the_aidbox_service_account(workload: StackR
 
 
 def test_workload_identity_is_granted_and_used(workload: StackRun) -> None:
-    grant = reader_grant(workload)
-    assert grant["principalId"] == UAMI_PRINCIPAL  # not the kubelet's
-    assert grant["principalType"] == "ServicePrincipal"
-    vault = workload.one("azure-native:keyvault:Vault").props["vaultName"]
-    assert grant["roleAssignmentName"] == naming.role_assignment_name(
-        vault, SECRETS_USER, "workload"
-    )
+    # Secrets User on each of Aidbox's secrets, one by one (not the vault, which holds the
+    # database administrator's password too).
+    grants = [r.props for r in workload.of_type(ROLE) if r.props["principalId"] == UAMI_PRINCIPAL]
+    vault = workload.one("azure-native:keyvault:Vault").props
+    vault_name = vault["vaultName"]
+    read = {g["scope"].rsplit("/secrets/", 1)[1]: g for g in grants}
+    assert set(read) == {"client-secret", "aidbox-auth-keys", "aidbox-db-app-password"}
+    for secret, grant in read.items():
+        assert grant["roleDefinitionId"].endswith(SECRETS_USER)
+        assert grant["principalType"] == "ServicePrincipal"
+        assert grant["scope"].endswith(f"/vaults/{vault_name}/secrets/{secret}")
+        assert grant["roleAssignmentName"] == naming.role_assignment_name(
+            vault_name, SECRETS_USER, "workload", secret
+        )
     p = params(workload)
     assert p["clientID"] == UAMI_CLIENT
     assert not {"useVMManagedIdentity", "userAssignedIdentityID"} & set(p)
@@ -123,7 +131,7 @@ def test_service_principal_credentials_go_into_a_labelled_secret(
     p = params(service_principal)
     assert not {"clientID", "useVMManagedIdentity", "userAssignedIdentityID"} & set(p)
     assert reader_grant(service_principal)["principalId"] == SP_OBJECT
-    assert "store-sp-credentials" in depends_on(service_principal.one(SPC))
+    assert "store-sp-credentials" in depends_on(service_principal.spc())
 
 
 def test_service_principal_secret_waits_for_its_namespace() -> None:
@@ -161,7 +169,7 @@ def test_aks_addon_identity_is_granted_and_used(addon: StackRun) -> None:
     assert p["useVMManagedIdentity"] == "true"
     assert p["userAssignedIdentityID"] == ADDON_CLIENT
     assert addon.output("keyVaultReader") == "aks-addon"
-    assert "csi-driver" not in depends_on(addon.one(SPC))
+    assert "csi-driver" not in depends_on(addon.spc())
 
 
 # Shared runs that mirror two store secrets into "aidbox-store" and read them in env.
@@ -173,7 +181,7 @@ SYNCED_VAULT = VAULT_PUBLIC
 def test_synced_secrets_feed_env_from_the_store(config: dict) -> None:
     assert config["secrets"] == STORE_SECRETS and config["aidbox"]["envFromStore"] == ENV_FROM_STORE
     run = run_stack(config)
-    spec = run.one(SPC).props["spec"]
+    spec = run.spc().props["spec"]
     assert spec["secretObjects"][0] == {
         "secretName": "aidbox-store",
         "type": "Opaque",
@@ -182,16 +190,15 @@ def test_synced_secrets_feed_env_from_the_store(config: dict) -> None:
             {"objectName": "admin-password", "key": "admin-password"},
         ],
     }
-    assert [s["secretName"] for s in spec["secretObjects"]] == ["aidbox-store", "aidbox-managed"]
+    # The user's mirror only: the program's own secrets are mirrored nowhere.
+    assert [s["secretName"] for s in spec["secretObjects"]] == ["aidbox-store"]
     by_name = env(run)
-    assert by_name["BOX_LICENSE"]["valueFrom"]["secretKeyRef"] == {
-        "name": "aidbox-store",
-        "key": "license",
-    }
-    assert by_name["BOX_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": "aidbox-store",
-        "key": "admin-password",
-    }
+    # Aidbox reads them from the mounted files (its start script), not from the mirror.
+    assert "BOX_LICENSE" not in by_name and "BOX_ADMIN_PASSWORD" not in by_name
+    script = pod(run)["containers"][0]["command"][2]
+    mount = run.output("secrets")["client-secret"].rsplit("/", 1)[0]
+    assert f"_read {mount}/aidbox-license\nexport BOX_LICENSE=" in script
+    assert f"_read {mount}/admin-password\nexport BOX_ADMIN_PASSWORD=" in script
     # The generated Secret keeps only what the store does not hold.
     assert set(run.k8s("core/v1:Secret", "aidbox").props["stringData"]) == {"root-client-secret"}
     vault_config = run.k8s("core/v1:ConfigMap", "aidbox-config").props["data"]["vault-config.json"]

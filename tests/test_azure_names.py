@@ -135,7 +135,7 @@ def test_everything_downstream_reads_the_name_from_the_resource() -> None:
     stored = "kv-stored-kv"
     assert run.output("keyVaultName") == stored
     assert run.output("keyVaultUri") == f"https://{stored}.vault/"
-    assert run.one(SPC).props["spec"]["parameters"]["keyvaultName"] == stored
+    assert run.spc().props["spec"]["parameters"]["keyvaultName"] == stored
     for secret in run.of_type("azure-native:keyvault:Secret"):
         assert secret.props["vaultName"] == stored
     grant = run.named("store-kv-kubelet").props

@@ -107,8 +107,11 @@ def test_existing_aks_kubelet_identity_reads_the_vault() -> None:
 
 def test_existing_aks_workload_identity_federates_with_its_oidc_issuer() -> None:
     run = run_stack({**EXISTING_AZURE, "azure": {"identity": "workload"}})
-    (federation,) = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
-    assert federation.props["issuer"] == EXISTING_OIDC_ISSUER != OIDC_ISSUER
+    # Aidbox's and the database's identities, both federated with the cluster's issuer.
+    federations = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert len(federations) == 2
+    for federation in federations:
+        assert federation.props["issuer"] == EXISTING_OIDC_ISSUER != OIDC_ISSUER
 
 
 def test_existing_aks_key_vault_add_on_identity_reads_the_vault() -> None:

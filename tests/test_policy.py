@@ -449,7 +449,9 @@ def test_secrets_officer_for_a_non_deployer_is_refused(description: str | None) 
     [
         f"/subscriptions/{SUB}",
         f"/subscriptions/{SUB}/resourceGroups/rg-aidbox",
-        f"{VAULT_ID}/secrets/db-password",
+        f"{VAULT_ID}/keys/unseal",
+        f"{VAULT_ID}/secrets/db-password/versions/1",
+        f"{VAULT_ID}/secrets/",
         "",
     ],
 )
@@ -458,6 +460,18 @@ def test_key_vault_role_not_scoped_to_one_vault_is_refused(scope: str) -> None:
     message = only(run(rules.validate_role_assignment, ROLE_ASSIGNMENT, props, name="ra"))
     assert "RoleAssignment 'ra'" in message
     assert f"at scope '{scope}'" in message and "exactly one vault" in message
+    assert "or one of its secrets" in message
+
+
+def test_secrets_user_on_one_secret_passes_and_only_secrets_user() -> None:
+    """Narrower than the vault: what the program grants each identity of its own in workload
+    mode. The other data roles act on a vault and stay scoped to one."""
+    scope = f"{VAULT_ID}/secrets/aidbox-db-password"
+    user = role_assignment(rules.ROLE_KV_SECRETS_USER, scope=scope)
+    assert run(rules.validate_role_assignment, ROLE_ASSIGNMENT, user) == []
+    unseal = role_assignment(rules.ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER, scope=scope)
+    message = only(run(rules.validate_role_assignment, ROLE_ASSIGNMENT, unseal, name="ra"))
+    assert "exactly one vault" in message and "or one of its secrets" not in message
 
 
 def test_deployer_officer_at_resource_group_scope_is_refused() -> None:
@@ -607,6 +621,47 @@ def test_production_aidbox_with_replicas_and_no_shared_keys_is_refused() -> None
     assert "Deployment 'aidbox'" in message and "spec.replicas 2" in message
     assert "BOX_SECURITY_AUTH_KEYS_PRIVATE, BOX_SECURITY_AUTH_KEYS_SECRET" in message
     assert "refused by the others" in message
+
+
+START_SCRIPT = (
+    "set -eu\n_keys /run/azure-secrets/aidbox-auth-keys\n"
+    'export BOX_SECURITY_AUTH_KEYS_PRIVATE="${_private%"$_nl"}"\n'
+    'export BOX_SECURITY_AUTH_KEYS_PUBLIC="${_public%"$_nl"}"\n'
+    'export BOX_SECURITY_AUTH_KEYS_SECRET="${_secret}"\n'
+    "exec /aidbox.sh\n"
+)
+
+
+def test_production_aidbox_exporting_the_keys_from_the_store_passes() -> None:
+    """The program's start script exports the keys from the store's mounted bundle."""
+    props = replicated(3, keys=False)
+    aidbox(props)["command"] = ["/bin/sh", "-c", START_SCRIPT]
+    validate = rules.validate_aidbox_shared_keys
+    assert run(validate, DEPLOYMENT, props, config={"production": True}) == []
+    # As args of a shell entrypoint, too.
+    aidbox(props)["command"] = ["sh"]
+    aidbox(props)["args"] = ["-c", START_SCRIPT]
+    assert run(validate, DEPLOYMENT, props, config={"production": True}) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["/bin/sh", "-c", START_SCRIPT.replace("export BOX_SECURITY_AUTH_KEYS_SECRET", "X")],
+        ["/bin/sh", "-c", "# export BOX_SECURITY_AUTH_KEYS_PRIVATE=x\nexec /aidbox.sh"],
+        ["/aidbox.sh", "-c", START_SCRIPT],  # not a shell
+        ["/bin/sh", "-c"],
+    ],
+)
+def test_production_aidbox_with_a_script_that_does_not_export_the_keys_is_refused(
+    command: list[str],
+) -> None:
+    props = replicated(3, keys=False)
+    aidbox(props)["command"] = command
+    message = only(
+        run(rules.validate_aidbox_shared_keys, DEPLOYMENT, props, config={"production": True})
+    )
+    assert "without shared signing keys" in message and "`sh -c` command" in message
 
 
 def test_autoscaled_aidbox_with_literal_keys_is_refused() -> None:

@@ -92,7 +92,12 @@ def test_the_password_is_the_stores_and_never_in_a_manifest(run: StackRun) -> No
     server = run.one(SERVER)
     assert is_secret(server.inputs["administratorLoginPassword"])
     assert server.props["administratorLoginPassword"] == "generated-generated-db-password"
-    assert "secretKeyRef" in _env(run)["BOX_DB_PASSWORD"]["valueFrom"]
+    # Aidbox's start script reads it from the store's file; no Kubernetes Secret holds it.
+    assert "BOX_DB_PASSWORD" not in _env(run)
+    command = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["spec"][
+        "containers"
+    ][0]["command"]
+    assert "/aidbox-db-app-password" in command[2]
     for resource in run.resources:
         leaked = [s for s in plain_strings(resource.inputs) if "generated-" in s]
         assert not leaked, f"{resource.type} {resource.name} holds {leaked}"

@@ -89,18 +89,24 @@ def test_the_pod_runs_as_the_configured_service_account_the_store_trusts(clinic:
     pod = clinic.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == ACCOUNT
     assert clinic.k8s("core/v1:ServiceAccount", ACCOUNT).props["metadata"]["namespace"] == NAMESPACE
-    subject = f"system:serviceaccount:{NAMESPACE}:{ACCOUNT}"
-    for federation in clinic.of_type("azure-native:managedidentity:FederatedIdentityCredential"):
-        assert federation.props["subject"] == subject
+    # Aidbox's account, and the database's (tests/test_stack_database_reader.py), each in the
+    # namespace the pods run in.
+    accounts = {ACCOUNT, "aidbox-db"}
+    subjects = {f"system:serviceaccount:{NAMESPACE}:{account}" for account in accounts}
+    federations = clinic.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert {f.props["subject"] for f in federations} <= subjects
     for role in clinic.of_type("vault:kubernetes/authBackendRole:AuthBackendRole"):
-        assert role.props["boundServiceAccountNames"] == [ACCOUNT]
+        assert role.props["boundServiceAccountNames"][0] in accounts
         assert role.props["boundServiceAccountNamespaces"] == [NAMESPACE]
+    roles = clinic.of_type("vault:kubernetes/authBackendRole:AuthBackendRole")
+    if roles:
+        assert {r.props["boundServiceAccountNames"][0] for r in roles} == accounts
 
 
 def test_store_parameters_reach_the_secret_provider_class_in_the_namespace(
     clinic: StackRun,
 ) -> None:
-    spc = clinic.one(SPC).props
+    spc = clinic.spc().props
     assert spc["metadata"]["namespace"] == NAMESPACE
     volumes = clinic.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["spec"]
     csi = next(v["csi"] for v in volumes["volumes"] if "csi" in v)
@@ -114,7 +120,7 @@ def test_key_vault_settings_reach_the_vault() -> None:
     assert props["vaultName"] == "kv-clinic-01"
     assert props["properties"]["softDeleteRetentionInDays"] == 30
     assert props["properties"]["enablePurgeProtection"] is True
-    assert run.one(SPC).props["spec"]["parameters"]["keyvaultName"] == "kv-clinic-01"
+    assert run.spc().props["spec"]["parameters"]["keyvaultName"] == "kv-clinic-01"
     for secret in run.of_type("azure-native:keyvault:Secret"):
         assert secret.props["vaultName"] == "kv-clinic-01"
 
@@ -134,7 +140,7 @@ def test_external_vault_settings_reach_provider_auth_and_secret_provider_class()
     run = run_stack({**VAULT_DEV, "vault": vault}, secret_keys=("vault",))
     provider = run.one("pulumi:providers:vault").props
     assert provider["namespace"] == "team-a" and provider["address"] == EXTERNAL["address"]
-    params = run.one(SPC).props["spec"]["parameters"]
+    params = run.spc().props["spec"]["parameters"]
     assert params["vaultNamespace"] == "team-a"
     assert params["vaultAddress"] == EXTERNAL["address"]
     assert params["vaultKubernetesMountPath"] == "aks-clinic"
@@ -143,15 +149,22 @@ def test_external_vault_settings_reach_provider_auth_and_secret_provider_class()
         "kv/data/clinic/aidbox/client-secret"
     )
     assert run.one("vault:index/authBackend:AuthBackend").props["path"] == "aks-clinic"
-    role = run.one("vault:kubernetes/authBackendRole:AuthBackendRole").props
+    role = run.named("store-role").props
     assert (role["roleName"], role["audience"]) == ("clinic-aidbox", "vault-clinic")
     assert role["tokenPolicies"] == ["clinic-read"]
     secret = run.named("store-kv-client-secret").props
     assert (secret["mount"], secret["name"]) == ("kv", "clinic/aidbox/client-secret")
-    assert (
-        run.one("vault:index/policy:Policy")
-        .props["policy"]
-        .startswith('path "kv/data/clinic/aidbox/*"')
+    policy = run.named("store-policy").props["policy"]
+    assert policy.startswith('path "kv/data/clinic/aidbox/client-secret"')
+    # The database's role and policy follow the configured names.
+    database_role = run.named("store-role-database").props
+    assert (database_role["roleName"], database_role["audience"]) == (
+        "clinic-aidbox-database",
+        "vault-clinic",
+    )
+    assert database_role["tokenPolicies"] == ["clinic-read-database"]
+    assert run.spc("aidbox-db-secrets").props["spec"]["parameters"]["roleName"] == (
+        "clinic-aidbox-database"
     )
     assert run.named("store-chart").props["namespace"] == "vault-csi"
     reviewer = run.k8s("core/v1:ServiceAccount", "vault-token-reviewer").props

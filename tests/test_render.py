@@ -88,15 +88,20 @@ ENV_ARGS: dict[str, object] = dict(
     db_port=5432,
     db_name="aidbox",
     db_user="aidbox",
-    db_secret=("aidbox-managed", "aidbox-db-password"),
     db_tls=False,
-    auth_keys={env: ("aidbox-managed", name) for env, name in render.AUTH_KEYS_ENV.items()},
     credentials_secret="aidbox",
-    store_env={},
+    from_store=(),
     has_license=True,
     has_init_bundle=True,
     legacy_secret_dir=None,
     java_opts="-XX:MaxRAMPercentage=75",
+)
+# What the store holds and Aidbox reads from env: the start script exports it (start.py).
+STORE_ENV = (
+    "BOX_DB_PASSWORD",
+    "BOX_SECURITY_AUTH_KEYS_PRIVATE",
+    "BOX_SECURITY_AUTH_KEYS_PUBLIC",
+    "BOX_SECURITY_AUTH_KEYS_SECRET",
 )
 
 
@@ -105,19 +110,16 @@ def env(**overrides: object) -> dict[str, dict]:
     return {e["name"]: e for e in render.aidbox_env(**args)}  # type: ignore[arg-type]
 
 
-def test_env_takes_every_credential_from_a_secret() -> None:
+def test_env_takes_generated_credentials_from_their_secret_and_store_values_not_at_all() -> None:
     by_name = env()
     for name, (secret, key) in {
-        "BOX_DB_PASSWORD": ("aidbox-managed", "aidbox-db-password"),
-        "BOX_SECURITY_AUTH_KEYS_PRIVATE": ("aidbox-managed", "aidbox-auth-private-key"),
-        "BOX_SECURITY_AUTH_KEYS_PUBLIC": ("aidbox-managed", "aidbox-auth-public-key"),
-        "BOX_SECURITY_AUTH_KEYS_SECRET": ("aidbox-managed", "aidbox-auth-secret"),
         "BOX_ADMIN_PASSWORD": ("aidbox", "admin-password"),
         "BOX_ROOT_CLIENT_SECRET": ("aidbox", "root-client-secret"),
         "BOX_LICENSE": ("aidbox", "license"),
     }.items():
         assert "value" not in by_name[name]
         assert by_name[name]["valueFrom"] == {"secretKeyRef": {"name": secret, "key": key}}
+    assert not [name for name in STORE_ENV if name in by_name]
     assert by_name["BOX_VAULT_CONFIG"]["value"] == "/etc/aidbox/vault-config.json"
     assert by_name["BOX_INIT_BUNDLE"]["value"] == "file:///etc/aidbox/init-bundle.json"
     assert by_name["BOX_WEB_PORT"]["value"] == "8080"
@@ -133,16 +135,19 @@ def test_env_without_license_bundle_and_with_legacy_switch() -> None:
 
 
 def test_env_from_the_store_replaces_generated_credentials() -> None:
-    by_name = env(
-        has_license=False,
-        store_env={"BOX_LICENSE": ("aidbox-synced", "license"), "BOX_ADMIN_PASSWORD": ("s", "a")},
-    )
-    assert by_name["BOX_LICENSE"]["valueFrom"]["secretKeyRef"] == {
-        "name": "aidbox-synced",
-        "key": "license",
-    }
-    assert by_name["BOX_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "s", "key": "a"}
+    by_name = env(has_license=False, from_store=("BOX_LICENSE", "BOX_ADMIN_PASSWORD"))
+    assert "BOX_LICENSE" not in by_name and "BOX_ADMIN_PASSWORD" not in by_name
     assert by_name["BOX_ROOT_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "aidbox"
+    files = render.store_env_files(
+        "/run/vault-secrets/",
+        db_password_secret="aidbox-db-app-password",
+        env_from_store=(("BOX_LICENSE", "lic"), ("BOX_ADMIN_PASSWORD", "admin")),
+    )
+    assert files == {
+        "BOX_DB_PASSWORD": "/run/vault-secrets/aidbox-db-app-password",
+        "BOX_LICENSE": "/run/vault-secrets/lic",
+        "BOX_ADMIN_PASSWORD": "/run/vault-secrets/admin",
+    }
 
 
 def test_env_only_secrets_stay_out_of_the_vault_config() -> None:

@@ -48,6 +48,7 @@ SCHEMAS = ROOT / "schemas"
 SPC_TYPE = f"kubernetes:{versions.SPC_API_VERSION}:SecretProviderClass"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+WORKLOADS = (DEPLOYMENT, "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job")
 CONFIG_MAP_NAME = "aidbox-config"
 # Custom-resource kinds with no schema in kubernetes-validate or the vendored charts: only their
 # metadata is validated (as ObjectMeta). Any other kind without a schema fails.
@@ -333,11 +334,13 @@ def test_secret_provider_classes_match_the_crd_and_their_provider(case: str) -> 
         meta = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": spc.get("metadata")}
         _k8s_validate(meta, version, where, problems)
         _check_provider(spc, where, problems)
-    # Each SecretProviderClass is mounted by a workload in its namespace, and every CSI volume
-    # names a SecretProviderClass that exists there.
+    # Each SecretProviderClass is mounted by a workload in its namespace (Aidbox's Deployment;
+    # the database's StatefulSet or role Job), and every CSI volume names a SecretProviderClass
+    # that exists there.
     by_key = {(spc["metadata"].get("namespace"), spc["metadata"].get("name")): r for r, spc in spcs}
     used: set[tuple[Any, Any]] = set()
-    for resource, workload in _objects(run, DEPLOYMENT):
+    workloads = [o for kind in WORKLOADS for o in _objects(run, kind)]
+    for resource, workload in workloads:
         namespace = workload["metadata"].get("namespace")
         pod_spec = workload["spec"]["template"]["spec"]
         for volume, spc_name in _csi_volumes(pod_spec).items():
@@ -352,8 +355,8 @@ def test_secret_provider_classes_match_the_crd_and_their_provider(case: str) -> 
     for key, resource in by_key.items():
         if key not in used:
             problems.add(
-                f"no Deployment in namespace {key[0]!r} mounts it (the Aidbox Deployment and the "
-                "SecretProviderClass must share a namespace)",
+                f"no workload in namespace {key[0]!r} mounts it (a pod and the "
+                "SecretProviderClass it mounts must share a namespace)",
                 _label(resource),
             )
     problems.check()
@@ -506,25 +509,25 @@ def _policy_grants(path: str, secret_path: str) -> bool:
 
 @pytest.mark.parametrize("case", VAULT_CASES)
 def test_vault_policy_parses_as_hcl_and_grants_only_read(case: str) -> None:
+    """One policy per reader (Aidbox, the database), each `read` on exact KV paths (or, for
+    Aidbox, the glob vault.policyPath an older stack set), and each SecretProviderClass reads
+    only what the policy of its own role grants."""
     run = _run(case)
     vault_settings = _settings(case).vault
     assert vault_settings is not None
     problems = Problems(case)
     every = run.of_type("vault:index/policy:Policy")
-    policies = [p for p in every if p.props["name"] == vault_settings.policy_name]
-    # The one other policy: an ha Vault's snapshot job, which may read a Raft snapshot only.
+    policies = [p for p in every if p.props["name"] != SNAPSHOT_NAME]
+    # Beside the readers' policies: an ha Vault's snapshot job's, which reads a Raft snapshot only.
     for other in every:
-        if other not in policies:
+        if other.props["name"] == SNAPSHOT_NAME:
             document = hcl2.loads(other.props["policy"], serialization_options=HCL)
             grants = [(p, b) for block in document.get("path", []) for p, b in block.items()]
-            if (other.props["name"], grants) != (
-                SNAPSHOT_NAME,
-                [(SNAPSHOT_PATH, {"capabilities": ["read"]})],
-            ):
-                problems.add(f"unexpected policy {other.props['name']}: {grants}")
-    if len(policies) != 1:
-        problems.add(f"expected one vault:index/policy:Policy, got {len(policies)}")
-    granted: list[str] = []
+            if grants != [(SNAPSHOT_PATH, {"capabilities": ["read"]})]:
+                problems.add(f"unexpected snapshot policy: {grants}")
+    if len(policies) != 2:
+        problems.add(f"expected two readers' vault:index/policy:Policy, got {len(policies)}")
+    granted: dict[str, list[str]] = {}  # policy name -> paths
     for resource in policies:
         where = _label(resource)
         try:
@@ -539,21 +542,31 @@ def test_vault_policy_parses_as_hcl_and_grants_only_read(case: str) -> None:
             problems.add("no `path` block", f"{where}: policy")
         for path, body in blocks:
             at = f"{where}: policy: path {path!r}"
-            granted.append(path)
-            if path != vault_settings.policy_path:
-                problems.add(f"expected only {vault_settings.policy_path!r}", at)
+            granted.setdefault(resource.props["name"], []).append(path)
+            glob = "*" in path or "+" in path
+            if glob and path != vault_settings.policy_path:
+                problems.add("a glob: a reader's policy names its entries exactly", at)
             for key in sorted(set(body) - {"capabilities"}):
                 problems.add("unexpected attribute (only `capabilities`)", f"{at}: {key}")
             if body.get("capabilities") != ["read"]:
                 problems.add(f"capabilities = {body.get('capabilities')}: only ['read']", at)
-    # What the CSI provider reads must be what the policy grants.
+    roles = {
+        r.props["roleName"]: r.props
+        for r in run.of_type("vault:kubernetes/authBackendRole:AuthBackendRole")
+    }
+    # What the CSI provider reads for each class must be what its role's policy grants.
     for resource, spc in _objects(run, SPC_TYPE):
+        role = roles.get(spc["spec"]["parameters"].get("roleName"))
+        if role is None:
+            problems.add("names no role the program declares", _label(resource))
+            continue
+        paths = [p for name in role["tokenPolicies"] for p in granted.get(name, [])]
         objects = yaml.safe_load(spc["spec"]["parameters"].get("objects") or "[]") or []
         for i, item in enumerate(objects):
             secret_path = item.get("secretPath", "") if isinstance(item, dict) else ""
-            if not any(_policy_grants(p, secret_path) for p in granted):
+            if not any(_policy_grants(p, secret_path) for p in paths):
                 problems.add(
-                    f"secretPath {secret_path!r} is not granted by the policy paths {granted}",
+                    f"secretPath {secret_path!r} is not granted by its role's policy {paths}",
                     f"{_label(resource)}: spec.parameters.objects[{i}]",
                 )
     problems.check()

@@ -55,7 +55,8 @@ def test_vault_defaults() -> None:
         "aidbox/client",
     )
     assert (v.policy_name, v.role_name, v.bound_service_account) == ("aidbox", "aidbox", "aidbox")
-    assert v.policy_path == "secret/data/aidbox/client/*"
+    assert v.policy_path is None  # each reader's policy names its own entries
+    assert not v.seed_key_bundle_from_entries
     assert v.secret_api_path == "secret/data/aidbox/client"
     assert v.entry_api_path("client-secret") == "secret/data/aidbox/client/client-secret"
     assert not v.seed_from_combined_entry
@@ -316,11 +317,27 @@ BAD_INPUT = {
     ),
     "env from an unknown secret": (
         azure(aidbox={"envFromStore": {"BOX_LICENSE": "nope"}}),
-        ["aidbox.envFromStore.BOX_LICENSE", "'nope'", "with a kubernetesSecret"],
+        ["aidbox.envFromStore.BOX_LICENSE", "'nope'", "a secret configured in `secrets`"],
     ),
-    "env from a secret that is not synced": (
-        azure(aidbox={"envFromStore": {"BOX_LICENSE": "client-secret"}}),
-        ["aidbox.envFromStore.BOX_LICENSE", "'client-secret'", "with a kubernetesSecret"],
+    "env from a program secret": (
+        azure(aidbox={"envFromStore": {"BOX_LICENSE": "aidbox-auth-keys"}}),
+        ["aidbox.envFromStore.BOX_LICENSE", "'aidbox-auth-keys'", "one of ['client-secret']"],
+    ),
+    "a secret with neither scope nor mirror that no env reads": (
+        azure(secrets={"client-secret": {"scope": "Client/basic"}, "lic": {}}),
+        ["secrets.lic.scope", "None", "'<ResourceType>'"],
+    ),
+    "the database sharing Aidbox's account": (
+        azure(postgres={"serviceAccount": "aidbox"}),
+        ["postgres.serviceAccount", "'aidbox'", "other than Aidbox's"],
+    ),
+    "the database on the namespace's default account": (
+        azure(postgres={"serviceAccount": "default"}),
+        ["postgres.serviceAccount", "'default'", "of the database's own"],
+    ),
+    "seeding the key bundle in dev mode": (
+        vault(vault={"mode": "dev", "seedKeyBundleFromEntries": True}),
+        ["vault.seedKeyBundleFromEntries", "only for vault.mode ha or external"],
     ),
     "env var that cannot come from the store": (
         azure(aidbox={"envFromStore": {"BOX_DB_HOST": "client-secret"}}),
@@ -854,8 +871,35 @@ GOOD_READING: dict[str, tuple[dict[str, Any], tuple[str, ...], str, Any]] = {
     "vault external with a nested KV mount": (
         vault(vault={**EXTERNAL, "kvMount": "team/kv"}),
         ("vault",),
+        "vault.secret_api_path",
+        "team/kv/data/aidbox/client",
+    ),
+    "vault external with an older stack's policy path": (
+        vault(vault={**EXTERNAL, "kvMount": "team/kv", "policyPath": "team/kv/data/aidbox/*"}),
+        ("vault",),
         "vault.policy_path",
-        "team/kv/data/aidbox/client/*",
+        "team/kv/data/aidbox/*",
+    ),
+    "vault: the key bundle seeded from an older stack's three entries": (
+        vault(vault={**EXTERNAL, "seedKeyBundleFromEntries": True}),
+        ("vault",),
+        "vault.seed_key_bundle_from_entries",
+        True,
+    ),
+    "a postgres service account of its own": (
+        azure(postgres={"serviceAccount": "fhir-db"}),
+        (),
+        "postgres.service_account",
+        "fhir-db",
+    ),
+    "an env-only secret with neither scope nor mirror": (
+        azure(
+            secrets={"client-secret": {"scope": "Client/basic"}, "lic": {}},
+            aidbox={"envFromStore": {"BOX_LICENSE": "lic"}},
+        ),
+        (),
+        "aidbox.env_from_store",
+        (("BOX_LICENSE", "lic"),),
     ),
     **{
         f"rotation interval {text!r}": (

@@ -28,11 +28,11 @@ from harness import (
     unwrap,
 )
 
+from components import key_bundle
 from components.aidbox.render import RECOMMENDED_ENV
+from components.aidbox.start import KEY_ENV
 from components.settings.managed import (
-    AUTH_PRIVATE_KEY,
-    AUTH_PUBLIC_KEY,
-    AUTH_SECRET,
+    AUTH_KEYS,
     DB_APP_PASSWORD,
     DB_PASSWORD,
     MANAGED_KUBERNETES_SECRET,
@@ -41,12 +41,6 @@ from components.settings.managed import (
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 KV_SECRET = "azure-native:keyvault:Secret"
 KV2 = "vault:kv/secretV2:SecretV2"
-KEY_ENV = {
-    "BOX_SECURITY_AUTH_KEYS_PRIVATE": AUTH_PRIVATE_KEY,
-    "BOX_SECURITY_AUTH_KEYS_PUBLIC": AUTH_PUBLIC_KEY,
-    "BOX_SECURITY_AUTH_KEYS_SECRET": AUTH_SECRET,
-    "BOX_DB_PASSWORD": DB_APP_PASSWORD,
-}
 # What the mocks generate (tests/harness.py): the private key, the HS256 secret, the password.
 GENERATED = (PEM_PRIVATE_HEAD, "generated-generated-auth-secret", "generated-generated-db-password")
 # Three replicas, in the default namespace, no host, the in-cluster database (shared runs).
@@ -82,32 +76,28 @@ def store_values(run: StackRun) -> dict[str, str]:
 
 
 def test_every_replica_reads_the_same_keys_from_the_store(run: StackRun) -> None:
-    # One pod template for all replicas: each reads the keys from one synced Secret.
-    by_name = env(run)
-    for variable, secret in KEY_ENV.items():
-        assert by_name[variable] == {
-            "name": variable,
-            "valueFrom": {"secretKeyRef": {"name": MANAGED_KUBERNETES_SECRET, "key": secret}},
-        }
-    synced = run.one(SPC).props["spec"]["secretObjects"]
-    managed = [s for s in synced if s["secretName"] == MANAGED_KUBERNETES_SECRET]
-    assert len(managed) == 1
-    # Aidbox's keys and its role's password; the administrator's too (the role Job reads it
-    # from the file, the synced Secret only mirrors every managed secret).
-    assert {d["objectName"] for d in managed[0]["data"]} == {*KEY_ENV.values(), DB_PASSWORD}
-    # The store holds the key pair the TLS provider generated, once.
+    # One pod template for all replicas: each splits the keys from one mounted bundle.
+    script = container(run)["command"][2]
+    mount = next(m for m in container(run)["volumeMounts"] if m["name"] == "secrets-store")
+    assert f"_keys {mount['mountPath']}/{AUTH_KEYS}\n" in script
+    for variable in KEY_ENV:
+        assert f"export {variable}=" in script and variable not in env(run)
+    # Mirrored into no Kubernetes Secret (tests/test_stack_env_from_files.py).
+    assert "secretObjects" not in run.spc().props["spec"]
+    # The store holds the key pair the TLS provider generated, once, with the HS256 secret.
     key = run.one("tls:index/privateKey:PrivateKey")
     assert (key.props["algorithm"], key.props["rsaBits"]) == ("RSA", 2048)
     values = store_values(run)
-    assert values[AUTH_PRIVATE_KEY].startswith(PEM_PRIVATE_HEAD)
-    assert values[AUTH_PUBLIC_KEY].startswith("-----BEGIN PUBLIC KEY-----\n")
-    assert values[AUTH_SECRET] == "generated-generated-auth-secret"
+    bundle = key_bundle.parse(values[AUTH_KEYS])
+    assert bundle.private_key.startswith(PEM_PRIVATE_HEAD)
+    assert bundle.public_key.startswith("-----BEGIN PUBLIC KEY-----\n")
+    assert bundle.secret == "generated-generated-auth-secret"
     assert values[DB_PASSWORD] == "generated-generated-db-password"
 
 
 def test_the_pem_reaches_the_store_with_its_line_breaks(run: StackRun) -> None:
-    value = store_values(run)[AUTH_PRIVATE_KEY]
-    assert value.count("\n") >= 2 and value.endswith("-----END")
+    value = store_values(run)[AUTH_KEYS]
+    assert value.count("\n") >= 8 and value.endswith(f"{key_bundle.SECRET_END}\n")
 
 
 def test_keys_and_passwords_are_secret_in_the_store(run: StackRun) -> None:
@@ -131,7 +121,7 @@ def test_no_key_secret_or_password_in_any_manifest_or_output(run: StackRun) -> N
     outputs = json.dumps({k: unwrap(v.value) for k, v in run.outputs.items()}, default=str)
     assert not [g for g in GENERATED if g in outputs]
     names = {r.props["metadata"]["name"] for r in run.of_type("kubernetes:core/v1:Secret")}
-    assert MANAGED_KUBERNETES_SECRET not in names  # the driver creates it, not Pulumi
+    assert MANAGED_KUBERNETES_SECRET not in names  # nobody creates it any more
 
 
 def test_recommended_settings_are_set_and_dev_mode_is_off(run: StackRun) -> None:
@@ -146,19 +136,20 @@ def test_first_rollout_waits_for_store_database_and_class(run: StackRun) -> None
     deployment = run.k8s("apps/v1:Deployment", "aidbox")
     wanted = {"spc", "postgres-statefulset", "aidbox-service-account", "aidbox-config"}
     if run.of_type(KV2):
-        wanted |= {"store-role", f"store-kv-{AUTH_PRIVATE_KEY}", "store-chart"}  # configured
+        wanted |= {"store-role", f"store-kv-{AUTH_KEYS}", "store-chart"}  # configured
     else:
-        wanted |= {"store-kv-kubelet", f"store-kv-{AUTH_PRIVATE_KEY}", f"store-kv-{DB_PASSWORD}"}
+        wanted |= {"store-kv-kubelet", f"store-kv-{AUTH_KEYS}", f"store-kv-{DB_APP_PASSWORD}"}
     assert wanted <= depends_on(deployment)
     statefulset = run.k8s("apps/v1:StatefulSet", "aidbox-db")
-    assert {"spc", "aidbox-service-account"} <= depends_on(statefulset)
+    # The database's own class and account.
+    assert {"spc-database", "database-service-account"} <= depends_on(statefulset)
     # The database does not wait for Aidbox, nor for anything but its class and account.
     assert "aidbox-deployment" not in depends_on(statefulset)
 
 
 def test_workload_identity_rollout_waits_for_the_federated_credential() -> None:
     run = run_stack({**AZURE_DEV, "azure": {"identity": "workload"}})
-    assert {"store-federation", "store-kv-workload"} <= depends_on(
+    assert {"store-federation", f"store-kv-workload-{AUTH_KEYS}"} <= depends_on(
         run.k8s("apps/v1:Deployment", "aidbox")
     )
 
@@ -168,7 +159,8 @@ def test_the_in_cluster_database_reads_its_password_from_the_store(run: StackRun
     db_env = {e["name"]: e for e in pod["containers"][0]["env"]}
     mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "secrets-store")
     assert db_env["POSTGRES_PASSWORD_FILE"]["value"] == f"{mount['mountPath']}/{DB_PASSWORD}"
-    assert pod["serviceAccountName"] == "aidbox"  # the account the store lets read
+    # Its own account (the store lets it read the database's passwords only).
+    assert pod["serviceAccountName"] == "aidbox-db"
     aidbox_env = env(run)
     assert aidbox_env["BOX_DB_HOST"]["value"] == "aidbox-db.default.svc.cluster.local"
     assert "AIDBOX_DB_PARAM_SSLMODE" not in aidbox_env  # pod network only
@@ -323,9 +315,7 @@ def test_production_stack_runs_a_fixed_lts_release_with_dev_mode_off() -> None:
     (entry,) = bundle["entry"]
     assert entry["request"] == {"method": "POST", "url": "Client", "ifNoneExist": "_id=basic"}
     assert entry["resource"]["grant_types"] == ["client_credentials"]
-    assert by_name["BOX_SECURITY_AUTH_KEYS_PRIVATE"]["valueFrom"]["secretKeyRef"]["name"] == (
-        MANAGED_KUBERNETES_SECRET
-    )
+    assert "_keys /run/azure-secrets/aidbox-auth-keys" in container(run)["command"][2]
 
 
 def test_a_monthly_tag_is_allowed_on_dev_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:

@@ -300,12 +300,14 @@ def test_aks_addon_with_workload_identity_uses_the_federated_identity() -> None:
     assert cluster["securityProfile"] == {"workloadIdentity": {"enabled": True}}
     assert "azureKeyvaultSecretsProvider" in cluster["addonProfiles"]
     assert not run.of_type("kubernetes:helm.sh/v3:Release")
-    spc = run.one("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass").props
+    spc = run.spc().props
     assert spc["spec"]["parameters"]["clientID"] == UAMI_CLIENT
     assert "useVMManagedIdentity" not in spc["spec"]["parameters"]
     grants = [r.name for r in run.of_type(ROLE)]
-    assert "store-kv-workload" in grants and "store-kv-aks-addon" not in grants
-    assert run.one("azure-native:managedidentity:FederatedIdentityCredential")
+    assert "store-kv-workload-aidbox-auth-keys" in grants
+    assert not [g for g in grants if g.startswith("store-kv-aks-addon")]
+    # Aidbox's and the database's.
+    assert len(run.of_type("azure-native:managedidentity:FederatedIdentityCredential")) == 2
 
 
 def _matches(selector: dict, labels: dict) -> bool:

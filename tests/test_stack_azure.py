@@ -27,7 +27,7 @@ from harness import (
 
 from components import naming
 from components.aidbox import render
-from components.settings.managed import MANAGED_SECRETS
+from components.settings.managed import AUTH_KEYS, DB_APP_PASSWORD, DB_PASSWORD
 
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -84,6 +84,8 @@ def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> No
         "store-kv": "aidbox-secrets:azure:KeyVault",
         "spc": "aidbox-secrets:csi:SecretProviderClass",
         "aidbox-account": "aidbox-secrets:aidbox:ServiceAccount",
+        "spc-database": "aidbox-secrets:csi:SecretProviderClass",
+        "database-account": "aidbox-secrets:aidbox:ServiceAccount",
         "postgres": "aidbox-secrets:aidbox:Postgres",
         "aidbox-db-role": "aidbox-secrets:aidbox:DatabaseRole",
         "aidbox": "aidbox-secrets:aidbox:Aidbox",
@@ -92,8 +94,8 @@ def test_components_have_type_tokens_and_own_their_children(run: StackRun) -> No
         if resource.custom:
             owner = resource.parent.rsplit("::", 1)[-1]
             assert owner in components, f"{resource.name} is not inside a component"
-            if resource.name == "aidbox-service-account":
-                continue  # keeps its name from before it had its own component (alias)
+            if resource.name in ("aidbox-service-account", "database-service-account"):
+                continue  # Aidbox's keeps its name from before it had its own component
             assert resource.name.startswith(owner), f"{resource.name} not named from {owner}"
     assert run.named("store-kv-vault").parent.endswith("aidbox-secrets:azure:KeyVault::store-kv")
     assert run.named("aidbox-deployment").parent.endswith("aidbox-secrets:aidbox:Aidbox::aidbox")
@@ -202,9 +204,9 @@ def test_csi_driver_and_azure_provider_releases(run: StackRun) -> None:
     assert driver["version"] == "1.6.0" and "repositoryOpts" not in driver
     assert driver["namespace"] == "kube-system"
     assert (driver["timeout"], driver["atomic"], driver["cleanupOnFail"]) == (600, True, True)
-    # Aidbox's signing keys and database password are mirrored into a Kubernetes Secret (its
-    # env reads them), so the driver needs its RBAC on Secrets.
-    assert driver["values"]["syncSecret"] == {"enabled": True}
+    # Nothing is mirrored into a Kubernetes Secret (Aidbox's start script reads the files), so
+    # the driver gets no RBAC on Secrets.
+    assert driver["values"]["syncSecret"] == {"enabled": False}
     assert driver["values"]["enableSecretRotation"] is True
     assert driver["values"]["rotationPollInterval"] == "30s"
     provider = run.named("store-provider").props
@@ -231,7 +233,7 @@ def test_rotation_interval_comes_from_settings() -> None:
 
 
 def test_secret_provider_class(run: StackRun) -> None:
-    spc = run.one(SPC)
+    spc = run.spc()
     props = spc.props
     assert props["apiVersion"] == "secrets-store.csi.x-k8s.io/v1"
     assert props["kind"] == "SecretProviderClass"
@@ -254,17 +256,18 @@ def test_secret_provider_class(run: StackRun) -> None:
     assert params["useVMManagedIdentity"] == "true"
     assert params["userAssignedIdentityID"] == KUBELET_CLIENT
     objects = yaml.safe_load(params["objects"])["array"]
+    # Aidbox's: the user's secrets, the key bundle, its role's password (not the
+    # administrator's, which only the database's class lists).
     assert [yaml.safe_load(o) for o in objects] == [
-        {"objectName": name, "objectType": "secret"} for name in ("client-secret", *MANAGED_SECRETS)
+        {"objectName": name, "objectType": "secret"}
+        for name in ("client-secret", AUTH_KEYS, DB_APP_PASSWORD)
     ]
-    # Only the program's own secrets are mirrored, into one Secret for Aidbox's env.
-    assert props["spec"]["secretObjects"] == [
-        {
-            "secretName": "aidbox-managed",
-            "type": "Opaque",
-            "data": [{"objectName": name, "key": name} for name in MANAGED_SECRETS],
-        }
+    database = yaml.safe_load(run.spc("aidbox-db-secrets").props["spec"]["parameters"]["objects"])
+    assert [yaml.safe_load(o)["objectName"] for o in database["array"]] == [
+        DB_PASSWORD,
+        DB_APP_PASSWORD,
     ]
+    assert "secretObjects" not in props["spec"]  # nothing mirrored
     # Registered after the driver release that installs its CRD, and after the read grant.
     assert {"csi-driver", "store-kv-kubelet", "store-provider"} <= depends_on(spc)
 
@@ -287,10 +290,12 @@ def test_aidbox_deployment_mounts_the_secrets_and_points_at_them(run: StackRun) 
     assert env["BOX_VAULT_CONFIG"]["value"] == "/etc/aidbox/vault-config.json"
     assert env["BOX_INIT_BUNDLE"]["value"] == "file:///etc/aidbox/init-bundle.json"
     assert env["BOX_DB_HOST"]["value"] == "aidbox-db.default.svc.cluster.local"
-    assert env["BOX_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": "aidbox-managed",
-        "key": "aidbox-db-app-password",
-    }
+    # From the mounted file, by the start script (no Kubernetes Secret holds it).
+    assert "BOX_DB_PASSWORD" not in env
+    assert (
+        '_read /run/azure-secrets/aidbox-db-app-password\nexport BOX_DB_PASSWORD="$_value"'
+        in container["command"][2]
+    )
     assert "BOX_LICENSE" not in env  # not configured here
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
@@ -375,12 +380,13 @@ def test_postgres_runs_in_cluster_with_a_volume(run: StackRun) -> None:
     assert db["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "20Gi"
     pod = db["template"]["spec"]
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
-    # The password comes from the store, through the same volume Aidbox mounts: no Secret.
+    # The password comes from the store, through the database's own class and account: no
+    # Secret.
     assert "POSTGRES_PASSWORD" not in env
     assert env["POSTGRES_PASSWORD_FILE"]["value"] == "/run/azure-secrets/aidbox-db-password"
-    assert pod["serviceAccountName"] == "aidbox"
+    assert pod["serviceAccountName"] == "aidbox-db"
     volume = next(v for v in pod["volumes"] if "csi" in v)
-    assert volume["csi"]["volumeAttributes"] == {"secretProviderClass": "aidbox-secrets"}
+    assert volume["csi"]["volumeAttributes"] == {"secretProviderClass": "aidbox-db-secrets"}
     mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"])
     assert mount["mountPath"] == "/run/azure-secrets"
     assert not run.of_type("kubernetes:core/v1:Secret") or all(
@@ -388,7 +394,7 @@ def test_postgres_runs_in_cluster_with_a_volume(run: StackRun) -> None:
     )
     assert run.k8s("core/v1:Service", "aidbox-db").props["spec"]["ports"][0]["port"] == 5432
     statefulset = run.k8s("apps/v1:StatefulSet", "aidbox-db")
-    assert {"spc", "aidbox-service-account"} <= depends_on(statefulset)
+    assert {"spc-database", "database-service-account"} <= depends_on(statefulset)
 
 
 def test_no_secret_value_in_plain_text(run: StackRun) -> None:
@@ -425,7 +431,7 @@ def test_custom_namespace_is_created_and_used() -> None:
     run = tuned()
     assert TUNED["namespace"] == "clinic"
     assert run.one("kubernetes:core/v1:Namespace").props["metadata"]["name"] == "clinic"
-    assert run.one(SPC).props["metadata"]["namespace"] == "clinic"
+    assert run.spc().props["metadata"]["namespace"] == "clinic"
     assert run.k8s("apps/v1:Deployment", "aidbox").props["metadata"]["namespace"] == "clinic"
     assert run.output("aidboxUrl") == "http://aidbox.clinic.svc.cluster.local:8080"
 

@@ -38,7 +38,12 @@ def test_aidbox_logs_in_as_its_own_role_with_its_own_password(mode: tuple[str, S
     _, run = mode
     env = _aidbox_env(run)
     assert env["BOX_DB_USER"]["value"] == APP_ROLE
-    assert env["BOX_DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == DB_APP_PASSWORD
+    # Exported by Aidbox's start script from its role's password file.
+    assert "BOX_DB_PASSWORD" not in env
+    command = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["spec"][
+        "containers"
+    ][0]["command"]
+    assert f"/{DB_APP_PASSWORD}\nexport BOX_DB_PASSWORD=" in command[2]
     assert DB_APP_PASSWORD in MANAGED_SECRETS and DB_PASSWORD in MANAGED_SECRETS
 
 
@@ -60,14 +65,14 @@ def test_a_job_creates_the_role_as_the_administrator_before_aidbox(
     ]
     script = run.k8s("core/v1:ConfigMap", "aidbox-db-role").props["data"]["role.sql"]
     assert f"/{DB_APP_PASSWORD}'`" in script
-    aidbox_pod = run.k8s("apps/v1:Deployment", "aidbox").props["spec"]["template"]["spec"]
-    # The account the store lets read, as Aidbox's.
-    assert pod["serviceAccountName"] == aidbox_pod["serviceAccountName"]
+    # The database's account (tests/test_stack_database_reader.py), not Aidbox's: both
+    # passwords, no key.
+    assert pod["serviceAccountName"] == "aidbox-db"
     assert pod["restartPolicy"] == "Never"
     assert any("csi" in v for v in pod["volumes"])
     # Aidbox waits for the role; the Job waits for the database and the store's files.
     assert "aidbox-db-role-job" in depends_on(run.k8s("apps/v1:Deployment", "aidbox"))
-    assert {"spc", "aidbox-db-role-script"} <= depends_on(job)
+    assert {"spc-database", "aidbox-db-role-script"} <= depends_on(job)
     assert job.opts is not None and job.opts.delete_before_replace is True
 
 

@@ -45,7 +45,7 @@ def test_dev_stack_is_azure_key_vault() -> None:
     run = run_file(ROOT / "Pulumi.dev.yaml")
     assert run.output("secretStore") == "azure"
     assert run.output("secrets") == {"client-secret": "/run/azure-secrets/client-secret"}
-    spec = run.one("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass").props["spec"]
+    spec = run.spc().props["spec"]
     assert spec["provider"] == "azure"
     vault = run.one("azure-native:keyvault:Vault")
     assert "enablePurgeProtection" not in vault.props["properties"]

@@ -31,6 +31,7 @@ from harness import (
     run_stack,
 )
 
+from components import key_bundle
 from components.settings.managed import MANAGED_SECRETS
 
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
@@ -219,13 +220,15 @@ def test_each_secret_has_a_kv_entry_of_its_own(dev: StackRun) -> None:
     values = {name: entry["data"]["value"] for name, entry in entries.items()}
     assert values == {
         "client-secret": "generated-store-client-secret-value",
-        "aidbox-auth-private-key": f"{PEM_PRIVATE_HEAD}generated-auth-key\n-----END",
-        "aidbox-auth-public-key": values["aidbox-auth-public-key"],
-        "aidbox-auth-secret": "generated-generated-auth-secret",
+        "aidbox-auth-keys": values["aidbox-auth-keys"],
         "aidbox-db-password": "generated-generated-db-password",
         "aidbox-db-app-password": "generated-generated-db-app-password",
     }
-    assert values["aidbox-auth-public-key"].startswith("-----BEGIN PUBLIC KEY-----\n")
+    # The key pair and the HS256 secret, one entry (tests/test_stack_signing_keys.py).
+    keys = key_bundle.parse(values["aidbox-auth-keys"])
+    assert keys.private_key.startswith(PEM_PRIVATE_HEAD)
+    assert keys.public_key.startswith("-----BEGIN PUBLIC KEY-----\n")
+    assert keys.secret == "generated-generated-auth-secret"
 
 
 def test_a_secret_added_later_gets_its_own_entry_and_object(external: StackRun) -> None:
@@ -240,7 +243,7 @@ def test_a_secret_added_later_gets_its_own_entry_and_object(external: StackRun) 
     for name in before:  # the others' entries are the same resources, unchanged
         assert after[name]["entry"].name == before[name]["entry"].name
         assert after[name]["dataJson"] == before[name]["dataJson"]
-    objects = yaml.safe_load(added.one(SPC).props["spec"]["parameters"]["objects"])
+    objects = yaml.safe_load(added.spc().props["spec"]["parameters"]["objects"])
     assert {
         "objectName": "api-key",
         "secretPath": "secret/data/aidbox/client/api-key",
@@ -266,11 +269,21 @@ def test_ha_and_external_kv_entries_survive_rotation(ha: StackRun, external: Sta
             assert entry["entry"].opts.ignore_changes == ["dataJson"]
 
 
+PRIVATE = "-----BEGIN RSA PRIVATE KEY-----\nR\n-----END RSA PRIVATE KEY-----"
+
+
 def test_an_older_stacks_single_entry_seeds_the_new_entries() -> None:
     """`vault.seedFromCombinedEntry`: one `up` of a stack from before the per-secret entries
     reads the single entry (rotated values included) and seeds each new entry from it; a
     secret it lacks gets its own seed."""
-    combined = {"client-secret": "rotated-by-vault-kv-patch", "aidbox-db-password": "rotated-db"}
+    combined = {
+        "client-secret": "rotated-by-vault-kv-patch",
+        "aidbox-db-password": "rotated-db",
+        # The keys it signs with now: they seed the key bundle, so sessions survive.
+        "aidbox-auth-private-key": PRIVATE,
+        "aidbox-auth-public-key": "-----BEGIN PUBLIC KEY-----\nP\n-----END PUBLIC KEY-----\n",
+        "aidbox-auth-secret": "rotated-hs256",
+    }
     run = run_stack(
         {**EXTERNAL, "vault": {**EXTERNAL["vault"], "seedFromCombinedEntry": True}},
         secret_keys=["vault"],
@@ -279,7 +292,12 @@ def test_an_older_stacks_single_entry_seeds_the_new_entries() -> None:
     entries = kv_entries(run)
     assert entries["client-secret"]["data"] == {"value": "rotated-by-vault-kv-patch"}
     assert entries["aidbox-db-password"]["data"] == {"value": "rotated-db"}
-    assert entries["aidbox-auth-secret"]["data"] == {"value": "generated-generated-auth-secret"}
+    keys = key_bundle.parse(entries["aidbox-auth-keys"]["data"]["value"])
+    assert keys.private_key == PRIVATE
+    assert keys.secret == "rotated-hs256"
+    assert entries["aidbox-db-app-password"]["data"] == {
+        "value": "generated-generated-db-app-password"
+    }
     reads = [a for t, a in run.calls if t == "vault:kv/getSecretV2:getSecretV2"]
     assert [(a["mount"], a["name"]) for a in reads] == [("secret", "aidbox/client")]
 
@@ -300,12 +318,14 @@ def test_kubernetes_auth_policy_and_role_agree(dev: StackRun) -> None:
     config = dev.one("vault:kubernetes/authBackendConfig:AuthBackendConfig").props
     assert config["kubernetesHost"] == "https://kubernetes.default.svc"
     assert config["backend"] == "kubernetes"
-    policy = dev.one("vault:index/policy:Policy").props
+    policy = dev.named("store-policy").props
     assert policy["name"] == "aidbox"
-    assert (
-        policy["policy"] == 'path "secret/data/aidbox/client/*" {\n  capabilities = ["read"]\n}\n'
+    # Read on each of Aidbox's entries, exactly: not the database administrator's.
+    assert policy["policy"] == "".join(
+        f'path "secret/data/aidbox/client/{name}" {{\n  capabilities = ["read"]\n}}\n'
+        for name in ("client-secret", "aidbox-auth-keys", "aidbox-db-app-password")
     )
-    role = dev.one("vault:kubernetes/authBackendRole:AuthBackendRole")
+    role = dev.named("store-role")
     props = role.props
     assert props["roleName"] == "aidbox"
     assert props["backend"] == "kubernetes"
@@ -319,12 +339,12 @@ def test_kubernetes_auth_policy_and_role_agree(dev: StackRun) -> None:
 
 
 def test_secret_provider_class_for_vault(dev: StackRun) -> None:
-    spc = dev.one(SPC)
+    spc = dev.spc()
     spec = spc.props["spec"]
     assert spec["provider"] == "vault"
     params = spec["parameters"]
     assert all(isinstance(v, str) for v in params.values())
-    role = dev.one("vault:kubernetes/authBackendRole:AuthBackendRole").props
+    role = dev.named("store-role").props
     assert params["roleName"] == role["roleName"]
     assert params["vaultAddress"] == "http://vault.vault:8200"
     assert params["audience"] == role["audience"] == "vault"
@@ -336,10 +356,10 @@ def test_secret_provider_class_for_vault(dev: StackRun) -> None:
             "secretPath": f"secret/data/aidbox/client/{name}",
             "secretKey": "value",
         }
-        for name in ("client-secret", *MANAGED_SECRETS)
+        for name in ("client-secret", "aidbox-auth-keys", "aidbox-db-app-password")
     ]
-    policy_path = dev.one("vault:index/policy:Policy").props["policy"].split('"')[1]
-    assert all(o["secretPath"].startswith(policy_path.rstrip("*")) for o in objects)
+    policy = dev.named("store-policy").props["policy"]
+    assert all(f'path "{o["secretPath"]}"' in policy for o in objects)
     entries = {f"store-kv-{name}" for name in ("client-secret", *MANAGED_SECRETS)}
     assert {"csi-driver", "store-chart", "store-role", *entries} <= depends_on(spc)
 
@@ -367,7 +387,7 @@ def test_external_vault(external: StackRun) -> None:
     assert provider.props["address"] == "https://vault.example:8200"
     assert "headers" not in provider.props  # not through the API server
     assert is_secret(provider.inputs["token"]) and provider.props["token"] == "t0ken"
-    params = external.one(SPC).props["spec"]["parameters"]
+    params = external.spc().props["spec"]["parameters"]
     assert params["vaultAddress"] == "https://vault.example:8200"
     assert external.output("vaultAddress") == "https://vault.example:8200"
     assert external.output("vaultMode") == "external"
@@ -402,20 +422,20 @@ def test_custom_names_flow_to_role_policy_and_spc() -> None:
         "roleName": "aidbox-app",
     }
     run = run_stack(VAULT_TUNED, secret_keys=VAULT_TUNED_SECRETS)  # a shared run
-    params = run.one(SPC).props["spec"]["parameters"]
+    params = run.spc().props["spec"]["parameters"]
     assert params["vaultKubernetesMountPath"] == "aks"
     assert params["roleName"] == "aidbox-app"
     assert (
         yaml.safe_load(params["objects"])[0]["secretPath"]
         == "secret/data/apps/aidbox/client-secret"
     )
-    role = run.one("vault:kubernetes/authBackendRole:AuthBackendRole").props
+    role = run.named("store-role").props
     assert role["backend"] == "aks" and role["tokenPolicies"] == ["aidbox-read"]
-    assert (
-        run.one("vault:index/policy:Policy")
-        .props["policy"]
-        .startswith('path "secret/data/apps/aidbox/*"')
-    )
+    policy = run.named("store-policy").props["policy"]
+    assert policy.startswith('path "secret/data/apps/aidbox/client-secret"')
+    database = run.named("store-role-database").props
+    assert database["roleName"] == "aidbox-app-database"
+    assert database["tokenPolicies"] == ["aidbox-read-database"]
     assert kv_entries(run)["client-secret"]["name"] == "apps/aidbox/client-secret"
 
 
@@ -434,7 +454,7 @@ def test_switching_the_store_swaps_only_the_store(dev: StackRun) -> None:
         return text.replace(checksum["checksum/aidbox-config"], "<checksum>")
 
     assert normalised(azure, "/run/azure-secrets") == normalised(dev, "/run/vault-secrets")
-    assert azure.one(SPC).props["metadata"] == dev.one(SPC).props["metadata"]
+    assert azure.spc().props["metadata"] == dev.spc().props["metadata"]
 
 
 def test_external_vault_private_ca_reaches_deployer_and_csi_provider() -> None:
@@ -448,11 +468,11 @@ def test_external_vault_private_ca_reaches_deployer_and_csi_provider() -> None:
     assert csi["volumes"] == [{"name": "vault-ca", "configMap": {"name": "vault-ca"}}]
     assert csi["agent"]["extraArgs"] == ["-ca-cert=/vault/ca/ca.crt"]
     assert "store-ca" in depends_on(release)
-    params = run.one(SPC).props["spec"]["parameters"]
+    params = run.spc().props["spec"]["parameters"]
     assert params["vaultCACertPath"] == "/vault/ca/ca.crt"
     assert (
         "vaultCACertPath"
-        not in run_stack(EXTERNAL, secret_keys=["vault"]).one(SPC).props["spec"]["parameters"]
+        not in run_stack(EXTERNAL, secret_keys=["vault"]).spc().props["spec"]["parameters"]
     )
 
 
@@ -496,7 +516,7 @@ def test_ha_vault_tls(ha: StackRun) -> None:
     assert {"vault.vault.svc", "vault-0.vault-internal", "vault-2.vault-internal"} <= set(
         request["dnsNames"]
     )
-    params = ha.one(SPC).props["spec"]["parameters"]
+    params = ha.spc().props["spec"]["parameters"]
     assert params["vaultAddress"] == "https://vault.vault.svc:8200"
     assert params["vaultCACertPath"] == "/vault/ca/ca.crt"
     release = ha.named("store-chart")

@@ -16,16 +16,16 @@ from ..kubernetes.metrics import ScrapeTarget, scrape
 from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..passwords import generated_password
 from ..settings import Autoscaling, Settings, Tls
+from ..settings.managed import AUTH_KEYS
 from ..stores.binding import StoreBinding
-from ..versions import CSI_DRIVER_NAME
-from . import render
+from . import render, start
 from .database import Database
-from .service_account import AidboxServiceAccount
+from .pod import pod_spec
+from .service_account import StoreServiceAccount
 
 NAME = naming.AIDBOX
 CONFIG_MAP = naming.AIDBOX_CONFIG_MAP
 CREDENTIALS_SECRET = naming.AIDBOX_CREDENTIALS_SECRET
-SECRETS_VOLUME = "secrets-store"
 INGRESS_CLASS = "webapprouting.kubernetes.azure.com"  # the AKS application routing add-on
 KEY_VAULT_CERT_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
 # FHIR transactions and bulk imports exceed NGINX's 1 MiB default request body.
@@ -38,26 +38,11 @@ class AidboxArgs:
     provider: k8s.Provider
     namespace: pulumi.Input[str]
     settings: Settings
-    binding: StoreBinding
+    binding: StoreBinding  # Aidbox's reader of the store
     secret_provider_class: SecretProviderClass
-    service_account: AidboxServiceAccount
+    service_account: StoreServiceAccount
     database: Database
     labels: Mapping[str, str]
-
-
-def topology_spread(selector: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Across zones, then nodes. Soft, as Aidbox's HA guide has it: a region without zones or a
-    cordoned node must not keep a pod pending. pod-template-hash counts one revision only."""
-    return [
-        {
-            "maxSkew": 1,
-            "topologyKey": key,
-            "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": dict(selector)},
-            "matchLabelKeys": ["pod-template-hash"],
-        }
-        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-    ]
 
 
 def ingress_annotations(tls: Tls) -> dict[str, str]:
@@ -121,15 +106,8 @@ class Aidbox(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata={**meta, "name": CONFIG_MAP}, data=files, opts=child
         )
-        synced = {spec.name: spec.kubernetes_secret for spec in s.secrets}
-
-        def from_store(secret: str) -> tuple[str, str]:
-            target = synced[secret]
-            assert target is not None, f"{secret} is not synced to a Kubernetes Secret"
-            return target.name, target.key
-
-        store_env = {env: from_store(secret) for env, secret in s.aidbox.env_from_store}
-        credentials = self._credentials(name, meta, s, set(store_env), child)
+        from_store = {env for env, _ in s.aidbox.env_from_store}
+        credentials = self._credentials(name, meta, s, from_store, child)
 
         in_cluster_url = f"http://{NAME}.{s.namespace}.svc.cluster.local:{render.WEB_PORT}"
         base_url = s.aidbox.base_url or in_cluster_url
@@ -140,17 +118,25 @@ class Aidbox(pulumi.ComponentResource):
             db_port=db.port,
             db_name=db.name,
             db_user=db.user,
-            db_secret=from_store(db.password_secret),
             db_tls=db.tls,
-            auth_keys={env: from_store(name) for env, name in render.AUTH_KEYS_ENV.items()},
             credentials_secret=CREDENTIALS_SECRET,
-            store_env=store_env,
+            from_store=from_store,
             has_license=s.aidbox.license is not None,
             has_init_bundle=bundle is not None,
             legacy_secret_dir=binding.mount_dir if s.aidbox.legacy_secret_file_env else None,
             java_opts=s.aidbox.java_opts,
             dev_mode=s.aidbox.dev_mode,
             extra_env=s.aidbox.env,
+        )
+        # The signing keys, the database password and aidbox.envFromStore, from the store's
+        # files into env at start: no Kubernetes Secret holds them.
+        command = start.start_command(
+            files=render.store_env_files(
+                binding.mount_dir,
+                db_password_secret=db.password_secret,
+                env_from_store=s.aidbox.env_from_store,
+            ),
+            key_bundle=render.secret_file(binding.mount_dir, AUTH_KEYS),
         )
         pod_labels = {**labels, **binding.pod_labels}
         selector = {"app.kubernetes.io/name": NAME}
@@ -165,7 +151,15 @@ class Aidbox(pulumi.ComponentResource):
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": pod_labels, "annotations": annotations},
-                "spec": self._pod_spec(args, env, selector),
+                "spec": pod_spec(
+                    s=s,
+                    binding=binding,
+                    spc_name=args.secret_provider_class.spc_name,
+                    config_map=CONFIG_MAP,
+                    env=env,
+                    command=command,
+                    selector=selector,
+                ),
             },
         }
         if s.aidbox.autoscaling is None:
@@ -246,13 +240,9 @@ class Aidbox(pulumi.ComponentResource):
     ) -> k8s.core.v1.Secret:
         """Generated admin password and root client secret (unless the store holds them),
         and the license when set in config."""
-        keys = {
-            "BOX_ADMIN_PASSWORD": "admin-password",
-            "BOX_ROOT_CLIENT_SECRET": "root-client-secret",
-        }
         generated = {
             key: generated_password(f"{name}-{key}", self)
-            for env, key in keys.items()
+            for env, key in render.GENERATED_CREDENTIALS.items()
             if env not in from_store
         }
         if s.aidbox.license is not None:
@@ -264,64 +254,3 @@ class Aidbox(pulumi.ComponentResource):
             string_data=generated,
             opts=opts,
         )
-
-    def _pod_spec(
-        self, args: AidboxArgs, env: list[dict[str, Any]], selector: Mapping[str, str]
-    ) -> dict[str, Any]:
-        s, binding = args.settings, args.binding
-        csi: dict[str, Any] = {
-            "driver": CSI_DRIVER_NAME,
-            "readOnly": True,
-            "volumeAttributes": {"secretProviderClass": args.secret_provider_class.spc_name},
-        }
-        if binding.node_publish_secret:
-            csi["nodePublishSecretRef"] = {"name": binding.node_publish_secret}
-        health = {
-            "httpGet": {"path": "/health", "port": "http"},
-            "timeoutSeconds": s.aidbox.probe_timeout_seconds,
-        }
-        return {
-            "serviceAccountName": s.aidbox.service_account,
-            "topologySpreadConstraints": topology_spread(selector),
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": 1000,
-                "runAsGroup": 1000,
-                "fsGroup": 1000,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [
-                {
-                    "name": NAME,
-                    "image": s.aidbox.image,
-                    "ports": [
-                        {"name": "http", "containerPort": render.WEB_PORT},
-                        {"name": "metrics", "containerPort": render.METRICS_PORT},
-                    ],
-                    "env": env,
-                    "startupProbe": {**health, "periodSeconds": 5, "failureThreshold": 60},
-                    "readinessProbe": {**health, "periodSeconds": 10, "failureThreshold": 3},
-                    "livenessProbe": {**health, "periodSeconds": 15, "failureThreshold": 4},
-                    "resources": {
-                        "requests": {
-                            "cpu": s.aidbox.cpu_request,
-                            "memory": s.aidbox.memory_request,
-                        },
-                        "limits": {"cpu": s.aidbox.cpu_limit, "memory": s.aidbox.memory_limit},
-                    },
-                    "securityContext": {
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                    # No subPath on the secrets volume: a subPath mount never sees rotation.
-                    "volumeMounts": [
-                        {"name": SECRETS_VOLUME, "mountPath": binding.mount_dir, "readOnly": True},
-                        {"name": "config", "mountPath": render.CONFIG_DIR, "readOnly": True},
-                    ],
-                }
-            ],
-            "volumes": [
-                {"name": SECRETS_VOLUME, "csi": csi},
-                {"name": "config", "configMap": {"name": CONFIG_MAP}},
-            ],
-        }

@@ -14,8 +14,8 @@ class Database:
     port: int
     name: str
     user: str  # Aidbox's own role (db_role_sql.APP_ROLE), never the administrator
-    # The store secret holding its password (a managed secret the CSI driver syncs): the
-    # Deployment reads it the same way in every mode.
+    # The store secret holding its password (a managed secret): Aidbox's start script reads
+    # its mounted file the same way in every mode.
     password_secret: str
     # Who creates that role (the role Job): the administrator and the store secret of its
     # password.

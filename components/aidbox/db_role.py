@@ -18,13 +18,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..kubernetes.secret_provider_class import SecretProviderClass
+from ..kubernetes.secret_provider_class import SecretProviderClass, csi_volume
 from ..stores.binding import StoreBinding
-from ..versions import CSI_DRIVER_NAME
 from . import render
 from .database import Database
 from .db_role_sql import APP_ROLE, role_sql
-from .service_account import AidboxServiceAccount
+from .service_account import StoreServiceAccount
 
 NAME = "aidbox-db-role"
 SCRIPT_DIR = "/etc/aidbox-db-role"
@@ -72,9 +71,11 @@ class DatabaseRoleArgs:
     namespace: pulumi.Input[str]
     database: Database
     image: str  # one with psql: the in-cluster database's
+    # The database's reader: it mounts both passwords (the administrator's, to log in; Aidbox's
+    # role's, to set it) and no key or client secret.
     binding: StoreBinding
     secret_provider_class: SecretProviderClass
-    service_account: AidboxServiceAccount
+    service_account: StoreServiceAccount
     labels: Mapping[str, str]
 
 
@@ -95,13 +96,9 @@ class DatabaseRole(pulumi.ComponentResource):
             data={SCRIPT: script},
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
-        csi: dict[str, Any] = {
-            "driver": CSI_DRIVER_NAME,
-            "readOnly": True,
-            "volumeAttributes": {"secretProviderClass": args.secret_provider_class.spc_name},
-        }
-        if binding.node_publish_secret:
-            csi["nodePublishSecretRef"] = {"name": binding.node_publish_secret}
+        volume = csi_volume(
+            SECRETS_VOLUME, args.secret_provider_class.spc_name, binding.node_publish_secret
+        )
         waits: Sequence[pulumi.Resource] = [
             config,
             args.secret_provider_class,
@@ -122,7 +119,7 @@ class DatabaseRole(pulumi.ComponentResource):
                     },
                     "spec": {
                         "restartPolicy": "Never",
-                        # The account the store lets read; the pod never calls the API.
+                        # The database's account; the pod never calls the API.
                         "serviceAccountName": args.service_account.account_name,
                         "automountServiceAccountToken": False,
                         "securityContext": {
@@ -133,7 +130,7 @@ class DatabaseRole(pulumi.ComponentResource):
                         },
                         "containers": [role_container(db, args.image, binding.mount_dir)],
                         "volumes": [
-                            {"name": SECRETS_VOLUME, "csi": csi},
+                            volume,
                             {"name": "script", "configMap": {"name": NAME}},
                         ],
                     },

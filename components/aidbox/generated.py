@@ -1,6 +1,6 @@
 """Values the program generates for the store: Aidbox's token-signing key pair and HS256
-secret (the same for every replica and every restart), the database administrator's password
-and the password of Aidbox's own database role."""
+secret as one bundle (the same for every replica and every restart), the database
+administrator's password and the password of Aidbox's own database role."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ import pulumi
 import pulumi_random as random
 import pulumi_tls as tls
 
+from .. import key_bundle
 from ..aliases import moved_from
-from ..settings.managed import (
-    AUTH_PRIVATE_KEY,
-    AUTH_PUBLIC_KEY,
-    AUTH_SECRET,
-    DB_APP_PASSWORD,
-    DB_PASSWORD,
-)
+from ..settings.managed import AUTH_KEYS, DB_APP_PASSWORD, DB_PASSWORD
 
 # RS256 with 2048 bits: what the major identity providers sign with, sound under NIST
 # SP 800-57 through 2030, and several times cheaper per signature than 4096 (README).
@@ -58,11 +53,13 @@ class GeneratedSecrets(pulumi.ComponentResource):
             special=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The same key and secret an older stack seeded its three entries with (the resources
+        # keep their names): one bundle now (key_bundle.py).
+        bundle = pulumi.Output.all(key.private_key_pem, key.public_key_pem, hs256.result).apply(
+            lambda parts: key_bundle.compose(*parts)
+        )
         self.values = {
-            AUTH_PRIVATE_KEY: pulumi.Output.secret(key.private_key_pem),
-            # Not secret as such, but it travels with its private key through the store.
-            AUTH_PUBLIC_KEY: pulumi.Output.secret(key.public_key_pem),
-            AUTH_SECRET: pulumi.Output.secret(hs256.result),
+            AUTH_KEYS: pulumi.Output.secret(bundle),
             DB_PASSWORD: pulumi.Output.secret(db_password.result),
             DB_APP_PASSWORD: pulumi.Output.secret(app_password.result),
         }

@@ -11,14 +11,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import naming
-from ..kubernetes.secret_provider_class import SecretProviderClass
+from ..kubernetes.secret_provider_class import SecretProviderClass, csi_volume
 from ..settings import PostgresSettings
 from ..settings.managed import DB_APP_PASSWORD, DB_PASSWORD
 from ..stores.binding import StoreBinding
-from ..versions import CSI_DRIVER_NAME
 from .database import Database
 from .db_role_sql import APP_ROLE
-from .service_account import AidboxServiceAccount
+from .service_account import StoreServiceAccount
 
 PORT = 5432
 SECRETS_VOLUME = "secrets-store"
@@ -30,11 +29,12 @@ class PostgresArgs:
     namespace: pulumi.Input[str]
     settings: PostgresSettings
     labels: Mapping[str, str]
-    # The store, and the ServiceAccount it lets read: the pod mounts the same volume as
-    # Aidbox and reads the password file (POSTGRES_PASSWORD_FILE).
+    # The database's reader of the store, its class and the ServiceAccount the store lets read
+    # the database's passwords (and nothing else): the pod reads the administrator's password
+    # file (POSTGRES_PASSWORD_FILE).
     binding: StoreBinding
     secret_provider_class: SecretProviderClass
-    service_account: AidboxServiceAccount
+    service_account: StoreServiceAccount
     database: str = "aidbox"
     user: str = "aidbox"  # POSTGRES_USER: the superuser; Aidbox gets a role of its own
     service_name: str = naming.POSTGRES
@@ -87,13 +87,9 @@ class Postgres(pulumi.ComponentResource):
             spec={"selector": selector, "ports": [{"name": "postgres", "port": PORT}]},
             opts=child,
         )
-        csi: dict[str, Any] = {
-            "driver": CSI_DRIVER_NAME,
-            "readOnly": True,
-            "volumeAttributes": {"secretProviderClass": args.secret_provider_class.spc_name},
-        }
-        if binding.node_publish_secret:
-            csi["nodePublishSecretRef"] = {"name": binding.node_publish_secret}
+        volume = csi_volume(
+            SECRETS_VOLUME, args.secret_provider_class.spc_name, binding.node_publish_secret
+        )
         statefulset = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata={"name": svc, "namespace": args.namespace, "labels": labels},
@@ -115,7 +111,7 @@ class Postgres(pulumi.ComponentResource):
                             "seccompProfile": {"type": "RuntimeDefault"},
                         },
                         "containers": [postgres_container(args, binding.mount_dir)],
-                        "volumes": [{"name": SECRETS_VOLUME, "csi": csi}],
+                        "volumes": [volume],
                     },
                 },
                 "volumeClaimTemplates": [

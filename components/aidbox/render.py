@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from ..settings import SecretSpec
-from ..settings.managed import AUTH_PRIVATE_KEY, AUTH_PUBLIC_KEY, AUTH_SECRET
 
 CONFIG_DIR = "/etc/aidbox"
 VAULT_CONFIG_FILE = "vault-config.json"
@@ -107,12 +106,11 @@ RECOMMENDED_ENV = {
     "BOX_SECURITY_AUDIT_LOG_ENABLED": "true",
     "BOX_SETTINGS_MODE": "read-write",
 }
-# Token signing: the same key pair and HS256 secret for every replica and restart, each from
-# its managed store secret.
-AUTH_KEYS_ENV = {
-    "BOX_SECURITY_AUTH_KEYS_PRIVATE": AUTH_PRIVATE_KEY,
-    "BOX_SECURITY_AUTH_KEYS_PUBLIC": AUTH_PUBLIC_KEY,
-    "BOX_SECURITY_AUTH_KEYS_SECRET": AUTH_SECRET,
+# What the program generates into the `aidbox` Kubernetes Secret (env var -> key), unless
+# aidbox.envFromStore reads it from the store.
+GENERATED_CREDENTIALS = {
+    "BOX_ADMIN_PASSWORD": "admin-password",
+    "BOX_ROOT_CLIENT_SECRET": "root-client-secret",
 }
 # JDBC parameters (AIDBOX_DB_PARAM_<NAME> -> <name>) for a managed server: TLS required, the
 # certificate checked against the JVM's trust store and the host name.
@@ -120,6 +118,16 @@ DB_TLS_ENV = {
     "AIDBOX_DB_PARAM_SSLMODE": "verify-full",
     "AIDBOX_DB_PARAM_SSLFACTORY": "org.postgresql.ssl.DefaultJavaSSLFactory",
 }
+
+
+def store_env_files(
+    mount_dir: str, *, db_password_secret: str, env_from_store: Iterable[tuple[str, str]]
+) -> dict[str, str]:
+    """Env vars Aidbox's start script exports from the store's mounted files (start.py):
+    the database password and aidbox.envFromStore (the signing keys come from their bundle)."""
+    files = {"BOX_DB_PASSWORD": secret_file(mount_dir, db_password_secret)}
+    files |= {env: secret_file(mount_dir, name) for env, name in env_from_store}
+    return files
 
 
 def aidbox_env(
@@ -130,11 +138,9 @@ def aidbox_env(
     db_port: int,
     db_name: str,
     db_user: str,
-    db_secret: tuple[str, str],
     db_tls: bool,
-    auth_keys: Mapping[str, tuple[str, str]],
     credentials_secret: str,
-    store_env: Mapping[str, tuple[str, str]],
+    from_store: Collection[str],
     has_license: bool,
     has_init_bundle: bool,
     legacy_secret_dir: str | None,
@@ -142,9 +148,9 @@ def aidbox_env(
     dev_mode: bool = False,
     extra_env: Iterable[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
-    """The container env: plain settings as values, every credential from a Secret.
-    `store_env` and `auth_keys` map env vars to (Secret, key) the CSI driver syncs from the
-    store; the rest come from the generated credentials Secret. `db_host` and `base_url` may
+    """The container env: plain settings as values, the generated credentials from their
+    Secret. What the store holds (`from_store`, the database password, the signing keys) is
+    not here: the start script exports it from the mounted files. `db_host` and `base_url` may
     be Pulumi outputs."""
     env: list[dict[str, Any]] = [
         {"name": "BOX_ID", "value": box_id},
@@ -155,22 +161,15 @@ def aidbox_env(
         {"name": "BOX_DB_PORT", "value": str(db_port)},
         {"name": "BOX_DB_DATABASE", "value": db_name},
         {"name": "BOX_DB_USER", "value": db_user},
-        secret_env("BOX_DB_PASSWORD", *db_secret),
     ]
     if db_tls:
         env += [{"name": k, "value": v} for k, v in DB_TLS_ENV.items()]
-    generated = {
-        "BOX_ADMIN_PASSWORD": "admin-password",
-        "BOX_ROOT_CLIENT_SECRET": "root-client-secret",
-    }
+    generated = dict(GENERATED_CREDENTIALS)
     if has_license:
         generated["BOX_LICENSE"] = "license"
     for name in ("BOX_ADMIN_PASSWORD", "BOX_ROOT_CLIENT_SECRET", "BOX_LICENSE"):
-        if name in store_env:
-            env.append(secret_env(name, *store_env[name]))
-        elif name in generated:
+        if name in generated and name not in from_store:
             env.append(secret_env(name, credentials_secret, generated[name]))
-    env += [secret_env(name, *auth_keys[name]) for name in AUTH_KEYS_ENV]
     env.append({"name": "BOX_VAULT_CONFIG", "value": f"{CONFIG_DIR}/{VAULT_CONFIG_FILE}"})
     if has_init_bundle:
         env.append({"name": "BOX_INIT_BUNDLE", "value": f"file://{CONFIG_DIR}/{INIT_BUNDLE_FILE}"})

@@ -186,6 +186,7 @@ class KeyVault(pulumi.ComponentResource):
         )
         self.secret_names = [spec.name for spec in args.secrets]
         self.secrets = [self._secret(name, vault, spec) for spec in args.secrets]
+        self._by_name = dict(zip(self.secret_names, self.secrets, strict=True))
         grant_principals(
             f"{name}-officer",
             self,
@@ -245,4 +246,30 @@ class KeyVault(pulumi.ComponentResource):
             description=f"aidbox-secrets: {grantee}",
             # Same GUID for a new principal: the old assignment must go first.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+
+    def grant_secret_reader(
+        self, *, principal_id: pulumi.Input[str], grantee: str, secret: str
+    ) -> authorization.RoleAssignment:
+        """Key Vault Secrets User on one secret of this vault (scope `<vault id>/secrets/
+        <name>`: Key Vault RBAC assigns roles on single secrets, Microsoft's "Provide access to
+        Key Vault keys, certificates, and secrets with Azure RBAC"), for an identity that must
+        not read the others."""
+        role = KEY_VAULT_SECRETS_USER
+        return authorization.RoleAssignment(
+            f"{self._name}-{grantee}-{secret}",
+            role_assignment_name=self.vault_name.apply(
+                lambda vault: naming.role_assignment_name(vault, role, grantee, secret)
+            ),
+            scope=pulumi.Output.concat(self.vault_id, "/secrets/", secret),
+            role_definition_id=pulumi.Output.from_input(self._args.subscription_id).apply(
+                lambda sub: role_definition_id(sub, role)
+            ),
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
+            description=f"aidbox-secrets: {grantee} reads {secret}",
+            # The secret must exist before a role can be assigned on it.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self._by_name[secret]], delete_before_replace=True
+            ),
         )

@@ -11,7 +11,22 @@ import pulumi_kubernetes as k8s
 
 from .. import naming
 from ..stores.binding import StoreBinding
-from ..versions import SPC_API_VERSION
+from ..versions import CSI_DRIVER_NAME, SPC_API_VERSION
+
+
+def csi_volume(
+    name: str, spc_name: pulumi.Input[str], node_publish_secret: str | None
+) -> dict[str, Any]:
+    """A pod volume the driver fills from a SecretProviderClass, read-only (with the Secret of
+    service-principal credentials the driver reads for this pod, where there is one)."""
+    csi: dict[str, Any] = {
+        "driver": CSI_DRIVER_NAME,
+        "readOnly": True,
+        "volumeAttributes": {"secretProviderClass": spc_name},
+    }
+    if node_publish_secret:
+        csi["nodePublishSecretRef"] = {"name": node_publish_secret}
+    return {"name": name, "csi": csi}
 
 
 @dataclass(frozen=True)

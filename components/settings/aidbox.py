@@ -11,7 +11,8 @@ from .reader import Section, Sensitive, fail
 from .secrets import SecretSpec
 from .values import image, k8s_object_name, quantity, quantity_value
 
-# Aidbox settings read from env at start-up that may come from the store (a synced Secret).
+# Aidbox settings read from env at start-up that may come from the store: its start script
+# exports them from the mounted files (components/aidbox/start.py).
 STORE_ENV = ("BOX_LICENSE", "BOX_ADMIN_PASSWORD", "BOX_ROOT_CLIENT_SECRET")
 # The 2605 release: the tag Health Samurai's own chart runs Aidbox with
 # (HealthSamurai/helm-charts payerbox/values.yaml, `image.tag: "2605"`). BOX_VAULT_CONFIG
@@ -69,7 +70,7 @@ class AidboxSettings:
     service_account: str = "aidbox"
     license: Sensitive | None = None
     legacy_secret_file_env: bool = False
-    # env var -> name of a configured secret with a kubernetesSecret, read via secretKeyRef
+    # env var -> name of a configured secret, exported from its mounted file at start
     env_from_store: tuple[tuple[str, str], ...] = ()
     cpu_request: str = "500m"
     memory_request: str = "2Gi"
@@ -293,13 +294,18 @@ def _autoscaling(s: Section) -> Autoscaling | None:
 
 
 def check_env_from_store(aidbox: AidboxSettings, secrets: tuple[SecretSpec, ...]) -> None:
-    synced = {spec.name for spec in secrets if spec.kubernetes_secret and not spec.managed}
+    configured = {spec.name for spec in secrets if not spec.managed}
     for env, name in aidbox.env_from_store:
         key = f"aidbox.envFromStore.{env}"
         if env not in STORE_ENV:
             fail(f"aidbox.envFromStore.{env}", name, f"env var must be one of {list(STORE_ENV)}")
-        if name not in synced:
-            fail(key, name, "a secret in `secrets` with a kubernetesSecret (env needs a Secret)")
+        if name not in configured:
+            fail(
+                key,
+                name,
+                f"a secret configured in `secrets` (one of {sorted(configured)}): Aidbox reads "
+                "it from the store's mounted file at start",
+            )
         if env == "BOX_LICENSE" and aidbox.license is not None:
             fail(key, name, "aidboxLicense is set too: keep the license in one place")
 

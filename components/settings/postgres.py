@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .reader import Section
-from .values import image, quantity
+from .values import image, k8s_object_name, quantity
 from .vault import REGIONS_WITHOUT_ZONES
 
 DEFAULT_POSTGRES_IMAGE = "postgres:17.6"
@@ -31,6 +31,9 @@ class PostgresSettings:
     image: str = DEFAULT_POSTGRES_IMAGE
     storage_size: str = "20Gi"
     flexible: FlexibleServerSettings | None = None
+    # The account the in-cluster server and the role Job run as: the one the store lets read
+    # the database's passwords, and nothing else.
+    service_account: str = "aidbox-db"
 
 
 def parse_postgres(
@@ -39,7 +42,7 @@ def parse_postgres(
     """The default is Azure's managed server on production (backups, zone-redundant HA) and
     the in-cluster StatefulSet elsewhere (cheap, no backups), or where there is no Azure."""
     s = top.section("postgres")
-    s.reject_unknown(("mode", "image", "storageSize", "azureFlexible"))
+    s.reject_unknown(("mode", "image", "storageSize", "azureFlexible", "serviceAccount"))
     default = "azureFlexible" if production and azure else PostgresSettings.mode
     mode = s.string("mode", default, choices=POSTGRES_MODES) or default
     if mode == "azureFlexible" and not azure:
@@ -52,8 +55,17 @@ def parse_postgres(
         flexible = parse_flexible(s.section("azureFlexible"), location)
     elif s.has("azureFlexible"):
         s.fail("azureFlexible", "(set)", "only for postgres.mode azureFlexible")
+    account = k8s_object_name(s, "serviceAccount", PostgresSettings.service_account)
+    if account == "default":
+        s.fail(
+            "serviceAccount",
+            account,
+            "a ServiceAccount of the database's own (the program creates it; 'default' is the "
+            "namespace's own account)",
+        )
     return PostgresSettings(
         mode=mode,
+        service_account=account,
         image=image(s, "image", PostgresSettings.image),
         storage_size=quantity(s, "storageSize", PostgresSettings.storage_size, kind="bytes"),
         flexible=flexible,

@@ -322,7 +322,8 @@ def parse_settings(
     aidbox = parse_aidbox(top, section_of("aidboxLicense").sensitive("aidboxLicense"))
     csi = parse_csi(top, store, "kubeconfig" if azure_free else "aks")
     production = top.boolean("production", False)
-    secrets = with_managed(parse_secrets(section_of("secrets"), production))
+    env_only = frozenset(name for _, name in aidbox.env_from_store)
+    secrets = with_managed(parse_secrets(section_of("secrets"), production, env_only))
     check_env_from_store(aidbox, secrets)
     check_tls_source(aidbox, csi.install)
     # The kubeconfig is a secret where it is given inline: read `cluster` as secret then.
@@ -345,6 +346,13 @@ def parse_settings(
         azure=parse_azure(section_of("azure"), csi.install) if store == "azure" else None,
         vault=parse_vault(section_of("vault"), namespace, aidbox) if store == "vault" else None,
     )
+    if settings.postgres.service_account == aidbox.service_account:
+        fail(
+            "postgres.serviceAccount",
+            settings.postgres.service_account,
+            f"an account other than Aidbox's ({aidbox.service_account!r}): the store lets each "
+            "read only its own secrets",
+        )
     v = settings.vault
     # The chart keeps Vault pods on separate nodes (required anti-affinity), in the user pool
     # (the system pool takes critical add-ons only): the autoscaler adds nodes up to its max.

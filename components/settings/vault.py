@@ -66,7 +66,9 @@ class VaultSettings:
     kv_mount: str = "secret"
     secret_path: str = "aidbox/client"
     policy_name: str = "aidbox"
-    policy_path: str = "secret/data/aidbox/client/*"
+    # None: each reader's policy names exactly the entries it reads. Set: Aidbox's policy
+    # reads this glob instead (an older stack's choice; it covers the database's entries too).
+    policy_path: str | None = None
     role_name: str = "aidbox"
     bound_service_account: str = "aidbox"
     audience: str = "vault"
@@ -76,6 +78,9 @@ class VaultSettings:
     egress_cidrs: tuple[str, ...] = ()
     # ha: scheduled Raft snapshots to Blob storage (None in the other modes).
     snapshots: SnapshotSettings | None = None
+    # One `pulumi up` of a stack that kept the signing keys in three entries: seed the key
+    # bundle from their current values (a rotation included), so sessions survive the upgrade.
+    seed_key_bundle_from_entries: bool = False
 
     @property
     def secret_api_path(self) -> str:
@@ -146,6 +151,7 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
             "seedFromCombinedEntry",
             "egressCidrs",
             "snapshots",
+            "seedKeyBundleFromEntries",
         )
     )
     d = VaultSettings
@@ -192,10 +198,11 @@ def parse_vault(top: Section, namespace: str, aidbox: AidboxSettings) -> VaultSe
         seed_from_combined_entry=s.boolean("seedFromCombinedEntry", False),
         egress_cidrs=cidrs(s, "egressCidrs"),
         snapshots=parse_snapshots(s) if mode == "ha" else None,
+        seed_key_bundle_from_entries=s.boolean("seedKeyBundleFromEntries", False),
     )
     _namespace_checks(s, v, namespace)
-    policy_path = s.string("policyPath") or f"{v.secret_api_path}/*"
-    problem = _policy_path_problem(policy_path, v)
+    policy_path = s.string("policyPath")
+    problem = _policy_path_problem(policy_path, v) if policy_path is not None else None
     if problem:
         s.fail("policyPath", policy_path, f"read-only access needs {problem}")
     capabilities = s.string_list("policyCapabilities") or ("read",)
@@ -236,7 +243,7 @@ def _mode_checks(s: Section, v: VaultSettings) -> None:
     if v.mode == "dev":
         # Dev mode runs its own in-memory Vault with a generated root token.
         _only_for(s, ("address", "token", "namespace", "caCertFile"), "external", "dev")
-        _only_for(s, ("seedFromCombinedEntry",), "ha or external", "dev")
+        _only_for(s, ("seedFromCombinedEntry", "seedKeyBundleFromEntries"), "ha or external", "dev")
         _only_for(s, ("replicas", "snapshots"), "ha", "dev")
         _only_for(s, ("egressCidrs",), "external", "dev")
         if v.kv_mount != DEV_KV_MOUNT:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -18,6 +18,7 @@ from ..azure.platform import Platform
 from ..kubernetes.helm import helm_release
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE, azure_provider_values
 from ..settings import Settings
+from ..settings.managed import Reader
 from ..versions import AZURE_PROVIDER
 from .binding import StoreBinding
 from .parameters import azure_parameters
@@ -36,11 +37,15 @@ class AzureKeyVaultStoreArgs:
     monitoring: Monitoring
     tags: Mapping[str, str]
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
+    # Who reads what (Aidbox first). In workload mode each gets an identity of its own, granted
+    # on its own secrets; the kubelet, add-on and service-principal identities are one per
+    # cluster, so there the readers share it and only their SecretProviderClasses differ.
+    readers: Sequence[Reader] = ()
 
 
 @dataclass(frozen=True)
-class _Reader:
-    """The identity the CSI provider uses to read the vault."""
+class _Identity:
+    """An identity the CSI provider reads the vault with."""
 
     mode: str  # parameters.azure_parameters identity: vm | workload | servicePrincipal
     grantee: str
@@ -51,7 +56,7 @@ class _Reader:
 
 class AzureKeyVaultStore(pulumi.ComponentResource):
     key_vault: KeyVault
-    binding: StoreBinding
+    bindings: dict[str, StoreBinding]  # per reader (settings/managed.py), by key
 
     def __init__(
         self, name: str, args: AzureKeyVaultStoreArgs, opts: pulumi.ResourceOptions | None = None
@@ -84,16 +89,11 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        reader = self._reader(name, platform)
-        # What a pod mounting the vault needs first: the secrets, the read grant and, in
-        # workload mode, the federated credential.
-        ready: list[pulumi.Resource] = [
-            *self.key_vault.secrets,
-            *reader.ready,
-            self.key_vault.grant_reader(principal_id=reader.principal_id, grantee=reader.grantee),
-        ]
+        # What every pod mounting the vault needs first: the secrets, the provider (Helm) and,
+        # with a service principal, its credentials Secret.
+        common: list[pulumi.Resource] = list(self.key_vault.secrets)
         if s.csi.install == "helm":
-            ready.append(
+            common.append(
                 helm_release(
                     f"{name}-provider",
                     AZURE_PROVIDER,
@@ -103,73 +103,113 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
                 )
             )
+        shared = self._shared_identity()
         node_publish_secret = None
-        if reader.mode == "servicePrincipal":
-            ready.append(self._credentials_secret(name))
-            node_publish_secret = SP_CREDENTIALS_SECRET
+        if shared is not None:
+            # One identity for every reader: one grant on the vault (its existing one).
+            common.append(
+                self.key_vault.grant_reader(
+                    principal_id=shared.principal_id, grantee=shared.grantee
+                )
+            )
+            if shared.mode == "servicePrincipal":
+                common.append(self._credentials_secret(name))
+                node_publish_secret = SP_CREDENTIALS_SECRET
+        self.bindings = {}
+        first_grantee = None
+        for index, reader in enumerate(args.readers):
+            identity = shared or self._workload_identity(name, platform, index, reader)
+            ready = [*common, *identity.ready]
+            if shared is None:
+                # An identity of its own: Key Vault Secrets User on each of its secrets, not
+                # the vault (Key Vault RBAC scopes a role to one secret).
+                ready += [
+                    self.key_vault.grant_secret_reader(
+                        principal_id=identity.principal_id,
+                        grantee=identity.grantee,
+                        secret=secret,
+                    )
+                    for secret in reader.secrets
+                ]
+            first_grantee = first_grantee or identity.grantee
+            self.bindings[reader.key] = StoreBinding(
+                provider="azure",
+                mount_dir=MOUNT_DIR,
+                parameters=self._parameters(platform, identity, reader),
+                service_account_annotations=(
+                    {WORKLOAD_CLIENT_ID_ANNOTATION: identity.client_id}
+                    if identity.mode == "workload"
+                    else {}
+                ),
+                node_publish_secret=node_publish_secret,
+                ready=ready,
+                exports={
+                    "keyVaultName": self.key_vault.vault_name,
+                    "keyVaultUri": self.key_vault.vault_uri,
+                    "keyVaultReader": first_grantee,
+                },
+            )
+        self.register_outputs(
+            {"keyVaultName": self.key_vault.vault_name, "keyVaultUri": self.key_vault.vault_uri}
+        )
 
-        names = [spec.name for spec in s.secrets]
-        parameters = pulumi.Output.all(
-            self.key_vault.vault_name, platform.tenant_id, reader.client_id
+    def _parameters(
+        self, platform: Platform, identity: _Identity, reader: Reader
+    ) -> pulumi.Output[dict[str, str]]:
+        names = list(reader.secrets)
+        return pulumi.Output.all(
+            self.key_vault.vault_name, platform.tenant_id, identity.client_id
         ).apply(
             lambda v: azure_parameters(
                 key_vault_name=v[0],
                 tenant_id=v[1],
                 names=names,
-                identity=reader.mode,
+                identity=identity.mode,
                 identity_client_id=v[2],
             )
         )
-        annotations = (
-            {WORKLOAD_CLIENT_ID_ANNOTATION: reader.client_id} if reader.mode == "workload" else {}
-        )
-        self.binding = StoreBinding(
-            provider="azure",
-            mount_dir=MOUNT_DIR,
-            parameters=parameters,
-            service_account_annotations=annotations,
-            node_publish_secret=node_publish_secret,
-            ready=ready,
-            exports={
-                "keyVaultName": self.key_vault.vault_name,
-                "keyVaultUri": self.key_vault.vault_uri,
-                "keyVaultReader": reader.grantee,
-            },
-        )
-        self.register_outputs(
-            {"keyVaultName": self.key_vault.vault_name, "keyVaultUri": self.key_vault.vault_uri}
-        )
 
-    def _reader(self, name: str, platform: Platform) -> _Reader:
+    def _shared_identity(self) -> _Identity | None:
+        """The cluster's identity every reader reads with, or None in workload mode."""
         s, cluster = self._settings, self._cluster
         assert s.azure is not None
         # The add-on's driver honours the SecretProviderClass's clientID like the Helm one,
         # so workload identity works with either install.
         if s.csi.install == "aksAddon" and s.azure.identity != "workload":
             assert cluster.addon_object_id is not None
-            return _Reader("vm", "aks-addon", cluster.addon_object_id, cluster.addon_client_id)
+            return _Identity("vm", "aks-addon", cluster.addon_object_id, cluster.addon_client_id)
         if s.azure.identity == "kubelet":
-            return _Reader("vm", "kubelet", cluster.kubelet_object_id, cluster.kubelet_client_id)
+            return _Identity("vm", "kubelet", cluster.kubelet_object_id, cluster.kubelet_client_id)
         if s.azure.identity == "servicePrincipal":
             assert s.azure.object_id is not None
-            return _Reader("servicePrincipal", "service-principal", s.azure.object_id, None)
+            return _Identity("servicePrincipal", "service-principal", s.azure.object_id, None)
+        return None
+
+    def _workload_identity(
+        self, name: str, platform: Platform, index: int, reader: Reader
+    ) -> _Identity:
+        """A user-assigned identity federated to the reader's ServiceAccount alone. Aidbox's
+        keeps the logical names an existing stack has."""
+        s, cluster = self._settings, self._cluster
+        prefix = name if index == 0 else f"{name}-{reader.key}"
         identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
+            f"{prefix}-identity",
             resource_group_name=platform.resource_group_name,
             location=platform.location,
             opts=pulumi.ResourceOptions(parent=self),
         )
         federation = managedidentity.FederatedIdentityCredential(
-            f"{name}-federation",
+            f"{prefix}-federation",
             resource_group_name=platform.resource_group_name,
             resource_name_=identity.name,
             issuer=cluster.oidc_issuer_url,
-            subject=f"system:serviceaccount:{s.namespace}:{s.aidbox.service_account}",
+            subject=f"system:serviceaccount:{s.namespace}:{reader.service_account}",
             audiences=[AZURE_TOKEN_AUDIENCE],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return _Reader(
-            "workload", "workload", identity.principal_id, identity.client_id, (federation,)
+        grantee = "workload" if index == 0 else f"workload-{reader.key}"
+        return _Identity(
+            "workload", grantee, identity.principal_id, identity.client_id, (federation,)
         )
 
     def _credentials_secret(self, name: str) -> k8s.core.v1.Secret:

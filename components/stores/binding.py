@@ -1,4 +1,9 @@
-"""What every secret store hands to the SecretProviderClass and the Aidbox pod."""
+"""What every secret store hands to one reader (settings/managed.py `Reader`: Aidbox, or the
+database) for its SecretProviderClass and its pods. A store makes one binding per reader, each
+listing the reader's secrets only and naming the identity (Vault role, federated identity) the
+store lets read exactly those; where the store cannot tell readers apart (Key Vault through the
+kubelet's, the add-on's or a service principal's identity), the bindings share it and only
+their SecretProviderClasses differ."""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ class StoreBinding:
     provider: str  # SecretProviderClass spec.provider
     mount_dir: str  # where the pod mounts the CSI volume, and the vault config points
     parameters: pulumi.Output[dict[str, str]]  # SecretProviderClass spec.parameters
-    # What the pod needs: ServiceAccount annotations, pod labels, and the Secret named by
-    # the CSI volume's nodePublishSecretRef (service-principal mode only).
+    # What the reader's pods need: ServiceAccount annotations, pod labels, and the Secret
+    # named by the CSI volume's nodePublishSecretRef (service-principal mode only).
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     node_publish_secret: str | None = None

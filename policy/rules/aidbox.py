@@ -1,5 +1,5 @@
-"""Aidbox on production: replicas share their token-signing keys, from a Secret; no development
-switch is on; users reach it at a public HTTPS address."""
+"""Aidbox on production: replicas share their token-signing keys, from a Secret or the store's
+mounted files; no development switch is on; users reach it at a public HTTPS address."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ AIDBOX_SHARED_KEY_ENV = (
     ("BOX_SECURITY_AUTH_KEYS_PRIVATE", "BOX_AUTH_KEYS_PRIVATE"),
     ("BOX_SECURITY_AUTH_KEYS_SECRET", "BOX_AUTH_KEYS_SECRET"),
 )
+
+
+# Shells a container command may run a script with (`sh -c <script>`).
+SHELLS = ("sh", "ash", "dash", "bash")
 
 
 # Aidbox's development switches, each with its deprecated name (its settings reference,
@@ -65,6 +69,26 @@ def _has_secret_env(check: Check, container: Container, names: Sequence[str]) ->
     return False
 
 
+def _shell_exports(check: Check, container: Container, names: Sequence[str]) -> bool | None:
+    """Whether the container's command is a shell script (`sh -c <script>`) that exports one
+    of `names`, as Aidbox's start script does from the secret store's mounted files; None if
+    an unknown hides it."""
+    parts: list[Any] = []
+    for key in ("command", "args"):
+        for _, part in check.elements(container.value, key):
+            if is_unknown(part):
+                check.undecided(part)
+                return None
+            parts.append(part)
+    shell = parts[0].rsplit("/", 1)[-1] if parts and isinstance(parts[0], str) else None
+    if "-c" not in parts or shell not in SHELLS:
+        return False
+    script = parts[parts.index("-c") + 1] if parts.index("-c") + 1 < len(parts) else None
+    if not isinstance(script, str):
+        return False
+    return any(re.search(rf"(?m)^\s*export\s+{re.escape(n)}=", script) for n in names)
+
+
 def validate_aidbox_shared_keys(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
@@ -93,13 +117,16 @@ def validate_aidbox_shared_keys(
         for names in AIDBOX_SHARED_KEY_ENV:
             found = _has_secret_env(check, container, names)
             if found is False:
+                found = _shell_exports(check, container, names)
+            if found is False:
                 missing.append(names[0])
         if missing:
             check.violation(
                 f"{container.label} runs Aidbox with spec.replicas {count} on a production "
                 f"stack ({reason}) without shared signing keys: {', '.join(missing)} must come "
-                "from a Secret (valueFrom.secretKeyRef). Without them every pod makes its own "
-                "keys at start-up, so a token issued by one pod is refused by the others and "
+                "from a Secret (valueFrom.secretKeyRef) or be exported by the container's "
+                "`sh -c` command (from a mounted secret file). Without them every pod makes its "
+                "own keys at start-up, so a token issued by one pod is refused by the others and "
                 "every restart invalidates all tokens"
             )
     check.finish()

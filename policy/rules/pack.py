@@ -96,7 +96,8 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
             "User, Secrets Officer or Crypto Service Encryption User assignment is scoped to "
             "exactly one vault "
             "(/subscriptions/*/resourceGroups/*/providers/Microsoft.KeyVault/vaults/<name>, "
-            "nothing broader, no sub-path)."
+            "nothing broader), or a Secrets User assignment to one secret of one vault "
+            "(<vault>/secrets/<name>); no other sub-path."
         ),
         enforcement_level=EnforcementLevel.MANDATORY,
         validate=validate_role_assignment,
@@ -197,8 +198,9 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
             "On production, a Deployment running an Aidbox image (healthsamurai/aidboxone, "
             "aidbox or multibox) with more than one replica, or with the count left to an "
             "autoscaler, sets BOX_SECURITY_AUTH_KEYS_PRIVATE and BOX_SECURITY_AUTH_KEYS_SECRET "
-            "from a Secret (valueFrom.secretKeyRef): otherwise tokens issued by one pod are "
-            "refused by the others."
+            "from a Secret (valueFrom.secretKeyRef) or exports them in its `sh -c` command (the "
+            "program's start script, from the secret store's mounted files): otherwise tokens "
+            "issued by one pod are refused by the others."
         ),
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PRODUCTION_CONFIG,

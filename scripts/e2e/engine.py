@@ -7,7 +7,9 @@ TLS with a CA of its own. Each phase is an assertion that fails the run, and is 
   preview          a preview of the new stack against the real API server
   up               every object admitted; both Helm releases deployed from the vendored
                    archives; the aidbox ServiceAccount's token logs in through Vault's Kubernetes
-                   auth (reviewed by the real API server), reads each secret and may not write it
+                   auth (reviewed by the real API server), reads each secret and may not write it;
+                   the database's account (aidbox-db) likewise reads its class's two passwords,
+                   and neither account reads what only the other's class lists
   no-change-up     `up --expect-no-changes` with the same config
   rotation-kept    a value rotated out of band (`vault kv patch`) survives `up` and `refresh`
   secret-added     a secret added to the config reaches Vault where the SecretProviderClass looks
@@ -62,6 +64,11 @@ PHASES = (
 )
 NAMESPACE = "default"  # the e2e stack's Aidbox namespace (the program's default)
 ADDED = "added-secret"  # the secret the secret-added phase adds, then removes
+# The program's SecretProviderClasses there, and the workload whose pods mount each: Aidbox's,
+# and the database's (the in-cluster PostgreSQL; its role Job mounts the same).
+AIDBOX_SPC, DATABASE_SPC = "aidbox-secrets", "aidbox-db-secrets"
+WORKLOADS = {AIDBOX_SPC: ("Deployment", "aidbox"), DATABASE_SPC: ("StatefulSet", "aidbox-db")}
+SPC_API_VERSION = "secrets-store.csi.x-k8s.io/v1"
 
 
 def base_config(kubeconfig: str, vault_addr: str, vault_token: str) -> dict[str, auto.ConfigValue]:
@@ -162,41 +169,43 @@ class Checks:
         check(result.returncode == 0, f"helm list: {result.stderr.strip()}")
         return {r["name"]: r["status"] for r in json.loads(result.stdout or "[]")}
 
-    def secret_provider_class(self) -> dict[str, Any] | None:
-        found = self.kube.call(
-            "GET",
-            f"/apis/secrets-store.csi.x-k8s.io/v1/namespaces/{NAMESPACE}/secretproviderclasses",
+    def secret_provider_class(self, name: str = AIDBOX_SPC) -> dict[str, Any] | None:
+        found = self.kube.get(
+            "secrets-store.csi.x-k8s.io/v1", "SecretProviderClass", name, NAMESPACE
         )
-        items = (found[1] or {}).get("items") or [] if found[0] == 200 else []
-        check(len(items) <= 1, f"several SecretProviderClasses in {NAMESPACE}: {items}")
-        return items[0] if items else None
+        return found
 
-    def spc_objects(self) -> dict[str, dict[str, str]]:
+    def spc_objects(self, name: str = AIDBOX_SPC) -> dict[str, dict[str, str]]:
         """objectName -> the object the vault-csi-provider fetches (secretPath, secretKey)."""
-        spc = self.secret_provider_class()
-        check(spc is not None, "no SecretProviderClass in the API server")
+        spc = self.secret_provider_class(name)
+        check(spc is not None, f"no SecretProviderClass {name} in the API server")
         objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
         return {o["objectName"]: o for o in objects}
 
     # --- the CSI provider's path ---------------------------------------------------------
 
     def read_as_aidbox(self) -> dict[str, str]:
+        return self.read_as(AIDBOX_SPC)
+
+    def read_as(self, spc_name: str) -> dict[str, str]:
         """What the vault-csi-provider does for the pod: a TokenRequest token of the pod's
         ServiceAccount (audience as the SecretProviderClass says) logs in through Vault's
         Kubernetes auth, which reviews it at the real API server, and reads every object. Also:
-        it may not write, and another ServiceAccount may not log in with its role."""
-        spc = self.secret_provider_class()
-        check(spc is not None, "no SecretProviderClass in the API server")
+        it may not write, it may not read what the program's other class lists, and another
+        ServiceAccount may not log in with its role."""
+        spc = self.secret_provider_class(spc_name)
+        check(spc is not None, f"no SecretProviderClass {spc_name} in the API server")
         params = spc["spec"]["parameters"]
         mount = params.get("vaultKubernetesMountPath", "kubernetes")
         role, audience = params["roleName"], params.get("audience", "vault")
-        pod_account = self._pod_service_account()
+        pod_account = self._pod_service_account(spc_name)
         jwt = self.kube.service_account_token(pod_account, NAMESPACE, audience)
         status, body = self.vault.login(mount, role, jwt)
         check(status == 200, f"{pod_account} cannot log in to Vault: {status} {body}")
         as_pod = Vault(token=body["auth"]["client_token"])
         values: dict[str, str] = {}
-        for name, obj in self.spc_objects().items():
+        objects = self.spc_objects(spc_name)
+        for name, obj in objects.items():
             data = as_pod.kv_read(obj["secretPath"])
             check(data is not None, f"{pod_account} cannot read {obj['secretPath']} ({name})")
             check(
@@ -207,44 +216,63 @@ class Checks:
             values[name] = data[obj["secretKey"]]
             status, _ = as_pod.call("POST", f"/v1/{obj['secretPath']}", {"data": {"x": "y"}})
             check(status == 403, f"{pod_account} may write {obj['secretPath']} ({status})")
+        other_spc = DATABASE_SPC if spc_name == AIDBOX_SPC else AIDBOX_SPC
+        for name, obj in self.spc_objects(other_spc).items():
+            if name in objects:
+                continue  # both read it (Aidbox's role's password)
+            status, _ = as_pod.call("GET", f"/v1/{obj['secretPath']}")
+            check(status == 403, f"{pod_account} may read {obj['secretPath']} ({name}): {status}")
         other = self.kube.service_account_token("default", NAMESPACE, audience)
         status, _ = self.vault.login(mount, role, other)
         check(status in (400, 403), f"another ServiceAccount logged in as {pod_account}: {status}")
         return values
 
-    def _pod_service_account(self) -> str:
-        deployment = self.kube.get("apps/v1", "Deployment", "aidbox", NAMESPACE)
-        check(deployment is not None, f"no Deployment aidbox in {NAMESPACE}")
-        return deployment["spec"]["template"]["spec"]["serviceAccountName"]
+    def _pod_service_account(self, spc_name: str = AIDBOX_SPC) -> str:
+        kind, name = WORKLOADS[spc_name]
+        workload = self.kube.get("apps/v1", kind, name, NAMESPACE)
+        check(workload is not None, f"no {kind} {name} in {NAMESPACE}")
+        return workload["spec"]["template"]["spec"]["serviceAccountName"]
 
     def vault_configured(self) -> str:
-        """Vault holds what the program configured: the API server as reviewer host, a
-        read-only policy, the role bound to the pod's ServiceAccount in its namespace."""
-        params = self.secret_provider_class()["spec"]["parameters"]
-        mount = params.get("vaultKubernetesMountPath", "kubernetes")
-        status, config = self.vault.call("GET", f"/v1/auth/{mount}/config")
-        check(status == 200, f"no Kubernetes auth config at auth/{mount}: {status}")
-        check(
-            config["data"]["kubernetes_host"] == os.environ["E2E_APISERVER"],
-            f"Vault reviews tokens at {config['data']['kubernetes_host']}",
-        )
-        status, role = self.vault.call("GET", f"/v1/auth/{mount}/role/{params['roleName']}")
-        check(status == 200, f"no role {params['roleName']}: {status}")
-        check(
-            role["data"]["bound_service_account_namespaces"] == [NAMESPACE],
-            f"role bound to namespaces {role['data']['bound_service_account_namespaces']}",
-        )
-        for policy in role["data"]["token_policies"]:
-            status, body = self.vault.call("GET", f"/v1/sys/policies/acl/{policy}")
-            check(status == 200, f"no policy {policy}: {status}")
+        """Vault holds what the program configured: the API server as reviewer host, and for
+        each class a read-only policy and a role bound to its pods' ServiceAccount alone, in
+        their namespace."""
+        described = []
+        for spc_name in WORKLOADS:
+            params = self.secret_provider_class(spc_name)["spec"]["parameters"]
+            mount = params.get("vaultKubernetesMountPath", "kubernetes")
+            status, config = self.vault.call("GET", f"/v1/auth/{mount}/config")
+            check(status == 200, f"no Kubernetes auth config at auth/{mount}: {status}")
             check(
-                'capabilities = ["read"]' in body["data"]["policy"],
-                f"policy {policy} is not read-only: {body['data']['policy']}",
+                config["data"]["kubernetes_host"] == os.environ["E2E_APISERVER"],
+                f"Vault reviews tokens at {config['data']['kubernetes_host']}",
             )
-        return (
-            f"role {params['roleName']} -> {role['data']['bound_service_account_names']}"
-            f"@{NAMESPACE}, read-only policies {role['data']['token_policies']}"
-        )
+            status, role = self.vault.call("GET", f"/v1/auth/{mount}/role/{params['roleName']}")
+            check(status == 200, f"no role {params['roleName']}: {status}")
+            data = role["data"]
+            check(
+                data["bound_service_account_namespaces"] == [NAMESPACE],
+                f"role bound to namespaces {data['bound_service_account_namespaces']}",
+            )
+            account = self._pod_service_account(spc_name)
+            check(
+                data["bound_service_account_names"] == [account],
+                f"role {params['roleName']} bound to {data['bound_service_account_names']}, "
+                f"not {account} alone",
+            )
+            for policy in data["token_policies"]:
+                status, body = self.vault.call("GET", f"/v1/sys/policies/acl/{policy}")
+                check(status == 200, f"no policy {policy}: {status}")
+                check(
+                    'capabilities = ["read"]' in body["data"]["policy"]
+                    and "update" not in body["data"]["policy"],
+                    f"policy {policy} is not read-only: {body['data']['policy']}",
+                )
+            described.append(
+                f"role {params['roleName']} -> {data['bound_service_account_names']}"
+                f"@{NAMESPACE}, read-only policies {data['token_policies']}"
+            )
+        return "; ".join(described)
 
     # --- values that must never be in plain text -----------------------------------------
 
@@ -252,7 +280,8 @@ class Checks:
         """Every value of the store under the SecretProviderClass's paths, every Secret the
         program created, and the Vault token of the stack config."""
         found: dict[str, str] = {"vault token": self.vault.headers["X-Vault-Token"]}
-        for name, obj in self.spc_objects().items():
+        objects = {**self.spc_objects(DATABASE_SPC), **self.spc_objects(AIDBOX_SPC)}
+        for name, obj in objects.items():
             for key, value in (self.vault.kv_read(obj["secretPath"]) or {}).items():
                 found[f"Vault {obj['secretPath']}:{key} ({name})"] = value
         for obj in self.kubernetes_objects(state):
@@ -316,11 +345,13 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
             check(deployed.get(name) == "deployed", f"Helm release {name}: {deployed.get(name)}")
         check(len(releases) == 2, f"Helm releases: {[r['outputs']['name'] for r in releases]}")
         values = checks.read_as_aidbox()
+        database = checks.read_as(DATABASE_SPC)
         configured = checks.vault_configured()
         checks.objects_without_values(state, checks.sensitive_values(state))
         detail.append(
-            f"{len(objects)} objects admitted, releases {sorted(deployed)} deployed; the pod's "
-            f"ServiceAccount read {sorted(values)} through Vault's Kubernetes auth; {configured}"
+            f"{len(objects)} objects admitted, releases {sorted(deployed)} deployed; Aidbox's "
+            f"ServiceAccount read {sorted(values)} through Vault's Kubernetes auth, the "
+            f"database's {sorted(database)}, neither the other's; {configured}"
         )
     if not report.phases["up"]["ok"]:
         return skipped(report, "up failed")

@@ -1,14 +1,16 @@
 """Vault's own configuration through pulumi-vault, once the deployer can reach Vault: the
-provider, the audit device and KV mount (ha), the KV entries Aidbox reads (one per secret), the
-Kubernetes auth backend, the read policy and the role."""
+provider, the audit device and KV mount (ha), the KV entries the readers read (one per secret),
+the Kubernetes auth backend, and each reader's read policy and role."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_vault as vault
 
+from ... import key_bundle
 from ...kubernetes.vault_snapshot import (
     SNAPSHOT_NAME,
     VAULT_TOKEN_MAX_TTL,
@@ -16,13 +18,22 @@ from ...kubernetes.vault_snapshot import (
     snapshot_policy,
 )
 from ...passwords import seed_value
+from ...settings.managed import AUTH_KEYS, RETIRED_SECRETS, Reader
 from ...settings.vault import KV_VALUE_KEY
-from ..vault_policy import render_policy
+from ..vault_policy import render_policy, render_read_policy
 from .records import KubernetesAuth, Mode, StoreContext
 
 
-def configure(ctx: StoreContext, mode: Mode) -> list[pulumi.Resource]:
-    """The resources the SecretProviderClass waits for: the KV entries and the role."""
+def role_name(ctx: StoreContext, index: int, reader: Reader) -> str:
+    """The first reader (Aidbox) has the configured names an existing stack has; the others
+    their key after them (`aidbox-database`)."""
+    return ctx.vault.role_name if index == 0 else f"{ctx.vault.role_name}-{reader.key}"
+
+
+def configure(
+    ctx: StoreContext, mode: Mode, readers: Sequence[Reader]
+) -> dict[str, list[pulumi.Resource]]:
+    """Per reader, what its SecretProviderClass waits for: the KV entries and its role."""
     assert mode.deployer is not None
     d, v = mode.deployer, ctx.vault
     provider = vault.Provider(
@@ -65,10 +76,11 @@ def configure(ctx: StoreContext, mode: Mode) -> list[pulumi.Resource]:
         kv_opts = pulumi.ResourceOptions.merge(
             vault_opts, pulumi.ResourceOptions(depends_on=[mount])
         )
-    role = kubernetes_auth(ctx, mode.auth, vault_opts)
+    entries = kv_secrets(ctx, provider, kv_opts)
+    roles = kubernetes_auth(ctx, mode.auth, readers, vault_opts)
     if v.snapshots is not None and v.snapshots.enabled:
-        snapshot_role(ctx, role.backend, vault_opts)
-    return [*kv_secrets(ctx, provider, kv_opts), role]
+        snapshot_role(ctx, roles[0].backend, vault_opts)
+    return {reader.key: [*entries, role] for reader, role in zip(readers, roles, strict=True)}
 
 
 def snapshot_role(
@@ -109,6 +121,8 @@ def kv_secrets(
             seed = pulumi.Output.all(combined, seed).apply(
                 lambda pair, name=spec.name: pair[0].get(name, pair[1])
             )
+        if spec.name == AUTH_KEYS:
+            seed = _key_bundle_seed(ctx, provider, seed, combined)
         data = pulumi.Output.secret(seed).apply(lambda value: json.dumps({KV_VALUE_KEY: value}))
         entry_opts = opts
         if v.mode != "dev":
@@ -134,6 +148,39 @@ def kv_secrets(
     return entries
 
 
+def _key_bundle_seed(
+    ctx: StoreContext,
+    provider: vault.Provider,
+    generated: pulumi.Output[str],
+    combined: pulumi.Output[dict] | None,
+) -> pulumi.Output[str]:
+    """The key bundle's seed: the generated bundle, or on an older stack the keys it uses now,
+    from its three entries (vault.seedKeyBundleFromEntries) or its single entry."""
+    parts: list[pulumi.Output[str]] = []
+    if ctx.vault.seed_key_bundle_from_entries:
+        parts = [_entry_value(ctx, provider, name) for name in RETIRED_SECRETS]
+    elif combined is not None:
+        parts = [combined.apply(lambda d, n=name: str(d.get(n, ""))) for name in RETIRED_SECRETS]
+    if not parts:
+        return generated
+    return pulumi.Output.secret(
+        pulumi.Output.all(generated, *parts).apply(
+            lambda v: key_bundle.compose(*v[1:]) if all(v[1:]) else v[0]
+        )
+    )
+
+
+def _entry_value(ctx: StoreContext, provider: vault.Provider, name: str) -> pulumi.Output[str]:
+    """The value of one of the store's entries as it is now (`vault kv get`)."""
+    v = ctx.vault
+    found = vault.kv.get_secret_v2_output(
+        mount=v.kv_mount,
+        name=v.entry_path(name),
+        opts=pulumi.InvokeOutputOptions(parent=ctx.store, provider=provider),
+    )
+    return pulumi.Output.secret(found.data.apply(lambda data: str((data or {})[KV_VALUE_KEY])))
+
+
 def _combined_entry(ctx: StoreContext, provider: vault.Provider) -> pulumi.Output[dict]:
     """The single entry `<secretPath>` an older version of the program kept every secret in."""
     v = ctx.vault
@@ -145,9 +192,23 @@ def _combined_entry(ctx: StoreContext, provider: vault.Provider) -> pulumi.Outpu
     return pulumi.Output.secret(found.data.apply(lambda data: dict(data or {})))
 
 
+def reader_policy(ctx: StoreContext, index: int, reader: Reader) -> str:
+    """Read on exactly the reader's entries; for Aidbox, vault.policyPath instead where an
+    older stack set it."""
+    v = ctx.vault
+    if index == 0 and v.policy_path is not None:
+        return render_policy(v.policy_path)
+    return render_read_policy([v.entry_api_path(name) for name in reader.secrets])
+
+
 def kubernetes_auth(
-    ctx: StoreContext, auth: KubernetesAuth, opts: pulumi.ResourceOptions
-) -> vault.kubernetes.AuthBackendRole:
+    ctx: StoreContext,
+    auth: KubernetesAuth,
+    readers: Sequence[Reader],
+    opts: pulumi.ResourceOptions,
+) -> list[vault.kubernetes.AuthBackendRole]:
+    """The auth backend, and per reader a policy and a role bound to its ServiceAccount alone.
+    Aidbox's keep the names (and logical names) an existing stack has."""
     v, s = ctx.vault, ctx.settings
     backend = vault.AuthBackend(
         f"{ctx.name}-kubernetes-auth", type="kubernetes", path=v.auth_mount_path, opts=opts
@@ -160,20 +221,28 @@ def kubernetes_auth(
         token_reviewer_jwt=auth.reviewer_jwt,
         opts=opts,
     )
-    policy = vault.Policy(
-        f"{ctx.name}-policy",
-        name=v.policy_name,
-        policy=render_policy(v.policy_path),
-        opts=opts,
-    )
-    return vault.kubernetes.AuthBackendRole(
-        f"{ctx.name}-role",
-        backend=backend.path,
-        role_name=v.role_name,
-        bound_service_account_names=[v.bound_service_account],
-        bound_service_account_namespaces=[s.namespace],
-        token_policies=[policy.name],
-        token_ttl=3600,
-        audience=v.audience,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[config])),
-    )
+    roles = []
+    for index, reader in enumerate(readers):
+        suffix = "" if index == 0 else f"-{reader.key}"
+        policy = vault.Policy(
+            f"{ctx.name}-policy{suffix}",
+            name=v.policy_name if index == 0 else f"{v.policy_name}-{reader.key}",
+            policy=reader_policy(ctx, index, reader),
+            opts=opts,
+        )
+        roles.append(
+            vault.kubernetes.AuthBackendRole(
+                f"{ctx.name}-role{suffix}",
+                backend=backend.path,
+                role_name=role_name(ctx, index, reader),
+                bound_service_account_names=[reader.service_account],
+                bound_service_account_namespaces=[s.namespace],
+                token_policies=[policy.name],
+                token_ttl=3600,
+                audience=v.audience,
+                opts=pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(depends_on=[config])
+                ),
+            )
+        )
+    return roles

@@ -3,7 +3,7 @@ pieces are declared in, and the records a mode hands to the pulumi-vault configu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -14,6 +14,7 @@ from ...azure.network import Subnets
 from ...azure.platform import Platform
 from ...kubernetes.target import ClusterTarget
 from ...settings import Settings, VaultSettings
+from ...settings.managed import Reader
 
 MOUNT_DIR = "/run/vault-secrets"
 RELEASE_NAME = naming.VAULT_RELEASE
@@ -40,6 +41,8 @@ class HashiCorpVaultStoreArgs:
     network: Subnets | None = None  # where an `ha` Vault's unseal Key Vault is reached
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
     labels: Mapping[str, str] = field(default_factory=dict)  # on the Kubernetes objects it adds
+    # Who reads what (Aidbox first): a role and policy each, bound to its ServiceAccount.
+    readers: Sequence[Reader] = ()
 
 
 @dataclass(frozen=True)

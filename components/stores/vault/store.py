@@ -18,7 +18,7 @@ from ...settings.vault import KV_VALUE_KEY
 from ..binding import StoreBinding
 from ..parameters import vault_parameters
 from ..vault_access import vault_port
-from .configure import configure
+from .configure import configure, role_name
 from .dev import dev_mode
 from .external import external_mode
 from .ha import ha_mode
@@ -33,7 +33,7 @@ MODES: dict[str, Callable[[StoreContext], Mode]] = {
 
 class HashiCorpVaultStore(pulumi.ComponentResource):
     address: pulumi.Output[str]  # how the deployer reaches Vault
-    binding: StoreBinding
+    bindings: dict[str, StoreBinding]  # per reader (settings/managed.py), by key
 
     def __init__(
         self, name: str, args: HashiCorpVaultStoreArgs, opts: pulumi.ResourceOptions | None = None
@@ -74,37 +74,41 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
 
-        ready: list[pulumi.Resource] = [mode.release]
         self.address = pulumi.Output.from_input(mode.address)
+        ready: dict[str, list[pulumi.Resource]] = {r.key: [] for r in args.readers}
         if mode.deployer is None:
             pulumi.log.warn(
                 f"vault.mode {v.mode}: Vault is installed but not configured yet. Run its "
                 "one-time init (README, 'HashiCorp Vault variant'), set the token with "
                 "`pulumi config set --secret --path vault.token`, then `pulumi up` again; "
-                "until then the SecretProviderClass, Aidbox and its in-cluster database (which "
+                "until then the SecretProviderClasses, Aidbox and its in-cluster database (which "
                 "reads its password from the store) are not deployed.",
                 resource=self,
             )
         else:
-            ready += configure(ctx, mode)
-        self.binding = StoreBinding(
-            provider="vault",
-            mount_dir=MOUNT_DIR,
-            parameters=pulumi.Output.from_input(
-                vault_parameters(
-                    address=mode.pod_address,
-                    role_name=v.role_name,
-                    names=[spec.name for spec in s.secrets],
-                    secret_api_path=v.secret_api_path,
-                    key=KV_VALUE_KEY,
-                    auth_mount_path=v.auth_mount_path,
-                    namespace=v.namespace,
-                    audience=v.audience,
-                    ca_cert_path=mode.ca_cert_path,
-                )
-            ),
-            ready=ready,
-            configured=mode.deployer is not None,
-            exports={"vaultAddress": self.address, "vaultMode": v.mode, **mode.exports},
-        )
+            ready = configure(ctx, mode, args.readers)
+        exports = {"vaultAddress": self.address, "vaultMode": v.mode, **mode.exports}
+        self.bindings = {
+            reader.key: StoreBinding(
+                provider="vault",
+                mount_dir=MOUNT_DIR,
+                parameters=pulumi.Output.from_input(
+                    vault_parameters(
+                        address=mode.pod_address,
+                        role_name=role_name(ctx, index, reader),
+                        names=list(reader.secrets),
+                        secret_api_path=v.secret_api_path,
+                        key=KV_VALUE_KEY,
+                        auth_mount_path=v.auth_mount_path,
+                        namespace=v.namespace,
+                        audience=v.audience,
+                        ca_cert_path=mode.ca_cert_path,
+                    )
+                ),
+                ready=[mode.release, *ready[reader.key]],
+                configured=mode.deployer is not None,
+                exports=exports,
+            )
+            for index, reader in enumerate(args.readers)
+        }
         self.register_outputs({"vaultAddress": self.address})

@@ -1,4 +1,5 @@
-"""Role assignments: least privilege for workloads and the deployer, scoped to one vault."""
+"""Role assignments: least privilege for workloads and the deployer, scoped to one vault (or,
+for reading secrets, one secret of it)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,14 @@ SINGLE_VAULT_SCOPE = re.compile(
 SINGLE_CONTAINER_SCOPE = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/"
     r"[^/]+/blobServices/default/containers/[^/]+$",
+    re.IGNORECASE,
+)
+# One secret of one vault: narrower still. Key Vault RBAC assigns a role on a single secret
+# (Microsoft's Key Vault RBAC guide, "Secret scope role assignment"); the program does so for
+# a workload identity that must read some of the vault's secrets and not the others.
+SINGLE_SECRET_SCOPE = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+"
+    r"/secrets/[^/]+$",
     re.IGNORECASE,
 )
 ROLE_ASSIGNMENT_TYPE = re.compile(
@@ -117,13 +126,22 @@ def validate_role_assignment(
 
     if guid in KEY_VAULT_DATA_ROLES:
         scope = check.get(props, "scope")
+        # Secrets User may be narrowed to one secret; the other data roles act on a vault.
+        secret_ok = guid == ROLE_KV_SECRETS_USER
         if is_unknown(scope):
             check.undecided(scope)
-        elif not (isinstance(scope, str) and SINGLE_VAULT_SCOPE.match(scope)):
+        elif not (
+            isinstance(scope, str)
+            and (
+                SINGLE_VAULT_SCOPE.match(scope) or (secret_ok and SINGLE_SECRET_SCOPE.match(scope))
+            )
+        ):
+            one_secret = " or one of its secrets (<vault id>/secrets/<name>)" if secret_ok else ""
             check.violation(
                 f"grants {_role_label(guid)} at scope {show(scope)}; it must be scoped to "
                 "exactly one vault: /subscriptions/<sub>/resourceGroups/<rg>/providers/"
-                "Microsoft.KeyVault/vaults/<name> (no broader scope, no sub-path)"
+                f"Microsoft.KeyVault/vaults/<name>{one_secret} (no broader scope, no other "
+                "sub-path)"
             )
     elif guid == ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR:
         scope = check.get(props, "scope")
