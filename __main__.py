@@ -8,16 +8,19 @@ import pulumi
 from components import naming
 from components.aidbox.component import Aidbox, AidboxArgs
 from components.aidbox.db_role import DatabaseRole, DatabaseRoleArgs
+from components.aidbox.destinations import aidbox_destinations
 from components.aidbox.generated import GeneratedSecrets
 from components.aidbox.postgres import Postgres, PostgresArgs
 from components.aidbox.service_account import StoreServiceAccount, StoreServiceAccountArgs
 from components.azure.admission import ClusterPolicies, ClusterPoliciesArgs
 from components.azure.aks import AksCluster, AksClusterArgs, KeyVaultAddon
+from components.azure.egress_rules import EgressNeeds, program_registries
 from components.azure.existing_aks import (
     ClusterNeeds,
     ExistingAksCluster,
     ExistingAksClusterArgs,
 )
+from components.azure.firewall import EgressFirewall, EgressFirewallArgs
 from components.azure.kubeconfig import get_credentials_command
 from components.azure.monitoring import Monitoring, MonitoringArgs
 from components.azure.network import ForeignSubnets, Network, NetworkArgs
@@ -67,6 +70,7 @@ if mode != "kubeconfig":
             resource_group_name=naming.resource_group_name(settings.project, settings.stack),
             location=settings.location,
             tags=tags,
+            protect=settings.production,
         ),
     )
 base_name = naming.cluster_name(settings.project, settings.stack)
@@ -100,8 +104,39 @@ if mode == "aks":
             name=f"vnet-{base_name}",
             settings=settings.network,
             tags=tags,
+            public_web=settings.aidbox.host is not None,
         ),
     )
+    firewall = None
+    egress = settings.network.egress
+    if egress.mode == "firewall":
+        # The nodes' only way out: created before the cluster, which waits for it.
+        assert network.firewall_subnet_id is not None and egress.next_hop is not None
+        firewall = EgressFirewall(
+            "egress",
+            EgressFirewallArgs(
+                resource_group_name=platform.resource_group_name,
+                location=platform.location,
+                name=base_name,
+                subnet_id=network.firewall_subnet_id,
+                next_hop=egress.next_hop,
+                zones=settings.cluster.zones,
+                needs=EgressNeeds(
+                    location=settings.location,
+                    sources=(settings.network.system_subnet, settings.network.user_subnet),
+                    registries=program_registries(settings),
+                    aidbox=aidbox_destinations(settings),
+                    prometheus=settings.monitoring.prometheus,
+                    container_insights=settings.monitoring.container_insights,
+                    public_api_server=not settings.cluster.private,
+                    vault_address=settings.vault.address
+                    if settings.vault and settings.vault.mode == "external"
+                    else None,
+                ),
+                workspace_id=monitoring.workspace_id,
+                tags=tags,
+            ),
+        )
     cluster = AksCluster(
         "aks",
         AksClusterArgs(
@@ -121,6 +156,11 @@ if mode == "aks":
             key_vault_addon=KeyVaultAddon(settings.csi.rotation_poll_interval) if addon else None,
             app_routing=settings.aidbox.host is not None,
             protect=settings.production,
+            lock=settings.locks,
+            # Routed through it, the nodes reach nothing before the firewall is ready; its
+            # address is on the API server's list as soon as it exists (before the route).
+            egress_ready=firewall.ready if firewall and egress.through_firewall else None,
+            egress_ip=firewall.public_ip if firewall else None,
             api_server_clients=vault_egress,
         ),
     )
@@ -291,6 +331,7 @@ if settings.postgres.flexible is not None:
             password=generated.values[DB_PASSWORD],
             tags=tags,
             protect=settings.production,
+            lock=settings.locks,
         ),
     )
 NetworkPolicies(

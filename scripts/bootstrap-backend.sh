@@ -20,9 +20,9 @@
 #
 # Idempotent: each step checks what exists and creates only what is missing.
 # Needs: Azure CLI, Python 3 (reads the role list from components/azure/roles.py), `az login`
-# as someone who may create resources and role assignments in both subscriptions (Owner, or
-# Contributor + Role Based Access Control Administrator; app registrations also need the
-# right to create Entra ID applications).
+# as someone who may create resources, role assignments and a custom role in both
+# subscriptions (Owner, or Contributor + User Access Administrator; app registrations also
+# need the right to create Entra ID applications).
 #
 # Usage: scripts/bootstrap-backend.sh --github-repo ORG/REPO --prod-subscription ID [options]
 set -euo pipefail
@@ -41,6 +41,10 @@ readonly ROLE_AKS_CLUSTER_USER="4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
 readonly ROLE_AKS_RBAC_READER="7f6c6a51-bcf8-42ba-9220-52d62157d7db"
 readonly ROLE_AKS_RBAC_CLUSTER_ADMIN="b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 readonly ROLE_RESOURCE_POLICY_CONTRIBUTOR="36243c78-bf99-498c-9df9-86d9f8d28608"
+# A custom role (no built-in one is this narrow): the deploying identities create the delete
+# locks the program puts on the state of record (`locks`, on by default on production), and may
+# not remove one. Lifting a lock is a deliberate act of an Owner (README, "Delete locks").
+readonly ROLE_LOCK_WRITER="aidbox-secrets lock writer"
 
 readonly GITHUB_OIDC_ISSUER="https://token.actions.githubusercontent.com"
 readonly FEDERATION_AUDIENCE="api://AzureADTokenExchange"
@@ -282,6 +286,26 @@ ensure_role() {
   retry az "${args[@]}"
 }
 
+# ensure_lock_writer_role SCOPE...: the custom role, assignable in the given subscriptions.
+ensure_lock_writer_role() {
+  local count scopes
+  count="$(az role definition list --name "$ROLE_LOCK_WRITER" --custom-role-only true \
+    --query "length(@)" --output tsv)"
+  if [[ -n "$count" && "$count" != "0" ]]; then
+    log "role $ROLE_LOCK_WRITER exists (its assignable scopes are kept as they are)"
+    return 0
+  fi
+  scopes="$(printf '"%s",' "$@")"
+  log "creating role $ROLE_LOCK_WRITER"
+  az role definition create --output none --role-definition "{
+    \"Name\": \"$ROLE_LOCK_WRITER\",
+    \"Description\": \"Create and change management locks, never delete one (aidbox-secrets CI)\",
+    \"Actions\": [\"Microsoft.Authorization/locks/read\", \"Microsoft.Authorization/locks/write\"],
+    \"NotActions\": [],
+    \"AssignableScopes\": [${scopes%,}]
+  }"
+}
+
 ensure_federated_credential_mi() {
   local identity="$1" name="$2" subject="$3"
   if az identity federated-credential show --name "$name" --identity-name "$identity" \
@@ -517,6 +541,12 @@ done
 # Assigning and removing only the roles the program assigns (components/azure/roles.py).
 condition="((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {$role_set})) AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {$role_set}))"
 
+if [[ "$PROD_SCOPE" == "$NONPROD_SCOPE" ]]; then
+  ensure_lock_writer_role "$NONPROD_SCOPE"
+else
+  ensure_lock_writer_role "$NONPROD_SCOPE" "$PROD_SCOPE"
+fi
+
 client_ids=""
 for entry in "${IDENTITIES[@]}"; do
   IFS='|' read -r level variable context <<<"$entry"
@@ -543,6 +573,7 @@ for entry in "${IDENTITIES[@]}"; do
       # The stacks create their resource group, network, AKS, Key Vault, database, ...
       ensure_role "$principal_id" ServicePrincipal "$ROLE_CONTRIBUTOR" "$scope"
       ensure_role "$principal_id" ServicePrincipal "$ROLE_RBAC_ADMINISTRATOR" "$scope" "$condition"
+      ensure_role "$principal_id" ServicePrincipal "$ROLE_LOCK_WRITER" "$scope"
       # Cluster admin on the clusters it deploys, ahead of time: the first `up` never waits
       # for a new grant to reach the API server. The subscription is the narrowest scope that
       # exists before the first `up` (the program creates the cluster's resource group).

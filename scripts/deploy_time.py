@@ -32,6 +32,13 @@ DURATIONS = {
     "azure-native:managedidentity:UserAssignedIdentity": 15,
     "azure-native:managedidentity:FederatedIdentityCredential": 15,
     "azure-native:network:VirtualNetwork": 20,
+    "azure-native:network:NetworkSecurityGroup": 10,
+    "azure-native:network:RouteTable": 10,
+    "azure-native:network:PublicIPAddress": 15,
+    "azure-native:network:FirewallPolicy": 30,
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": 60,
+    "azure-native:network:AzureFirewall": 420,  # ~7 min, zone-redundant Standard
+    "azure-native:authorization:ManagementLockByScope": 5,
     "azure-native:network:PrivateEndpoint": 90,
     "azure-native:network:PrivateDnsZoneGroup": 30,
     "azure-native:privatedns:PrivateZone": 45,
@@ -66,6 +73,14 @@ MANAGED_DATABASE = (
     "azure-native:dbforpostgresql:Server",
     "azure-native:dbforpostgresql:Configuration",
 )
+# A created firewall's own chain before the cluster may start: its policy and rules (created
+# first, as the AKS baseline does, or the firewall and its policy conflict), then the firewall.
+# With userDefinedRouting the nodes reach nothing until it routes: the cluster waits for it.
+FIREWALL = (
+    "azure-native:network:FirewallPolicy",
+    "azure-native:network:FirewallPolicyRuleCollectionGroup",
+    "azure-native:network:AzureFirewall",
+)
 LOAD_BALANCER = 60  # a Service of type LoadBalancer gets its address
 OTHER_KUBERNETES = 2
 OTHER = 1  # vault:* and anything else
@@ -97,16 +112,26 @@ def duration(resource: Registered) -> int:
     return OTHER
 
 
-def unavoidable_seconds(in_cluster_database: bool = False, managed_database: bool = False) -> int:
-    """The chain the program cannot shorten: the resource group; the cluster's subnets' network;
-    the cluster; then, in parallel, the CSI driver and the user pool's nodes; then the Job that
-    creates Aidbox's database role; then Aidbox. The in-cluster database reads its password from
-    the store through the CSI driver and runs on the user pool, so it joins the chain; a managed
-    database is created beside the cluster (its DNS zone beside the network, the zone's link,
-    the server, its one parameter change), and the role Job waits for whichever is ready last."""
+def unavoidable_seconds(
+    in_cluster_database: bool = False, managed_database: bool = False, firewall: bool = False
+) -> int:
+    """The chain the program cannot shorten: the resource group; the cluster's subnets' network
+    (beside it, when the program creates a firewall, the firewall's policy and rules, then the
+    firewall, which the cluster waits for); the cluster; then, in parallel, the CSI driver and
+    the user pool's nodes; then the Job that creates Aidbox's database role; then Aidbox. The
+    in-cluster database reads its password from the store through the CSI driver and runs on
+    the user pool, so it joins the chain; a managed database is created beside the cluster (its
+    DNS zone beside the network, the zone's link, the server, its one parameter change), and
+    the role Job waits for whichever is ready last."""
     group = DURATIONS["azure-native:resources:ResourceGroup"]
     network = DURATIONS["azure-native:network:VirtualNetwork"]
-    cluster = group + network + DURATIONS[CLUSTER] + max(DURATIONS[DRIVER], DURATIONS[USER_NODES])
+    before_cluster = network
+    if firewall:
+        policy, rules, azure_firewall = (DURATIONS[t] for t in FIREWALL)
+        before_cluster = max(network, policy + rules) + azure_firewall
+    cluster = (
+        group + before_cluster + DURATIONS[CLUSTER] + max(DURATIONS[DRIVER], DURATIONS[USER_NODES])
+    )
     if in_cluster_database:
         cluster += DURATIONS["kubernetes:apps/v1:StatefulSet"]
     database = 0
@@ -205,6 +230,7 @@ def minutes(seconds: int) -> str:
 def main() -> None:
     chain = "resource group, network, cluster, driver and user nodes, database role Job, Aidbox"
     print(f"unavoidable chain ({chain}): {minutes(unavoidable_seconds())}")
+    print(f"  with a created firewall first: {minutes(unavoidable_seconds(firewall=True))}")
     for path in stack_files():
         result = model(run_file(path))
         print(f"\n{path.name}: modeled first up {minutes(result.total)}; critical path:")

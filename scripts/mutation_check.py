@@ -411,8 +411,9 @@ MUTS = [
     ),
     (
         "__main__.py",
-        "protect=settings.production,\n        ),\n    )\nNetworkPolicies",
-        "protect=False,\n        ),\n    )\nNetworkPolicies",
+        "protect=settings.production,\n            lock=settings.locks,\n"
+        "        ),\n    )\nNetworkPolicies",
+        "protect=False,\n            lock=settings.locks,\n        ),\n    )\nNetworkPolicies",
     ),
     (
         "components/settings/postgres.py",
@@ -950,6 +951,77 @@ MUTS = [
         "components/stores/vault/store.py",
         '        if s.cluster.mode != "kubeconfig":\n            # AKS',
         "        if False:\n            # AKS",
+    ),
+    # Issue 21 #1, egress: production's nodes leave through a firewall, the cluster waits for
+    # it, the firewall allows what AKS needs, and the unsafe production combination is refused
+    # in settings and in the policy pack.
+    (
+        "components/azure/aks.py",
+        '"outbound_type": network.egress.outbound_type,',
+        '"outbound_type": "loadBalancer",',
+    ),
+    (
+        "components/azure/aks.py",
+        "depends_on=[args.egress_ready] if args.egress_ready is not None else None,",
+        "depends_on=None,",
+    ),
+    (
+        "components/azure/network.py",
+        "if route_table is not None and key in NODE_POOLS:",
+        "if False:",
+    ),
+    ("components/azure/egress_rules.py", "fqdn_tags=[AKS_FQDN_TAG],", "fqdn_tags=[],"),
+    # With the stack's own registry, nothing public to allow, and no empty rule or collection.
+    ("components/azure/egress_rules.py", '    if r.mode == "acr":\n        return ()', "    pass"),
+    ("components/azure/egress_rules.py", "    if needs.registries:\n", "    if True:\n"),
+    ("components/azure/egress_rules.py", "    if workloads:\n", "    if True:\n"),
+    (
+        "components/azure/egress_rules.py",
+        "vault = vault_rule(needs) if needs.vault_address else None",
+        "vault = None",
+    ),
+    ("components/azure/firewall.py", "and found[0] != expected:", "and False:"),
+    ("components/settings/egress.py", "NARROW_PREFIX = 16", "NARROW_PREFIX = 0"),
+    (
+        "components/settings/egress.py",
+        "if host is None or not egress.through_firewall:",
+        "if True:",
+    ),
+    (
+        "policy/rules/azure/egress.py",
+        'FILTERED_OUTBOUND = ("userDefinedRouting",)',
+        'FILTERED_OUTBOUND = ("userDefinedRouting", "loadBalancer")',
+    ),
+    # Issue 21 #4, subnets and locks: a security group on each subnet, delete locks on the state
+    # of record and the resource group protected on production, refused off in settings and in
+    # the policy pack; CI may create locks.
+    ("components/azure/network.py", "if GROUP_OF[key] in groups:", "if False:"),
+    ("components/azure/nsg.py", 'destination_port_range="443",', 'destination_port_range="*",'),
+    ("components/azure/aks.py", "        if args.lock:\n", "        if False:\n"),
+    ("components/azure/key_vault.py", "        if args.lock:\n", "        if False:\n"),
+    ("components/azure/postgres_flexible.py", "        if args.lock:\n", "        if False:\n"),
+    ("components/azure/unseal_key.py", "        if args.lock:\n", "        if False:\n"),
+    ("components/azure/snapshot_storage.py", "        if args.lock:\n", "        if False:\n"),
+    (
+        "components/azure/platform.py",
+        "opts=pulumi.ResourceOptions(parent=self, protect=args.protect),",
+        "opts=pulumi.ResourceOptions(parent=self),",
+    ),
+    (
+        "components/settings/locks.py",
+        'top.boolean("locks", production)',
+        'top.boolean("locks", False)',
+    ),
+    ("components/settings/locks.py", 'if locks or cluster_mode == "kubeconfig":', "if True:"),
+    (
+        "policy/rules/azure/locks.py",
+        'DELETE_LOCK_LEVELS = ("CanNotDelete", "ReadOnly")',
+        'DELETE_LOCK_LEVELS = ("CanNotDelete", "ReadOnly", "NotSpecified")',
+    ),
+    (
+        "scripts/bootstrap-backend.sh",
+        '      ensure_role "$principal_id" ServicePrincipal "$ROLE_LOCK_WRITER" "$scope"\n',
+        "",
     ),
 ]
 

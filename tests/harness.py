@@ -13,6 +13,7 @@ import fcntl
 import functools
 import gc
 import hashlib
+import ipaddress
 import json
 import os
 import pickle
@@ -42,6 +43,7 @@ UAMI_CLIENT, UAMI_PRINCIPAL = "uami-client-id", "uami-principal-id"
 DB_UAMI_CLIENT, DB_UAMI_PRINCIPAL = "db-uami-client-id", "db-uami-principal-id"
 OIDC_ISSUER = "https://oidc.example/issuer/"
 LB_IP = "203.0.113.50"
+FIREWALL_PUBLIC_IP = "198.51.100.10"  # the public address Azure gives the created firewall
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 API_SERVER = "https://aks.example:443"
 # What listManagedClusterUserCredentials(format=exec) returns for an Entra ID cluster.
@@ -168,7 +170,9 @@ class Options:
             retain_on_delete=opts.retain_on_delete,
             replace_on_changes=opts.replace_on_changes,
             additional_secret_outputs=opts.additional_secret_outputs,
-            depends_on=tuple(d._name for d in deps),  # type: ignore[union-attr]
+            # An Output in depends_on (a resource known once it resolves) is recorded by the
+            # monitor among the registration's dependencies, not here.
+            depends_on=tuple(d._name for d in deps if isinstance(d, pulumi.Resource)),
             aliases=tuple(AliasSpec.of(a) for a in opts.aliases or []),
         )
 
@@ -287,6 +291,10 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
     elif typ == "azure-native:dbforpostgresql:Server":
         out["name"] = inputs["serverName"]
         out["fullyQualifiedDomainName"] = f"{inputs['serverName']}.postgres.database.azure.com"
+    elif typ == "azure-native:network:PublicIPAddress":
+        out["ipAddress"] = FIREWALL_PUBLIC_IP
+    elif typ == "azure-native:network:FirewallPolicy":
+        out["name"] = inputs["firewallPolicyName"]
     elif typ == "azure-native:managedidentity:UserAssignedIdentity":
         ids = (UAMI_CLIENT, UAMI_PRINCIPAL)
         if name.endswith("-database-identity"):
@@ -345,20 +353,41 @@ class Mocks(pulumi.runtime.Mocks):
         return None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.resources.append(
-            Registered(
-                type=args.typ,
-                name=args.name,
-                inputs=args.inputs,
-                parent=self.parents.get(args.name, ""),
-                custom=bool(args.custom),
-                provider=args.provider or "",
-                opts=self.options.get(args.name),
-                property_dependencies=self.property_dependencies.get(args.name, {}),
-                dependencies=self.dependencies.get((args.typ, args.name), ()),
-            )
-        )
+        if args.typ == "azure-native:network:AzureFirewall":
+            return self._firewall(args)
+        self.resources.append(self._registered(args))
         return _fake_outputs(args.typ, args.name, args.inputs)
+
+    def _registered(self, args: pulumi.runtime.MockResourceArgs) -> Registered:
+        return Registered(
+            type=args.typ,
+            name=args.name,
+            inputs=args.inputs,
+            parent=self.parents.get(args.name, ""),
+            custom=bool(args.custom),
+            provider=args.provider or "",
+            opts=self.options.get(args.name),
+            property_dependencies=self.property_dependencies.get(args.name, {}),
+            dependencies=self.dependencies.get((args.typ, args.name), ()),
+        )
+
+    def _firewall(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        """Azure gives an Azure Firewall the first address its subnet may use: read the
+        subnet's range from the network the program declared."""
+        self.resources.append(self._registered(args))
+        subnets = [
+            subnet
+            for r in self.resources
+            if r.type == "azure-native:network:VirtualNetwork"
+            for subnet in unwrap(r.inputs).get("subnets") or []
+            if subnet["name"] == "AzureFirewallSubnet"
+        ]
+        rid, out = _fake_outputs(args.typ, args.name, args.inputs)
+        first = str(ipaddress.IPv4Network(subnets[0]["addressPrefix"]).network_address + 4)
+        out["ipConfigurations"] = [
+            {**config, "privateIPAddress": first} for config in args.inputs["ipConfigurations"]
+        ]
+        return rid, out
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
         self.calls.append(args.token)

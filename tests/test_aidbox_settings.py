@@ -326,7 +326,10 @@ def test_production_needs_the_address_users_reach() -> None:
         "host": "fhir.example.org",
         "tls": {"secretName": "fhir-tls"},
     }
-    s = parse({**PROD, "aidbox": public}, secret_keys=("aidboxLicense",))
+    # A public host answers through the load balancer, so production keeps it only with
+    # Aidbox's egress narrowed (behind the egress firewall it is refused: tests/test_egress.py).
+    narrowed = {"egress": {"mode": "loadBalancer"}, "aidboxEgressCidrs": ["198.51.100.7/32"]}
+    s = parse({**PROD, "aidbox": public, "network": narrowed}, secret_keys=("aidboxLicense",))
     assert s.aidbox.base_url == "https://fhir.example.org"
     internal = prod({"internal": {"baseUrl": "https://aidbox.hospital.example"}})
     assert internal.aidbox.base_url == "https://aidbox.hospital.example"

@@ -35,6 +35,7 @@ AKS_RBAC_READER = "7f6c6a51-bcf8-42ba-9220-52d62157d7db"
 AKS_RBAC_CLUSTER_ADMIN = roles.AKS_RBAC_CLUSTER_ADMIN
 # The cluster's Azure Policy assignments (cluster.azurePolicy): Contributor may not write them.
 RESOURCE_POLICY_CONTRIBUTOR = "36243c78-bf99-498c-9df9-86d9f8d28608"
+LOCK_WRITER = "aidbox-secrets lock writer"  # a custom role the script defines
 
 STORAGE = f"/subscriptions/{PROD}/resourceGroups/rg/providers/Microsoft.Storage/account"
 CONTAINER = f"{STORAGE}/blobServices/default/containers/pulumi-state"
@@ -141,6 +142,7 @@ def test_the_deploy_identity_deploys_non_production_only(run) -> None:
         (RBAC_ADMINISTRATOR, f"/subscriptions/{NONPROD}"),
         (AKS_RBAC_CLUSTER_ADMIN, f"/subscriptions/{NONPROD}"),
         (RESOURCE_POLICY_CONTRIBUTOR, f"/subscriptions/{NONPROD}"),
+        (LOCK_WRITER, f"/subscriptions/{NONPROD}"),
         (BLOB_CONTRIBUTOR, CONTAINER),
         (CRYPTO_USER, KEY),
     }
@@ -153,6 +155,7 @@ def test_only_the_production_identity_reaches_production(run) -> None:
         (RBAC_ADMINISTRATOR, f"/subscriptions/{PROD}"),
         (AKS_RBAC_CLUSTER_ADMIN, f"/subscriptions/{PROD}"),
         (RESOURCE_POLICY_CONTRIBUTOR, f"/subscriptions/{PROD}"),
+        (LOCK_WRITER, f"/subscriptions/{PROD}"),
         (BLOB_CONTRIBUTOR, PROD_CONTAINER),
         (CRYPTO_USER, PROD_KEY),
     }
@@ -172,6 +175,21 @@ def test_ci_may_assign_exactly_the_programs_roles(run) -> None:
         assert len(sets) == 2
         for listed in sets:
             assert set(listed.split(", ")) == set(roles.ASSIGNED)
+
+
+def test_ci_may_create_delete_locks_and_never_remove_one(run) -> None:
+    """The program locks production's state of record; CI's identities may create and change
+    those locks, not lift them (an Owner does that on purpose)."""
+    (created,) = [c for c in run[1] if c[:3] == ["role", "definition", "create"]]
+    role = json.loads(option(created, "--role-definition"))
+    assert role["Name"] == LOCK_WRITER
+    assert role["Actions"] == [
+        "Microsoft.Authorization/locks/read",
+        "Microsoft.Authorization/locks/write",
+    ]
+    assert role["AssignableScopes"] == [f"/subscriptions/{NONPROD}", f"/subscriptions/{PROD}"]
+    holders = {g.principal for g in grants(run[1]) if g.role == LOCK_WRITER}
+    assert holders == {DEPLOY, PRODUCTION}
 
 
 def test_the_bootstrapping_user_can_log_in_and_init_every_stack(run) -> None:

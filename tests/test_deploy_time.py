@@ -43,15 +43,36 @@ def test_prod_first_up_is_the_unavoidable_chain() -> None:
     assert through_cluster or through_database, names
     # The path ends in Aidbox: its Deployment, then its Service (and the Ingress on a host).
     assert any(n.startswith("kubernetes:apps/v1:Deployment aidbox") for n in names[-3:]), names
-    mode = cases.settings("Pulumi.prod.yaml").postgres.mode
+    s = cases.settings("Pulumi.prod.yaml")
+    mode = s.postgres.mode
     unavoidable = deploy_time.unavoidable_seconds(
-        in_cluster_database=mode == "inCluster", managed_database=mode == "azureFlexible"
+        in_cluster_database=mode == "inCluster",
+        managed_database=mode == "azureFlexible",
+        firewall=s.network.egress.mode == "firewall",
     )
     assert result.total <= unavoidable * (1 + MARGIN), (result.total, unavoidable, result.path)
     # Nor sooner: the database role Job's pod, like Aidbox's, runs on the user pool.
     assert result.total >= unavoidable, (result.total, unavoidable, result.path)
     pool = names.index("azure-native:containerservice:AgentPool aks-user-pool")
     assert names[pool + 1] == "kubernetes:batch/v1:Job aidbox-db-role-job", names
+
+
+def test_a_created_firewall_comes_before_the_cluster_and_locks_wait_for_nothing() -> None:
+    """With userDefinedRouting the nodes reach their registries only through the firewall, so
+    the cluster waits for it (and its rules); the delete locks follow what they lock and nothing
+    waits for them."""
+    run = cases.run("Pulumi.prod.yaml")
+    result = deploy_time.model(run)
+    names = [name for name, _, _ in result.path]
+    firewall = next(
+        i for i, n in enumerate(names) if n.startswith("azure-native:network:AzureFirewall ")
+    )
+    cluster = next(i for i, n in enumerate(names) if n.startswith(deploy_time.CLUSTER))
+    assert firewall < cluster, names
+    assert not [n for n in names if "ManagementLock" in n]
+    locks = [r for r in run.resources if "ManagementLock" in r.type]
+    assert locks and not [r for r in run.resources if set(r.dependencies) & {x.urn for x in locks}]
+    assert result.total >= deploy_time.unavoidable_seconds(managed_database=True, firewall=True)
 
 
 def test_the_model_follows_output_dependencies() -> None:

@@ -44,6 +44,13 @@ IDENTITY_KEYS = (
     "roleName",
     "issuer",
     "subject",
+    "networkSecurityGroupName",
+    "routeTableName",
+    "azureFirewallName",
+    "firewallPolicyName",
+    "ruleCollectionGroupName",
+    "publicIpAddressName",
+    "lockName",
 )
 
 

@@ -80,30 +80,35 @@ def violations(run: StackRun, production: bool) -> list[str]:
                 args, lambda message, urn=None, p=policy: found.append(f"{p.name}: {message}")
             )
     outputs = {key: run.output(key) for key in run.outputs}
-    args = stack_args(outputs)
+    stack = stack_args(outputs).resources
     config = {"production": True} if production else None
-    resources = [
-        PolicyResource(
-            r.type,
-            unknown_checking_proxy(copy.deepcopy(r.props)),
-            r.urn,
-            r.name,
-            PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), []),
-            None,
-            None,
-            [],
-            {},
-        )
-        for r in run.resources
-        if r.custom
-    ]
     for policy in rules.POLICIES:
         if policy not in rules.RESOURCE_POLICIES:
             policy.validate(
-                StackValidationArgs([*args.resources, *resources], config),
+                StackValidationArgs([*stack, *policy_resources(run)], config),
                 lambda message, urn=None, p=policy: found.append(f"{p.name}: {message}"),
             )
     return found
+
+
+def policy_resources(run: StackRun) -> list[PolicyResource]:
+    """The run's resources as a stack policy sees them: inputs, and the resources each input
+    came from (property dependencies)."""
+    options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    found: dict[str, PolicyResource] = {}
+    for r in run.resources:
+        if r.custom:
+            props = unknown_checking_proxy(copy.deepcopy(r.props))
+            found[r.urn] = PolicyResource(r.type, props, r.urn, r.name, options, None, None, [], {})
+    for r in run.resources:
+        if r.urn in found:
+            deps = {
+                key: [found[u] for u in urns if u in found]
+                for key, urns in r.property_dependencies.items()
+            }
+            found[r.urn].property_dependencies = deps
+            found[r.urn].dependencies = [found[u] for u in r.dependencies if u in found]
+    return list(found.values())
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
@@ -111,6 +116,25 @@ def test_program_meets_every_policy(case: str) -> None:
     config, secret_keys, stack = CASES[case]
     run = run_stack(config, secret_keys=secret_keys, stack=stack)
     assert violations(run, production=stack == "prod") == []
+
+
+def test_production_without_its_locks_or_its_firewall_is_reported() -> None:
+    """The stack rules see the program's own resources: drop the locks, or the firewall's
+    route, and the pack says so."""
+    run = cases.run("Pulumi.prod.yaml")
+    assert violations(run, production=True) == []
+    unlocked = StackRun([r for r in run.resources if "ManagementLock" not in r.type], run.outputs)
+    assert any(v.startswith("azure-delete-locks-production") for v in violations(unlocked, True))
+    cluster = run.one("azure-native:containerservice:ManagedCluster")
+    props = cluster.props
+    props["networkProfile"]["outboundType"] = "loadBalancer"
+    open_egress = StackRun(
+        [dataclasses.replace(r, inputs=props) if r is cluster else r for r in run.resources],
+        run.outputs,
+    )
+    assert any(
+        v.startswith("aks-egress-filtered-production") for v in violations(open_egress, True)
+    )
 
 
 def test_a_broken_rule_is_reported() -> None:

@@ -175,6 +175,17 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
         {"cluster": {"apiServerAuthorizedRanges": ["203.0.113.0/28"]}},
         "cluster.clusterAdmins",
     ),
+    "egress to anywhere, and no firewall": (
+        "azure",
+        {"network": {"egress": {"mode": "loadBalancer"}}},
+        "network.egress.mode",
+    ),
+    "no delete locks": ("azure", {"locks": False}, "locks"),
+    "no delete locks on the Key Vault and database of a cluster this program does not own": (
+        "azure-existingAks",
+        {"locks": False},
+        "locks",
+    ),
     "plain-http Vault": (
         "vault",
         {"vault": {**EXTERNAL, "address": "http://vault.example:8200"}},

@@ -17,6 +17,7 @@ from ..settings import ClusterSettings, MaintenanceWindow, NetworkSettings, Pool
 from .aks_access import EntraAccess
 from .api_server_access import authorized_ranges
 from .grants import grant_principals
+from .locks import delete_lock
 from .monitoring import Monitoring
 from .roles import AKS_RBAC_CLUSTER_ADMIN
 
@@ -58,6 +59,12 @@ class AksClusterArgs:
     key_vault_addon: KeyVaultAddon | None = None
     app_routing: bool = False  # the application routing add-on (managed NGINX Ingress)
     protect: bool = False
+    lock: bool = False  # a CanNotDelete lock (locks)
+    # Egress through a firewall the program creates: the firewall once ready (the cluster's
+    # nodes reach nothing before), and its public address (the nodes reach a public API server
+    # from there).
+    egress_ready: pulumi.Input[Any] | None = None
+    egress_ip: pulumi.Input[str] | None = None
     # An external Vault's egress ranges: it reviews pod tokens at the API server.
     api_server_clients: tuple[str, ...] = ()
 
@@ -148,8 +155,20 @@ def network_profile(settings: ClusterSettings, network: NetworkSettings) -> dict
         "service_cidr": network.service_cidr,
         "dns_service_ip": network.dns_service_ip,
         "load_balancer_sku": "standard",
-        "outbound_type": "loadBalancer",
+        # userDefinedRouting: the node subnets' route to a firewall (network.egress); AKS checks
+        # at creation that it exists (mspnp/aks-baseline, workload-team/cluster-stamp.bicep).
+        "outbound_type": network.egress.outbound_type,
     }
+
+
+def with_egress_ip(
+    ranges: list[str] | None, egress_ip: pulumi.Input[str] | None
+) -> pulumi.Input[list[str]] | None:
+    """The API server's ranges and, with a firewall of the program's, its address: the nodes
+    (and pods) reach a public API server from there. None stays None (no restriction)."""
+    if ranges is None or egress_ip is None:
+        return ranges
+    return pulumi.Output.from_input(egress_ip).apply(lambda ip: [*ranges, f"{ip}/32"])
 
 
 def maintenance_window(window: MaintenanceWindow) -> dict[str, Any]:
@@ -209,8 +228,9 @@ class AksCluster(pulumi.ComponentResource):
             ],
             network_profile=network_profile(s, args.network),
             api_server_access_profile={
-                "authorized_ip_ranges": authorized_ranges(
-                    s.api_server_authorized_ranges, args.api_server_clients
+                "authorized_ip_ranges": with_egress_ip(
+                    authorized_ranges(s.api_server_authorized_ranges, args.api_server_clients),
+                    args.egress_ip,
                 ),
                 "enable_private_cluster": s.private,
                 # Run Command reaches the cluster around the authorized ranges.
@@ -237,8 +257,11 @@ class AksCluster(pulumi.ComponentResource):
                 protect=args.protect,
                 # Every cluster update re-sends its pools: never a new system pool count.
                 ignore_changes=["agentPoolProfiles[0].count"],
+                depends_on=[args.egress_ready] if args.egress_ready is not None else None,
             ),
         )
+        if args.lock:
+            delete_lock(f"{name}-cluster", self, scope=cluster.id, what="the AKS cluster")
         self._user_pool(name, args, cluster)
         kubelet = cluster.identity_profile.apply(lambda p: p["kubeletidentity"])
         self.cluster_name = cluster.name

@@ -13,6 +13,7 @@ from .. import naming
 from ..passwords import seed_value
 from ..settings import KeyVaultSettings, SecretSpec
 from .grants import grant_principals
+from .locks import delete_lock
 from .private_dns import private_endpoint
 from .roles import KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER, role_definition_id
 
@@ -101,6 +102,7 @@ class KeyVaultArgs:
     workspace_id: pulumi.Input[str]
     private_dns_zone_id: str | None = None  # an existing privatelink.vaultcore.azure.net zone
     protect: bool = False
+    lock: bool = False  # a CanNotDelete lock (locks)
     seeds: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # managed secrets
 
 
@@ -139,6 +141,8 @@ class KeyVault(pulumi.ComponentResource):
                 ignore_changes=None if configured else ["vaultName"],
             ),
         )
+        if args.lock:
+            delete_lock(name, self, scope=vault.id, what="the Key Vault of the secrets")
         self.vault_id = vault.id
         self.vault_name = vault.name
         self.vault_uri = vault.properties.apply(lambda p: p.vault_uri)

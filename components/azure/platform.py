@@ -16,6 +16,8 @@ class PlatformArgs:
     resource_group_name: str
     location: str
     tags: Mapping[str, str]
+    # Production: `pulumi destroy` stops at the group until it is unprotected on purpose.
+    protect: bool = False
 
 
 class Platform(pulumi.ComponentResource):
@@ -35,7 +37,7 @@ class Platform(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         client = authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self)

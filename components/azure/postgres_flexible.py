@@ -18,6 +18,7 @@ from ..aidbox.database import Database
 from ..aidbox.db_role_sql import APP_ROLE
 from ..settings.managed import DB_APP_PASSWORD, DB_PASSWORD
 from ..settings.postgres import FlexibleServerSettings
+from .locks import delete_lock
 from .private_dns import linked_zone
 
 ADMIN_LOGIN = "aidbox"
@@ -64,6 +65,7 @@ class FlexibleServerArgs:
     # e.g. a hub's): the program then creates and links none.
     private_dns_zone_id: str | None = None
     protect: bool = False
+    lock: bool = False  # a CanNotDelete lock (locks)
 
 
 class FlexibleServer(pulumi.ComponentResource):
@@ -117,6 +119,8 @@ class FlexibleServer(pulumi.ComponentResource):
                 ignore_changes=["serverName", "administratorLoginPassword"],
             ),
         )
+        if args.lock:
+            delete_lock(name, self, scope=server.id, what="Aidbox's database")
         database = dbforpostgresql.Database(
             f"{name}-database",
             resource_group_name=args.resource_group_name,

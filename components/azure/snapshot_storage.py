@@ -14,6 +14,7 @@ from pulumi_azure_native import authorization, managedidentity, network, storage
 
 from .. import naming
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
+from .locks import delete_lock
 from .network import Subnets
 from .private_dns import linked_zone
 from .roles import STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id
@@ -86,6 +87,7 @@ class VaultSnapshotStorageArgs:
     network: Subnets | None = None
     private_dns_zone_id: str | None = None  # an existing privatelink.blob zone (existingAks)
     allowed_ranges: tuple[str, ...] = ()
+    lock: bool = False  # a CanNotDelete lock (locks)
 
 
 class VaultSnapshotStorage(pulumi.ComponentResource):
@@ -110,6 +112,10 @@ class VaultSnapshotStorage(pulumi.ComponentResource):
                 parent=self, protect=args.production, ignore_changes=["accountName"]
             ),
         )
+        if args.lock:
+            # Vault's backups: the account and its container cannot be deleted; blobs can
+            # (locks stop the management plane, not the lifecycle rule or the data plane).
+            delete_lock(name, self, scope=account.id, what="Vault's snapshots")
         storage.BlobServiceProperties(
             f"{name}-blob-service",
             resource_group_name=args.resource_group_name,

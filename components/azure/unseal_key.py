@@ -11,6 +11,7 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 from .. import naming
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
 from .key_vault import network_acls, private_access, vault_properties
+from .locks import delete_lock
 from .network import Subnets
 from .roles import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, role_definition_id
 
@@ -29,6 +30,7 @@ class VaultUnsealKeyArgs:
     subject: str  # system:serviceaccount:<namespace>:<Vault server ServiceAccount>
     production: bool
     tags: Mapping[str, str]
+    lock: bool = False  # a CanNotDelete lock (locks)
     # The vault's firewall: the Vault pods come in through a private endpoint in `network`;
     # `allowed_ranges` (the administrators') may use the data plane for the one-time init.
     network: Subnets | None = None
@@ -69,6 +71,8 @@ class VaultUnsealKey(pulumi.ComponentResource):
                 parent=self, protect=args.production, ignore_changes=["vaultName"]
             ),
         )
+        if args.lock:
+            delete_lock(name, self, scope=vault.id, what="Vault's unseal key")
         if args.network is not None:
             private_access(
                 name,

@@ -124,7 +124,8 @@ def aidbox_policies(
             {"ipBlock": {"cidr": managed_database}}
         ]
     if https_egress:
-        # Aidbox's license check and FHIR package downloads leave the cluster over HTTPS.
+        # Aidbox's license check and FHIR package downloads leave the cluster over HTTPS. By
+        # address: behind a firewall (network.egress), the firewall filters them by name.
         policies["aidbox-egress"]["egress"].append(
             {
                 "to": [_https_peer(c) for c in https_egress],

@@ -63,6 +63,14 @@ def load_settings() -> Settings:
             "available but cannot be declared with this program's azure-native provider yet: "
             "plan the move (README, 'Public endpoint: NGINX and its successor')"
         )
+    egress = settings.network.egress
+    if egress.mode == "firewall" and not egress.route_node_pools:
+        pulumi.log.warn(
+            f"{NAMESPACE}:network.egress.routeNodePools = false: the firewall is created, but "
+            "the node pools still leave through the load balancer, unfiltered. Once this `up` "
+            "is done, remove the key (or set it to true) and run `pulumi up` again to route "
+            "them through the firewall (README, Upgrade notes)"
+        )
     if not settings.aidbox.has_license:
         pulumi.log.warn(
             f"{NAMESPACE}:aidboxLicense is not set: Aidbox will not start without a license "

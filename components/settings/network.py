@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import naming
+from .egress import EgressSettings, parse_egress
 from .reader import Section
 from .values import cidr, cidrs
 
 # The AKS application routing add-on runs its ingress controller here.
 APP_ROUTING_NAMESPACE = "app-routing-system"
 SUBNETS = ("systemSubnet", "userSubnet", "privateEndpointSubnet", "postgresSubnet")
-# The virtual network this program creates (cluster.mode aks).
-VNET_KEYS = ("addressSpace", *SUBNETS, "podCidr", "serviceCidr", "dnsServiceIp")
+# The virtual network this program creates (cluster.mode aks), and how its nodes reach out.
+VNET_KEYS = ("addressSpace", *SUBNETS, "podCidr", "serviceCidr", "dnsServiceIp", "egress")
 # Subnets of someone else's network (cluster.mode existingAks), by Azure resource id.
 SUBNET_ID_KEYS = ("privateEndpointSubnetId", "postgresSubnetId")
 # Private DNS zones the network already resolves through (cluster.mode existingAks).
@@ -91,13 +92,17 @@ class NetworkSettings:
     # HTTPS egress from Aidbox beyond the cluster (license check, FHIR package registries);
     # private ranges and the instance metadata address stay closed whatever is listed.
     aidbox_egress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    # cluster.mode aks: the nodes' way out (load balancer, or a firewall's route).
+    egress: EgressSettings = field(default_factory=EgressSettings)
 
 
 def _net(text: str) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(text)
 
 
-def parse_network(top: Section, cluster_mode: str = "aks") -> NetworkSettings:
+def parse_network(
+    top: Section, cluster_mode: str = "aks", production: bool = False
+) -> NetworkSettings:
     s = top.section("network")
     if cluster_mode != "aks":
         return parse_foreign_network(s, cluster_mode)
@@ -128,6 +133,15 @@ def parse_network(top: Section, cluster_mode: str = "aks") -> NetworkSettings:
         for b in keys[i + 1 :]:
             if _net(subnets[a]).overlaps(_net(subnets[b])):
                 s.fail(b, subnets[b], f"a range that does not overlap network.{a}")
+    egress = parse_egress(s, production, space)
+    if egress.mode == "firewall":
+        for key, value in subnets.items():
+            if _net(value).overlaps(_net(egress.firewall_subnet)):
+                s.section("egress").fail(
+                    "firewallSubnet",
+                    egress.firewall_subnet,
+                    f"a range that does not overlap network.{key} ({value})",
+                )
     pod = cidr(s, "podCidr", d.pod_cidr)
     service = cidr(s, "serviceCidr", d.service_cidr)
     for key, value in (("podCidr", pod), ("serviceCidr", service)):
@@ -154,6 +168,7 @@ def parse_network(top: Section, cluster_mode: str = "aks") -> NetworkSettings:
         dns_service_ip=dns,
         ingress_namespaces=d.ingress_namespaces if namespaces is None else namespaces,
         aidbox_egress_cidrs=cidrs(s, "aidboxEgressCidrs", d.aidbox_egress_cidrs),
+        egress=egress,
     )
 
 

@@ -25,6 +25,8 @@ from .aidbox_env import dev_mode_problems
 from .azure import AzureSettings, parse_azure
 from .cluster import ClusterSettings, parse_cluster
 from .csi import CsiSettings, parse_csi
+from .egress import production_egress_problem, public_host_problem
+from .locks import parse_locks, production_locks_problem
 from .managed import with_managed
 from .monitoring import AUDIT_LOGS, MonitoringSettings, parse_monitoring
 from .network import SUBNET_ID_RULE, NetworkSettings, parse_network
@@ -42,7 +44,7 @@ AZURE_KEYS = ("keyVault", "azure")
 VAULT_KEYS = ("vault",)
 # Keys that hold a string, number or boolean (the rest are objects).
 SCALAR_KEYS = frozenset(
-    {"secretStore", "namespace", "production", "rotationPollInterval", "aidboxLicense"}
+    {"secretStore", "namespace", "production", "rotationPollInterval", "aidboxLicense", "locks"}
 )
 TOP_LEVEL_KEYS = (
     "secretStore",
@@ -58,6 +60,7 @@ TOP_LEVEL_KEYS = (
     "csi",
     "postgres",
     "registry",
+    "locks",
     *AZURE_KEYS,
     *VAULT_KEYS,
 )
@@ -72,6 +75,7 @@ class Settings:
     namespace: str
     secrets: tuple[SecretSpec, ...]
     production: bool = False
+    locks: bool = False  # CanNotDelete locks on the state of record
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
@@ -152,6 +156,8 @@ def production_checks(s: Settings, top: Section, today: date) -> None:
                 "`az acr import` goes through Azure Resource Manager",
             )
         )
+    if locks := production_locks_problem(s.locks, s.cluster.mode):
+        problems.append(locks)
     if s.cluster.mode == "aks":  # a cluster someone else runs is theirs to harden
         problems += cluster_production_problems(s, today)
     # Aidbox's own production settings last: the older rules above keep their order.
@@ -235,6 +241,8 @@ def cluster_production_problems(s: Settings, today: date) -> list[tuple[str, obj
                 f"one of {list(AUDIT_LOGS)} on production",
             )
         )
+    if egress := production_egress_problem(s.network.egress, s.network.aidbox_egress_cidrs):
+        problems.append(egress)
     if s.azure and EVERYWHERE in s.azure.key_vault.allowed_ranges:
         problems.append(
             ("keyVault.allowedRanges", list(s.azure.key_vault.allowed_ranges), "not 0.0.0.0/0")
@@ -373,8 +381,9 @@ def parse_settings(
         namespace=namespace,
         secrets=secrets,
         production=production,
+        locks=parse_locks(top, production=production, cluster_mode=cluster.mode),
         cluster=cluster,
-        network=parse_network(top, cluster.mode),
+        network=parse_network(top, cluster.mode, production),
         monitoring=parse_monitoring(top, cluster.mode),
         csi=csi,
         aidbox=aidbox,
@@ -398,6 +407,8 @@ def parse_settings(
     # The chart keeps Vault pods on separate nodes (required anti-affinity), in the user pool
     # (the system pool takes critical add-ons only): the autoscaler adds nodes up to its max.
     check_cluster_mode(settings, top)
+    if host := public_host_problem(settings.network.egress, settings.aidbox.host):
+        fail(*host)
     if v is not None:
         check_vault_cluster(v, settings.cluster, top)
     pool = settings.cluster.user_pool

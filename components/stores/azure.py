@@ -85,6 +85,7 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
                 workspace_id=args.monitoring.workspace_id,
                 private_dns_zone_id=args.network.key_vault_private_dns_zone_id,
                 protect=s.production,
+                lock=s.locks,
                 seeds=args.seeds,
             ),
             opts=child,

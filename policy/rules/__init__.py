@@ -29,11 +29,13 @@ from .azure.aks import (
     validate_aks_network_policy,
     validate_aks_zones,
 )
+from .azure.egress import validate_aks_egress_filtered
 from .azure.key_vault import (
     validate_key_vault_network,
     validate_key_vault_purge_protection,
     validate_key_vault_rbac_soft_delete,
 )
+from .azure.locks import validate_delete_locks
 from .azure.registry import validate_container_registry
 from .azure.roles import (
     ROLE_ACR_PULL,
@@ -90,6 +92,7 @@ __all__ = [
     "validate_aidbox_public_url",
     "validate_aidbox_shared_keys",
     "validate_aks_admission",
+    "validate_aks_egress_filtered",
     "validate_aks_entra_rbac",
     "validate_aks_kubernetes_version",
     "validate_aks_local_accounts",
@@ -97,6 +100,7 @@ __all__ = [
     "validate_aks_zones",
     "validate_container_registry",
     "validate_csi_volumes_read_only",
+    "validate_delete_locks",
     "validate_image_pinned",
     "validate_key_vault_network",
     "validate_key_vault_purge_protection",

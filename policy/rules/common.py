@@ -16,7 +16,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pulumi_policy import (
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
 from pulumi_policy.proxy import UnknownValueError
 
 PRODUCTION = "production"
@@ -140,6 +145,24 @@ def production_check(
     check = Check(args, report_violation)
     reason = production_reason(check)
     return (check, reason) if reason else None
+
+
+def stack_resource_check(
+    args: StackValidationArgs, resource: PolicyResource, report_violation: ReportViolation
+) -> Check:
+    """A `Check` of one resource of a stack rule: reads and production as for a resource rule
+    (the policy's config, the resource's tags or labels, the stack's tags)."""
+    resource_args = ResourceValidationArgs(
+        resource.resource_type,
+        resource.props,
+        resource.urn,
+        resource.name,
+        resource.opts,
+        resource.provider,
+        args.get_config(),
+        args.stack_tags,
+    )
+    return Check(resource_args, report_violation)
 
 
 def show(value: Any) -> str:

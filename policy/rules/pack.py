@@ -24,11 +24,13 @@ from .azure.aks import (
     validate_aks_network_policy,
     validate_aks_zones,
 )
+from .azure.egress import validate_aks_egress_filtered
 from .azure.key_vault import (
     validate_key_vault_network,
     validate_key_vault_purge_protection,
     validate_key_vault_rbac_soft_delete,
 )
+from .azure.locks import validate_delete_locks
 from .azure.registry import validate_container_registry
 from .azure.roles import validate_role_assignment
 from .common import ENVIRONMENT_LABEL
@@ -360,6 +362,28 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PRODUCTION_CONFIG,
         validate=validate_key_vault_network,
+    ),
+    StackValidationPolicy(
+        name="aks-egress-filtered-production",
+        description=(
+            "On production, an AKS cluster's egress is filtered: networkProfile.outboundType "
+            "userDefinedRouting (a firewall), or else the stack's NetworkPolicies deny egress by "
+            "default and open it to no range wider than a /16 (and never to every destination)."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_aks_egress_filtered,
+    ),
+    StackValidationPolicy(
+        name="azure-delete-locks-production",
+        description=(
+            "On production, every AKS cluster, Key Vault, PostgreSQL flexible server and storage "
+            "account (an ha Vault's snapshots) has a CanNotDelete (or ReadOnly) management lock "
+            "whose scope is that resource."
+        ),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PRODUCTION_CONFIG,
+        validate=validate_delete_locks,
     ),
     StackValidationPolicy(
         name="no-credential-stack-output",

@@ -61,6 +61,8 @@ if command.startswith("identity show"):
     answer({"clientId": f"client-{name}", "principalId": f"principal-{name}"}.get(query, ""))
 if command.startswith("identity federated-credential show"):
     sys.exit(3)  # not created yet
+if command.startswith("role definition list"):
+    answer("0")  # no custom role yet
 if command.startswith("role assignment list"):
     answer("0")  # nothing assigned yet
 if command.startswith("storage container-rm show") or command.startswith("keyvault key show"):

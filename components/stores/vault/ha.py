@@ -41,6 +41,7 @@ def ha_mode(ctx: StoreContext) -> Mode:
             oidc_issuer_url=issuer,
             subject=f"system:serviceaccount:{ns}:{RELEASE_NAME}",
             production=s.production,
+            lock=s.locks,
             tags=args.tags,
             network=args.network,
             allowed_ranges=s.cluster.api_server_authorized_ranges,

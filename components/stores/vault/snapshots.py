@@ -39,6 +39,7 @@ def snapshot_job(ctx: StoreContext, *, configured: bool) -> dict[str, pulumi.Out
             subject=f"system:serviceaccount:{ns}:{SNAPSHOT_NAME}",
             retention_days=snaps.retention_days,
             production=s.production,
+            lock=s.locks,
             tags=args.tags,
             network=args.network,
             private_dns_zone_id=snaps.private_dns_zone_id,
