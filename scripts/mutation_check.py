@@ -971,6 +971,12 @@ MUTS = [
         "if False:",
     ),
     ("components/azure/egress_rules.py", "fqdn_tags=[AKS_FQDN_TAG],", "fqdn_tags=[],"),
+    # Imports run one way (tests/test_layers.py): the Azure layer never reaches up into Aidbox's.
+    (
+        "components/azure/postgres_flexible.py",
+        "from ..database import APP_ROLE, Database",
+        "from ..aidbox.db_role import APP_ROLE, Database",
+    ),
     # With the stack's own registry, nothing public to allow, and no empty rule or collection.
     ("components/azure/egress_rules.py", '    if r.mode == "acr":\n        return ()', "    pass"),
     ("components/azure/egress_rules.py", "    if needs.registries:\n", "    if True:\n"),

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from components.aidbox.db_role_sql import APP_ROLE, role_sql
+from components.aidbox.db_role_sql import role_sql
+from components.database import APP_ROLE
 
 EXISTING_OBJECTS = """
 CREATE SCHEMA sof;

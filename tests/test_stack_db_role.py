@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from harness import AZURE_TUNED, AZURE_TUNED_SECRETS, VAULT_DEV, StackRun, depends_on, run_stack
 
-from components.aidbox.db_role_sql import APP_ROLE
+from components.database import APP_ROLE
 from components.settings.managed import DB_APP_PASSWORD, DB_PASSWORD, MANAGED_SECRETS
 
 JOB = "batch/v1:Job"

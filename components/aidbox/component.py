@@ -11,6 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import naming
+from ..binding import StoreBinding
+from ..database import Database
 from ..kubernetes.helm_values import prometheus_annotations
 from ..kubernetes.metrics import ScrapeTarget, scrape
 from ..kubernetes.pull import image_from
@@ -18,9 +20,7 @@ from ..kubernetes.secret_provider_class import SecretProviderClass
 from ..passwords import generated_password
 from ..settings import Autoscaling, Settings, Tls
 from ..settings.managed import AUTH_KEYS
-from ..stores.binding import StoreBinding
 from . import render, start
-from .database import Database
 from .pod import pod_spec
 from .service_account import StoreServiceAccount
 

@@ -18,12 +18,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..binding import StoreBinding
+from ..database import APP_ROLE, Database
 from ..kubernetes.pull import image_from
 from ..kubernetes.secret_provider_class import SecretProviderClass, csi_volume
-from ..stores.binding import StoreBinding
 from . import render
-from .database import Database
-from .db_role_sql import APP_ROLE, role_sql
+from .db_role_sql import role_sql
 from .service_account import StoreServiceAccount
 
 NAME = "aidbox-db-role"

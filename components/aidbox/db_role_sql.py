@@ -15,10 +15,6 @@ Idempotent: run again, it only sets the password to the store's current value.
 
 from __future__ import annotations
 
-# Aidbox's own role. Not `aidbox`: that name is the administrator's on existing stacks (the
-# flexible server's administrator login and the in-cluster superuser), which cannot be renamed
-# without replacing the server.
-APP_ROLE = "aidbox_app"
 EXTENSIONS = ("pgcrypto", "unaccent", "pg_trgm", "fuzzystrmatch")
 
 _SQL = r"""

@@ -7,9 +7,9 @@ from typing import Any
 
 import pulumi
 
+from ..binding import StoreBinding
 from ..kubernetes.secret_provider_class import csi_volume
 from ..settings import Settings
-from ..stores.binding import StoreBinding
 from . import render
 
 NAME = "aidbox"

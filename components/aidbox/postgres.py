@@ -11,13 +11,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import naming
+from ..binding import StoreBinding
+from ..database import APP_ROLE, Database
 from ..kubernetes.pull import image_from
 from ..kubernetes.secret_provider_class import SecretProviderClass, csi_volume
 from ..settings import PostgresSettings
 from ..settings.managed import DB_APP_PASSWORD, DB_PASSWORD
-from ..stores.binding import StoreBinding
-from .database import Database
-from .db_role_sql import APP_ROLE
 from .service_account import StoreServiceAccount
 
 PORT = 5432

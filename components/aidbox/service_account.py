@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..aliases import moved_from
-from ..stores.binding import StoreBinding
+from ..binding import StoreBinding
 
 AIDBOX_ACCOUNT_RESOURCE = "aidbox-service-account"
 

@@ -14,8 +14,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import dbforpostgresql
 
-from ..aidbox.database import Database
-from ..aidbox.db_role_sql import APP_ROLE
+from ..database import APP_ROLE, Database
 from ..settings.managed import DB_APP_PASSWORD, DB_PASSWORD
 from ..settings.postgres import FlexibleServerSettings
 from .locks import delete_lock

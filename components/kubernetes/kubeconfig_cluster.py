@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..settings import KubeconfigSource
-from .kubeconfig import KubeEndpoint, parse_kubeconfig, read_kubeconfig
+from ..settings.kubeconfig import KubeEndpoint, parse_kubeconfig, read_kubeconfig
 from .target import aidbox_namespace
 
 

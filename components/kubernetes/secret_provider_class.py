@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import naming
-from ..stores.binding import StoreBinding
+from ..binding import StoreBinding
 from ..versions import CSI_DRIVER_NAME, SPC_API_VERSION
 
 

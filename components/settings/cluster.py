@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..aks_versions import DEFAULT_MINOR
-from ..kubernetes.kubeconfig import KubeconfigError, parse_kubeconfig, read_kubeconfig
+from .kubeconfig import KubeconfigError, parse_kubeconfig, read_kubeconfig
 from .principals import Principal, object_id, parse_principals
 from .reader import Section, Sensitive
 from .values import GUID_RULE, cidrs, is_guid

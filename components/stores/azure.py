@@ -15,12 +15,12 @@ from ..azure.key_vault import KeyVault, KeyVaultArgs
 from ..azure.monitoring import Monitoring
 from ..azure.network import Subnets
 from ..azure.platform import Platform
+from ..binding import StoreBinding
 from ..kubernetes.helm import helm_release
 from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE, azure_provider_values
 from ..settings import Settings
 from ..settings.managed import Reader
 from ..versions import AZURE_PROVIDER
-from .binding import StoreBinding
 from .parameters import azure_parameters
 
 MOUNT_DIR = "/run/azure-secrets"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ...binding import StoreBinding
 from ...kubernetes.pod_security import REASON_ANNOTATION, namespace_labels
 from ...kubernetes.vault_network_policies import (
     VaultNetworkPolicies,
@@ -16,7 +17,6 @@ from ...kubernetes.vault_network_policies import (
     VaultTraffic,
 )
 from ...settings.vault import KV_VALUE_KEY
-from ..binding import StoreBinding
 from ..parameters import vault_parameters
 from ..vault_access import vault_port
 from .configure import configure, role_name

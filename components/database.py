@@ -7,13 +7,18 @@ from dataclasses import dataclass
 
 import pulumi
 
+# Aidbox's own role. Not `aidbox`: that name is the administrator's on existing stacks (the
+# flexible server's administrator login and the in-cluster superuser), which cannot be renamed
+# without replacing the server.
+APP_ROLE = "aidbox_app"
+
 
 @dataclass(frozen=True)
 class Database:
     host: pulumi.Input[str]
     port: int
     name: str
-    user: str  # Aidbox's own role (db_role_sql.APP_ROLE), never the administrator
+    user: str  # Aidbox's own role (APP_ROLE), never the administrator
     # The store secret holding its password (a managed secret): Aidbox's start script reads
     # its mounted file the same way in every mode.
     password_secret: str
