@@ -442,7 +442,7 @@ MUTS = [
         "context=None,",
     ),
     (
-        "__main__.py",
+        "components/program/cluster.py",
         'if platform is not None and (mode == "aks" or settings.azure is not None):',
         "if platform is not None:",
     ),
@@ -452,7 +452,7 @@ MUTS = [
         'allowed += [*FOREIGN_KEYS, "postgresSubnet", "podCidr"]',
     ),
     (
-        "__main__.py",
+        "components/program/cluster.py",
         "                rotation_poll_interval=settings.csi.rotation_poll_interval,\n",
         "",
     ),
@@ -532,7 +532,7 @@ MUTS = [
     ("components/aidbox/db_role_sql.py", 'GRANT :"app" TO CURRENT_USER;', ""),
     ("components/aidbox/db_role_sql.py", 'ALTER DATABASE :"db" OWNER TO :"app";', ""),
     (
-        "__main__.py",
+        "components/program/workload.py",
         "    database = dataclasses.replace(database, ready=(*database.ready, role.job))\n",
         "",
     ),
@@ -794,7 +794,7 @@ MUTS = [
         "Reader(DATABASE_READER, database_account, (*aidbox, *database)),",
     ),
     (
-        "__main__.py",
+        "components/program/workload.py",
         "service_account=database_account,\n                protect=settings.production,",
         "service_account=account,\n                protect=settings.production,",
     ),

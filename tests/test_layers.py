@@ -1,5 +1,6 @@
 """Imports run one way: settings (with the shared vocabulary beside it: names, versions, images,
-bindings, the database's shape) -> azure and kubernetes -> stores -> aidbox -> __main__.py.
+bindings, the database's shape) -> azure and kubernetes -> stores -> aidbox -> program (how
+__main__.py composes them) -> __main__.py.
 A lower layer that imports a higher one is a cycle waiting to happen, and a sign that a piece
 sits in the wrong room."""
 
@@ -12,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS = ROOT / "components"
 # Each room's rank; a module may import from its own rank or below. Modules directly under
 # components/ are the shared vocabulary: rank 0 with the settings.
-RANKS = {"settings": 0, "azure": 1, "kubernetes": 1, "stores": 2, "aidbox": 3}
+RANKS = {"settings": 0, "azure": 1, "kubernetes": 1, "stores": 2, "aidbox": 3, "program": 4}
 
 
 def rank(parts: tuple[str, ...]) -> int:
