@@ -10,14 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity, network, storage
+from pulumi_azure_native import authorization, network, storage
 
 from .. import naming
-from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
 from .locks import delete_lock
 from .network import Subnets
 from .private_dns import linked_zone
 from .roles import STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id
+from .workload_identity import federated_identity
 
 CONTAINER = "vault-snapshots"
 BLOB_ZONE = "privatelink.blob.core.windows.net"
@@ -143,21 +143,14 @@ class VaultSnapshotStorage(pulumi.ComponentResource):
         )
         if args.network is not None:
             self._private_endpoint(name, args, account)
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
+        identity, federation = federated_identity(
+            name,
+            self,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            tags=dict(args.tags),
-            opts=child,
-        )
-        federation = managedidentity.FederatedIdentityCredential(
-            f"{name}-federation",
-            resource_group_name=args.resource_group_name,
-            resource_name_=identity.name,
             issuer=args.oidc_issuer_url,
             subject=args.subject,
-            audiences=[AZURE_TOKEN_AUDIENCE],
-            opts=child,
+            tags=args.tags,
         )
         grant = authorization.RoleAssignment(
             f"{name}-grant",

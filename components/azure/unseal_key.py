@@ -6,14 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, managedidentity
+from pulumi_azure_native import authorization, keyvault
 
 from .. import naming
-from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE
 from .key_vault import network_acls, private_access, vault_properties
 from .locks import delete_lock
 from .network import Subnets
 from .roles import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, role_definition_id
+from .workload_identity import federated_identity
 
 UNSEAL_KEY_NAME = "vault-unseal"
 INIT_SECRET_NAME = "vault-init"  # where the one-time `vault operator init` output goes
@@ -47,7 +47,6 @@ class VaultUnsealKey(pulumi.ComponentResource):
         self, name: str, args: VaultUnsealKeyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aidbox-secrets:azure:VaultUnsealKey", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         vault = keyvault.Vault(
             f"{name}-vault",
             resource_group_name=args.resource_group_name,
@@ -94,21 +93,14 @@ class VaultUnsealKey(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.production),
         )
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
+        identity, federation = federated_identity(
+            name,
+            self,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            tags=dict(args.tags),
-            opts=child,
-        )
-        federation = managedidentity.FederatedIdentityCredential(
-            f"{name}-federation",
-            resource_group_name=args.resource_group_name,
-            resource_name_=identity.name,
             issuer=args.oidc_issuer_url,
             subject=args.subject,
-            audiences=[AZURE_TOKEN_AUDIENCE],
-            opts=child,
+            tags=args.tags,
         )
         grant = authorization.RoleAssignment(
             f"{name}-grant",

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import managedidentity
 
 from .. import naming
 from ..azure.aks_access import AksTarget
@@ -15,9 +14,10 @@ from ..azure.key_vault import KeyVault, KeyVaultArgs
 from ..azure.monitoring import Monitoring
 from ..azure.network import Subnets
 from ..azure.platform import Platform
+from ..azure.workload_identity import federated_identity
 from ..binding import StoreBinding
 from ..kubernetes.helm import helm_release
-from ..kubernetes.helm_values import AZURE_TOKEN_AUDIENCE, azure_provider_values
+from ..kubernetes.helm_values import azure_provider_values
 from ..settings import Settings
 from ..settings.managed import Reader
 from ..versions import AZURE_PROVIDER
@@ -194,20 +194,13 @@ class AzureKeyVaultStore(pulumi.ComponentResource):
         keeps the logical names an existing stack has."""
         s, cluster = self._settings, self._cluster
         prefix = name if index == 0 else f"{name}-{reader.key}"
-        identity = managedidentity.UserAssignedIdentity(
-            f"{prefix}-identity",
+        identity, federation = federated_identity(
+            prefix,
+            self,
             resource_group_name=platform.resource_group_name,
             location=platform.location,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        federation = managedidentity.FederatedIdentityCredential(
-            f"{prefix}-federation",
-            resource_group_name=platform.resource_group_name,
-            resource_name_=identity.name,
             issuer=cluster.oidc_issuer_url,
             subject=f"system:serviceaccount:{s.namespace}:{reader.service_account}",
-            audiences=[AZURE_TOKEN_AUDIENCE],
-            opts=pulumi.ResourceOptions(parent=self),
         )
         grantee = "workload" if index == 0 else f"workload-{reader.key}"
         return _Identity(
