@@ -6,7 +6,8 @@ Vault KV version) and the CSI driver hands every pod one version of all three: a
 while someone rotates, or a rotation poll between two writes, never sees a private key with
 another key's public half (Aidbox refuses to start on a mismatched pair, and replicas with
 different keys refuse each other's tokens). Aidbox reads the three from env vars only, so its
-start script (start.py) splits the mounted file; the README's "Rotate" writes one with openssl.
+start script (start.py) splits the mounted file; docs/operations.md, "Rotate" writes one with
+openssl.
 
     -----BEGIN RSA PRIVATE KEY-----      (or EC PRIVATE KEY, or PRIVATE KEY: Aidbox takes RSA
     ...                                   and EC keys, configure-aidbox-and-multibox.md)

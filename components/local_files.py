@@ -1,5 +1,5 @@
 """Files the program writes on the deployer's machine for providers that take only paths (the
-Vault provider's CA and client certificate)."""
+Vault provider's CA)."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ class Image:
 VAULT_IMAGE = Image("hashicorp/vault", "2.0.4")
 VAULT_CSI_PROVIDER_IMAGE = Image("hashicorp/vault-csi-provider", "1.7.4")
 # The end-to-end run's Vault (scripts/e2e/vault/go.mod): the Go module proxy has no Vault 2
-# module, so it builds 1.21.0 (README, "End-to-end run").
+# module, so it builds 1.21.0 (docs/testing.md, "Vault versions: deployed and tested").
 E2E_VAULT_VERSION = "1.21.0"
 # The snapshot job's uploader (workload identity, `az storage blob upload --auth-mode login`).
 AZURE_CLI_IMAGE = Image("mcr.microsoft.com/azure-cli", "2.91.0")

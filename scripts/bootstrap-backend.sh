@@ -43,7 +43,8 @@ readonly ROLE_AKS_RBAC_CLUSTER_ADMIN="b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 readonly ROLE_RESOURCE_POLICY_CONTRIBUTOR="36243c78-bf99-498c-9df9-86d9f8d28608"
 # A custom role (no built-in one is this narrow): the deploying identities create the delete
 # locks the program puts on the state of record (`locks`, on by default on production), and may
-# not remove one. Lifting a lock is a deliberate act of an Owner (README, "Delete locks").
+# not remove one. Lifting a lock is a deliberate act of an Owner
+# (docs/operations.md, "Delete locks").
 readonly ROLE_LOCK_WRITER="aidbox-secrets lock writer"
 
 readonly GITHUB_OIDC_ISSUER="https://token.actions.githubusercontent.com"

@@ -8,6 +8,7 @@ from typing import Any
 
 import cases
 import pytest
+from doc_pages import Pointer, pointers, unresolved
 from harness import (
     AZURE_DEV,
     VAULT_HA_PRODUCTION,
@@ -49,7 +50,10 @@ def test_production_locks_its_state_of_record() -> None:
         assert lock is not None, resource.name
         assert lock.props["level"] == "CanNotDelete"
         assert lock.props["lockName"] == "aidbox-secrets-do-not-delete"
-        assert "README" in lock.props["notes"]
+        # The notes name the page and section that say how to lift it, and both exist.
+        (pointer,) = pointers(lock.props["notes"])
+        assert pointer == Pointer("docs/operations.md", "Delete locks")
+        assert unresolved(pointer) is None
         # Nothing waits for a lock: it stays off the first deploy's critical path.
         assert not [r for r in run.resources if lock.urn in r.dependencies]
 

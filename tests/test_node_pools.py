@@ -54,7 +54,8 @@ def test_the_user_pool_is_an_agent_pool_of_the_cluster(file: str) -> None:
     cluster = run.one(CLUSTER)
     pool = run.one(AGENT_POOL, "aks-user-pool")
     props, want = pool.props, s.cluster.user_pool
-    # Its name in Azure is the one the inline pool had: existing stacks import it (README).
+    # Its name in Azure is the one the inline pool had: existing stacks import it
+    # (docs/operations.md, "Upgrade notes").
     assert props["agentPoolName"] == "user"
     assert props["resourceName"] == cluster.props["resourceName"]
     assert props["resourceGroupName"] == cluster.props["resourceGroupName"]
@@ -97,15 +98,15 @@ def test_resolve_refuses_a_path_that_names_no_input() -> None:
         resolve({"agentPoolProfiles": [{"count": 3}]}, "agent_pool_profiles[0].count")
 
 
-def test_the_readme_imports_the_pool_the_program_declares() -> None:
+def test_the_upgrade_notes_import_the_pool_the_program_declares() -> None:
     """The upgrade note's command: type, logical name, parent and Azure id of the AgentPool."""
     run = cases.run("Pulumi.dev.yaml")
     pool, cluster = run.one(AGENT_POOL), run.one("aidbox-secrets:azure:AksCluster")
-    readme = (Path(ROOT) / "README.md").read_text()
+    notes = (Path(ROOT) / "docs" / "operations.md").read_text()
     command = re.search(
-        r'pulumi import (\S+) (\S+) \\\n\s+"([^"]+)" \\\n\s+--parent "([^"]+)"', readme
+        r'pulumi import (\S+) (\S+) \\\n\s+"([^"]+)" \\\n\s+--parent "([^"]+)"', notes
     )
-    assert command, "README: the pulumi import command of the upgrade notes"
+    assert command, "docs/operations.md: the pulumi import command of the upgrade notes"
     type_, name, resource_id, parent = command.groups()
     assert (type_, name) == (AGENT_POOL, pool.name)
     filled = (

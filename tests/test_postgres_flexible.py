@@ -127,8 +127,8 @@ def test_aidbox_waits_for_the_server_and_the_server_not_for_the_cluster(run: Sta
 
 def test_an_admin_password_rotated_outside_pulumi_is_not_put_back(run: StackRun) -> None:
     """The generated password only seeds the server: `az postgres flexible-server update
-    --admin-password` (README, Rotate) changes it on the server and in the store, and the next
-    `pulumi up` must not send the seed again (issue 18 #6)."""
+    --admin-password` (docs/operations.md, "Rotate") changes it on the server and in the
+    store, and the next `pulumi up` must not send the seed again (issue 18 #6)."""
     server = run.one(SERVER)
     assert is_secret(server.inputs["administratorLoginPassword"])  # the first create sends it
     assert server.opts is not None

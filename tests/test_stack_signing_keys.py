@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from harness import AZURE_DEV, PEM_PRIVATE_HEAD, VAULT_EXTERNAL, Mocks, StackRun, run_stack
 
-# The names, written out: the same in the stores, the README runbooks and existing stacks.
+# The names, written out: the same in the stores, the runbooks of docs/operations.md and
+# existing stacks.
 AUTH_KEYS = "aidbox-auth-keys"
 RETIRED_SECRETS = ("aidbox-auth-private-key", "aidbox-auth-public-key", "aidbox-auth-secret")
 

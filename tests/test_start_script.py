@@ -39,7 +39,7 @@ def _pem(key, private_format) -> tuple[str, str]:  # type: ignore[no-untyped-def
 
 
 def _openssl_bundle(folder: Path, secret: str) -> str:
-    """A bundle as the README's rotation runbook writes it, with the openssl CLI."""
+    """A bundle as docs/operations.md, "Rotate" writes it, with the openssl CLI."""
     script = (
         "set -e; openssl genrsa -traditional -out k.pem 2048 2>/dev/null; "
         "{ cat k.pem; openssl rsa -in k.pem -pubout 2>/dev/null; "

@@ -64,7 +64,8 @@ def test_an_existing_cluster_that_does_not_admit_the_vault_is_told_how() -> None
     )
     assert missing(facts(authorized_ranges=("198.51.100.0/24",)), needs) == []
     assert missing(facts(authorized_ranges=()), needs) == []  # open to any address
-    # A private cluster: no public endpoint to admit them to (README: the network's part).
+    # A private cluster: no public endpoint to admit them to (docs/configuration.md:
+    # `vault.egressCidrs`).
     assert missing(facts(private=True), needs) == []
 
 

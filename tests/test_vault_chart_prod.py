@@ -70,12 +70,12 @@ def test_the_pinned_vault_is_the_charts_app_version_and_the_e2e_gap_is_stated() 
     assert versions.VAULT_IMAGE.tag == chart["appVersion"]
     assert versions.VAULT_IMAGE.repository == "hashicorp/vault"  # Community Edition
     # The end-to-end run builds Vault from the Go module proxy, which has no Vault 2 module:
-    # it runs E2E_VAULT_VERSION, and the README says so.
+    # it runs E2E_VAULT_VERSION, and docs/testing.md says so.
     go_mod = (charts.ROOT / "scripts" / "e2e" / "vault" / "go.mod").read_text()
     assert f"github.com/hashicorp/vault v{versions.E2E_VAULT_VERSION} " in go_mod
-    readme = (charts.ROOT / "README.md").read_text()
-    assert f"Vault {versions.E2E_VAULT_VERSION}" in readme
-    assert f"hashicorp/vault:{versions.VAULT_IMAGE.tag}" in readme
+    testing = (charts.ROOT / "docs" / "testing.md").read_text()
+    assert f"Vault {versions.E2E_VAULT_VERSION}" in testing
+    assert f"hashicorp/vault:{versions.VAULT_IMAGE.tag}" in testing
 
 
 def _expand(value: str, env: dict[str, str]) -> str:
@@ -131,7 +131,8 @@ def test_a_renewed_certificate_changes_the_pods_template() -> None:
     """Under the chart's OnDelete strategy nothing rolls by itself, and Vault reads its
     certificate only at start or on SIGHUP: the certificate's checksum on the pod template
     makes a renewal visible (the StatefulSet's update revision moves), so the standby-first
-    deletion of the README picks it up, and the pods mount the Secret that holds it."""
+    deletion of docs/vault.md, "ha: addresses and certificates" picks it up, and the pods mount
+    the Secret that holds it."""
     before = _ha_values(run_stack(VAULT_HA_INIT, secret_keys=["vault"]))
     after = _ha_values(run_stack(VAULT_HA_INIT, secret_keys=["vault"], mocks=RenewedCertificate()))
     old, new = before["server"]["annotations"], after["server"]["annotations"]

@@ -7,7 +7,7 @@ database, and existing volumes too (an init script in the image's /docker-entryp
 runs only on an empty volume). Both passwords are read from the store's files in the pod: the
 administrator's by the shell into PGPASSWORD, Aidbox's role's by psql itself; neither is in the
 manifest, a ConfigMap or an env literal. The Job runs again when its script or image changes
-(the pod template's checksum), or by hand after a rotation (README, Rotate)."""
+(the pod template's checksum), or by hand after a rotation (docs/operations.md, "Rotate")."""
 
 from __future__ import annotations
 

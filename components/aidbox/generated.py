@@ -13,7 +13,8 @@ from ..aliases import moved_from
 from ..settings.managed import AUTH_KEYS, DB_APP_PASSWORD, DB_PASSWORD
 
 # RS256 with 2048 bits: what the major identity providers sign with, sound under NIST
-# SP 800-57 through 2030, and several times cheaper per signature than 4096 (README).
+# SP 800-57 through 2030, and several times cheaper per signature than 4096
+# (docs/aidbox.md, "Shared signing keys").
 RSA_BITS = 2048
 
 

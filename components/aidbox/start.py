@@ -70,9 +70,9 @@ _keys() {{
     esac
     case $_line in '-----END '*) _block= ;; esac
   done < "$1"
-  [ -n "$_private" ] || _fail "$1 has no private key (README, Rotate: the key bundle)"
-  [ -n "$_public" ] || _fail "$1 has no public key (README, Rotate: the key bundle)"
-  [ -n "$_secret" ] || _fail "$1 has no HS256 secret (README, Rotate: the key bundle)"
+  [ -n "$_private" ] || _fail "$1 has no private key (docs/operations.md, 'Rotate')"
+  [ -n "$_public" ] || _fail "$1 has no public key (docs/operations.md, 'Rotate')"
+  [ -n "$_secret" ] || _fail "$1 has no HS256 secret (docs/operations.md, 'Rotate')"
 }}
 """
 

@@ -28,7 +28,8 @@ AZURE_POLICY_ADDON = "azurepolicy"
 IMAGE_CLEANER_HOURS = 120
 SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 # The pools' names in Azure. The user pool's is the one it had inside the cluster resource:
-# existing stacks import that pool into its AgentPool resource (README, Upgrade notes).
+# existing stacks import that pool into its AgentPool resource (docs/operations.md,
+# "Upgrade notes").
 SYSTEM_POOL, USER_POOL = "system", "user"
 # Both schedules AKS reads for the two upgrade channels.
 MAINTENANCE_CONFIGS = ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")

@@ -40,7 +40,7 @@ REGISTRY_FQDNS: dict[str, tuple[str, ...]] = {
     "mcr.microsoft.com": ("mcr.microsoft.com", "*.data.mcr.microsoft.com"),
     # registry.k8s.io redirects blob downloads to Google Artifact Registry (`*.pkg.dev`) for
     # clients outside AWS. Its maintainers warn the backends change without notice and advise
-    # mirroring instead of allow-listing (kubernetes/registry.k8s.io, README "Stability"):
+    # mirroring instead of allow-listing (the README of kubernetes/registry.k8s.io, "Stability"):
     # production should pull these from a registry of its own.
     "registry.k8s.io": ("registry.k8s.io", "*.pkg.dev"),
 }

@@ -192,9 +192,10 @@ class KeyVault(pulumi.ComponentResource):
             # The value seeds the secret once. A rotation done in the vault
             # (az keyvault secret set) must survive the next `pulumi up`, and any update of
             # this resource would write a new version with the old value.
-            # Removed from the config, the secret stays in the vault (README, "Rotate"): deleted,
-            # soft delete would hold its name and refuse it when it is added again, and the
-            # provider deletes through the data plane, which the vault's firewall closes.
+            # Removed from the config, the secret stays in the vault (docs/operations.md,
+            # "Rotate"): deleted, soft delete would hold its name and refuse it when it is added
+            # again, and the provider deletes through the data plane, which the vault's firewall
+            # closes.
             opts=pulumi.ResourceOptions(
                 parent=self,
                 ignore_changes=["properties"],

@@ -2,8 +2,8 @@
 the cluster, the Key Vaults, the managed database. Azure refuses to delete a locked resource,
 and anything under it (an agent pool, a role assignment scoped to it), whoever asks: the portal,
 the Azure CLI, another tool, CI's identity (which may create locks, not delete them). Lifting
-one is deliberate (README, "Delete locks"). Nothing waits for a lock: it follows the resource
-it locks, off the first deploy's critical path."""
+one is deliberate (docs/operations.md, "Delete locks"). Nothing waits for a lock: it follows
+the resource it locks, off the first deploy's critical path."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pulumi_azure_native import authorization
 
 LOCK_NAME = "aidbox-secrets-do-not-delete"
 NOTES = (
-    "aidbox-secrets: production state of record ({what}). Lift deliberately: README, 'Delete locks'"
+    "aidbox-secrets: production state of record ({what}). "
+    "Lift deliberately: docs/operations.md, 'Delete locks'"
 )
 
 

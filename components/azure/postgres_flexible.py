@@ -113,8 +113,8 @@ class FlexibleServer(pulumi.ComponentResource):
                 additional_secret_outputs=["administratorLoginPassword"],
                 # The generated password seeds the server once: a rotation done outside Pulumi
                 # (`az postgres flexible-server update --admin-password`, then the store) is
-                # not sent back by the next `pulumi up` (README, Rotate). A stored server name
-                # is kept (README, Upgrade notes).
+                # not sent back by the next `pulumi up` (docs/operations.md, "Rotate"). A stored
+                # server name is kept (docs/operations.md, "Upgrade notes").
                 ignore_changes=["serverName", "administratorLoginPassword"],
             ),
         )

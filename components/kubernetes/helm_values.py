@@ -84,7 +84,8 @@ VAULT_SERVER_RESOURCES = {
     "requests": {"cpu": "250m", "memory": "256Mi"},
     "limits": {"cpu": "1", "memory": "1Gi"},
 }
-# On the server pods: a renewed certificate changes the pod template (README, "Certificates").
+# On the server pods: a renewed certificate changes the pod template
+# (docs/vault.md, "ha: addresses and certificates").
 TLS_CHECKSUM_ANNOTATION = "aidbox-secrets/tls-checksum"
 # The chart's env var of the pod's name (metadata.name), defined before VAULT_API_ADDR: the
 # chart's HOSTNAME comes after it, and $(VAR) expands only variables defined earlier.

@@ -1,6 +1,6 @@
 """NetworkPolicies for the Vault namespace: deny everything, then let in and out only what
 Vault, its CSI provider and the snapshot job need. Enforced by the cluster's network policy
-engine (Cilium or Calico); AKS only (README, "Network").
+engine (Cilium or Calico); AKS only (docs/security.md, "Network").
 
 Who talks to whom, and why each rule exists:
 - the deployer reaches an in-cluster Vault through the API server's service proxy: on AKS the

@@ -43,7 +43,7 @@ class EgressSettings:
     allowed_fqdns: tuple[str, ...] = ()
     # mode firewall: false creates the firewall but leaves the node pools on the load
     # balancer, the first of two `up`s that move an existing cluster without a moment where
-    # its nodes' route leads to a firewall not there yet (README, Upgrade notes).
+    # its nodes' route leads to a firewall not there yet (docs/operations.md, "Upgrade notes").
     route_node_pools: bool = True
 
     @property

@@ -61,7 +61,7 @@ def load_settings() -> Settings:
             "Ingress this program declares) has had no Azure support since the end of November "
             "2026; its successor, the add-on's Gateway API implementation, is generally "
             "available but cannot be declared with this program's azure-native provider yet: "
-            "plan the move (README, 'Public endpoint: NGINX and its successor')"
+            "plan the move (docs/aidbox.md, 'Public endpoint: NGINX and its successor')"
         )
     egress = settings.network.egress
     if egress.mode == "firewall" and not egress.route_node_pools:
@@ -69,7 +69,7 @@ def load_settings() -> Settings:
             f"{NAMESPACE}:network.egress.routeNodePools = false: the firewall is created, but "
             "the node pools still leave through the load balancer, unfiltered. Once this `up` "
             "is done, remove the key (or set it to true) and run `pulumi up` again to route "
-            "them through the firewall (README, Upgrade notes)"
+            "them through the firewall (docs/operations.md, 'Upgrade notes')"
         )
     if not settings.aidbox.has_license:
         pulumi.log.warn(

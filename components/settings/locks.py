@@ -26,5 +26,6 @@ def production_locks_problem(locks: bool, cluster_mode: str) -> tuple[str, objec
         "locks",
         False,
         "on production, CanNotDelete locks stay on the cluster, the Key Vaults and the "
-        "database; lift one deliberately when you mean to delete (README, 'Delete locks')",
+        "database; lift one deliberately when you mean to delete "
+        "(docs/operations.md, 'Delete locks')",
     )

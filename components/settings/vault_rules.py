@@ -61,6 +61,6 @@ def vault_production_checks(v: VaultSettings, cluster: ClusterSettings, top: Sec
         s.section("snapshots").fail(
             "enabled",
             False,
-            "true on production: Raft snapshots are an ha Vault's only backup (README, "
-            "'HashiCorp Vault variant')",
+            "true on production: Raft snapshots are an ha Vault's only backup "
+            "(docs/vault.md, 'ha: snapshots and restore')",
         )

@@ -6,9 +6,10 @@
 #   2. the state holds no store value in plain text (`pulumi stack export`, secrets encrypted);
 #   3. `destroy` leaves nothing of the program behind in the cluster (CRDs aside: Helm keeps the
 #      CRDs a chart installed, on purpose).
-# Vault dev keeps data in memory and the program writes its seed back after a `refresh` (README,
-# "Rotate"): a rotation surviving `refresh` is a property of ha and external Vault, not checked
-# here. Needs kubectl (context kind-aidbox), pulumi and python3; fails at the first broken promise.
+# Vault dev keeps data in memory and the program writes its seed back after a `refresh`
+# (docs/operations.md, "Rotate"): a rotation surviving `refresh` is a property of ha and
+# external Vault, not checked here. Needs kubectl (context kind-aidbox), pulumi and python3;
+# fails at the first broken promise.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STACK=local

@@ -50,8 +50,8 @@ def external_mode(ctx: StoreContext) -> Mode:
 def token_reviewer(ctx: StoreContext, release: k8s.helm.v3.Release) -> pulumi.Output[str]:
     """An external Vault reviews pod tokens through the API server with this account's
     token, so the account may create TokenReviews (system:auth-delegator) and no more.
-    Long-lived on purpose (README: the pods' tokens carry the `vault` audience, which the
-    API server does not accept as a reviewer's credential)."""
+    Long-lived on purpose (docs/vault.md, "external": the pods' tokens carry the `vault`
+    audience, which the API server does not accept as a reviewer's credential)."""
     ns, reviewer = ctx.vault.helm_namespace, naming.VAULT_TOKEN_REVIEWER
     account = k8s.core.v1.ServiceAccount(
         f"{ctx.name}-token-reviewer",

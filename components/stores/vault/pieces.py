@@ -61,7 +61,7 @@ def through_api_server(
     CA. The provider takes the CA as a file only: the program writes it (public) to a path
     named by its digest in the user's cache folder, where a later run finds it again; a machine
     where the program has not run yet has no such file, so `refresh` and `destroy` there run the
-    program (`--run-program`, README "Day two")."""
+    program (`--run-program`, docs/operations.md, "Day two")."""
     account = proxy_account(ctx)
     return Deployer(
         address=proxy_address(ctx, scheme=scheme, service=service),

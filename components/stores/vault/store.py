@@ -76,7 +76,8 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
         )
         mode = MODES[v.mode](ctx)
         if s.cluster.mode != "kubeconfig":
-            # AKS: the API server's proxy comes from its konnectivity agents (README, "Network").
+            # AKS: the API server's proxy comes from its konnectivity agents
+            # (docs/security.md, "Network").
             VaultNetworkPolicies(
                 f"{name}-netpol",
                 VaultNetworkPoliciesArgs(
@@ -98,7 +99,7 @@ class HashiCorpVaultStore(pulumi.ComponentResource):
         if mode.deployer is None:
             pulumi.log.warn(
                 f"vault.mode {v.mode}: Vault is installed but not configured yet. Run its "
-                "one-time init (README, 'HashiCorp Vault variant'), set the token with "
+                "one-time init (docs/vault.md, 'ha: the one-time init'), set the token with "
                 "`pulumi config set --secret --path vault.token`, then `pulumi up` again; "
                 "until then the SecretProviderClasses, Aidbox and its in-cluster database (which "
                 "reads its password from the store) are not deployed.",
