@@ -745,9 +745,9 @@ MUTS = [
         '    "readOnlyRootFilesystem": True,',
     ),
     (
-        "components/aidbox/db_role.py",
-        '                            "seccompProfile": {"type": "RuntimeDefault"},\n',
-        "",
+        "components/aidbox/postgres.py",
+        '    "seccompProfile": {"type": "RuntimeDefault"},\n}\n',
+        "}\n",
     ),
     ("scripts/deploy_time.py", '    "kubernetes:batch/v1:Job",\n)', ")"),
     # Issue 19 #3: the signing keys as one store entry, split by the start script.

@@ -24,6 +24,7 @@ from ..kubernetes.pull import image_from
 from ..kubernetes.secret_provider_class import SecretProviderClass, csi_volume
 from . import render
 from .db_role_sql import role_sql
+from .postgres import POSTGRES_POD_SECURITY
 from .service_account import StoreServiceAccount
 
 NAME = "aidbox-db-role"
@@ -124,12 +125,7 @@ class DatabaseRole(pulumi.ComponentResource):
                         # The database's account; the pod never calls the API.
                         "serviceAccountName": args.service_account.account_name,
                         "automountServiceAccountToken": False,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 999,  # the postgres user of the official image
-                            "fsGroup": 999,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": POSTGRES_POD_SECURITY,
                         "containers": [
                             role_container(
                                 db, image_from(args.image, args.image_registry), binding.mount_dir

@@ -20,6 +20,13 @@ from ..settings.managed import DB_APP_PASSWORD, DB_PASSWORD
 from .service_account import StoreServiceAccount
 
 PORT = 5432
+# The pods that run PostgreSQL's image (the server, the role Job's psql): as its postgres user.
+POSTGRES_POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 999,  # the postgres user of the official image
+    "fsGroup": 999,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 SECRETS_VOLUME = "secrets-store"
 
 
@@ -105,12 +112,7 @@ class Postgres(pulumi.ComponentResource):
                         # PostgreSQL never calls the Kubernetes API (the CSI driver asks for
                         # its own token).
                         "automountServiceAccountToken": False,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 999,  # the postgres user of the official image
-                            "fsGroup": 999,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": POSTGRES_POD_SECURITY,
                         "containers": [postgres_container(args, binding.mount_dir)],
                         "volumes": [volume],
                     },

@@ -145,6 +145,25 @@ class NetworkPoliciesArgs:
     managed_database: str | None = None  # the managed PostgreSQL server's subnet
 
 
+def declare_policies(
+    parent: pulumi.Resource,
+    name: str,
+    specs: Mapping[str, dict[str, Any]],
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    provider: pulumi.ProviderResource,
+) -> list[str]:
+    """One NetworkPolicy `<name>-<policy>` per spec, named `policy` in `namespace`."""
+    for policy, spec in specs.items():
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{policy}",
+            metadata={"name": policy, "namespace": namespace, "labels": dict(labels)},
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+        )
+    return list(specs)
+
+
 class NetworkPolicies(pulumi.ComponentResource):
     names: list[str]
 
@@ -153,12 +172,5 @@ class NetworkPolicies(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aidbox-secrets:kubernetes:NetworkPolicies", name, None, opts)
         specs = aidbox_policies(args.ingress_namespaces, args.https_egress, args.managed_database)
-        for policy, spec in specs.items():
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy}",
-                metadata={"name": policy, "namespace": args.namespace, "labels": dict(args.labels)},
-                spec=spec,
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
-            )
-        self.names = list(specs)
+        self.names = declare_policies(self, name, specs, args.namespace, args.labels, args.provider)
         self.register_outputs({"names": self.names})

@@ -28,7 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .network_policies import KUBE_DNS, NAMESPACE_LABEL
+from .network_policies import KUBE_DNS, NAMESPACE_LABEL, declare_policies
 
 VAULT_SERVER = {"app.kubernetes.io/name": "vault", "component": "server"}
 CSI_PROVIDER = {"app.kubernetes.io/name": "vault-csi-provider"}
@@ -134,12 +134,5 @@ class VaultNetworkPolicies(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aidbox-secrets:kubernetes:VaultNetworkPolicies", name, None, opts)
         specs = vault_policies(args.traffic)
-        for policy, spec in specs.items():
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy}",
-                metadata={"name": policy, "namespace": args.namespace, "labels": dict(args.labels)},
-                spec=spec,
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
-            )
-        self.names = list(specs)
+        self.names = declare_policies(self, name, specs, args.namespace, args.labels, args.provider)
         self.register_outputs({"names": self.names})
