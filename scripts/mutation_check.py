@@ -110,7 +110,7 @@ MUTS = [
         "principals=args.settings.secrets_officers,",
         "principals=(),",
     ),
-    ("components/settings/stack.py", "    if not c.admins:\n", "    if False:\n"),
+    ("components/settings/production.py", "    if not c.admins:\n", "    if False:\n"),
     ("components/settings/principals.py", "if value == NIL_GUID:", "if False:"),
     # CI/CD: one identity per trust level, tokens that renew, the program's roles only.
     (
@@ -166,7 +166,7 @@ MUTS = [
         "                tags=args.tags,\n                vnet_id",
         '                tags={**args.tags, "c": cluster.cluster_name},\n                vnet_id',
     ),
-    ("components/settings/stack.py", "or EVERYWHERE in c.api_server_authorized_ranges", ""),
+    ("components/settings/production.py", "or EVERYWHERE in c.api_server_authorized_ranges", ""),
     ("components/settings/cluster.py", "if zones and location in", "if False and location in"),
     ("__main__.py", 'pulumi.export("vnetId"', 'pulumi.export("kubeconfig"'),
     ("policy/rules/azure/key_vault.py", 'elif action != "Deny":', 'elif action == "Allow!":'),
@@ -319,22 +319,22 @@ MUTS = [
     ),
     # Each production rule on its own (tests/test_production_rules.py).
     (
-        "components/settings/stack.py",
+        "components/settings/production.py",
         "elif s.aidbox.replicas < 2 and not s.aidbox.autoscaling:",
         "elif False:",
     ),
     (
-        "components/settings/stack.py",
+        "components/settings/production.py",
         "if s.azure and not s.azure.key_vault.purge_protection:",
         "if False:",
     ),
-    ("components/settings/stack.py", 'if s.vault and s.vault.mode == "dev":', "if False:"),
+    ("components/settings/production.py", 'if s.vault and s.vault.mode == "dev":', "if False:"),
     (
-        "components/settings/stack.py",
+        "components/settings/production.py",
         'if s.azure and s.azure.identity == "servicePrincipal":',
         "if False:",
     ),
-    ("components/settings/stack.py", "if not s.aidbox.has_license:", "if False:"),
+    ("components/settings/production.py", "if not s.aidbox.has_license:", "if False:"),
     # Input read the way users mean it (issue 13, part 2)
     (
         "components/settings/aidbox.py",
@@ -362,9 +362,9 @@ MUTS = [
         '"namespace": self._cluster.namespace,',
         '"namespace": self._settings.namespace,',
     ),
-    ("components/settings/stack.py", "    if s.aidbox.dev_mode:", "    if False:"),
+    ("components/settings/production.py", "    if s.aidbox.dev_mode:", "    if False:"),
     (
-        "components/settings/stack.py",
+        "components/settings/production.py",
         "if s.aidbox.autoscaling and s.aidbox.autoscaling.min_replicas < 2:",
         "if False:",
     ),
@@ -384,7 +384,7 @@ MUTS = [
         "base_url = in_cluster_url",
     ),
     (
-        "components/settings/stack.py",
+        "components/settings/production.py",
         "if tag is not None and not FIXED_TAG.match(tag):",
         "if tag is None:",
     ),
@@ -457,7 +457,7 @@ MUTS = [
         "",
     ),
     (
-        "components/settings/stack.py",
+        "components/settings/production.py",
         'elif s.azure and s.cluster.mode == "existingAks" and s.azure.identity != "workload":',
         "elif False:",
     ),
@@ -495,7 +495,7 @@ MUTS = [
         '        "timeoutSeconds": s.aidbox.probe_timeout_seconds,\n',
         "",
     ),
-    ("components/settings/stack.py", "    problems += check_reachable(s.aidbox)\n", ""),
+    ("components/settings/production.py", "    problems += check_reachable(s.aidbox)\n", ""),
     (
         "components/settings/aidbox.py",
         'r"(?:^localhost$|\\.svc$|\\.svc\\.cluster\\.local$|\\.cluster\\.local$)"',
@@ -659,7 +659,7 @@ MUTS = [
         '"security_monitoring": {"enabled": settings.defender}',
         '"security_monitoring": {"enabled": False}',
     ),
-    ("components/settings/stack.py", "        if value != wanted:\n", "        if False:\n"),
+    ("components/settings/production.py", "        if value != wanted:\n", "        if False:\n"),
     (
         "components/azure/admission.py",
         '"effect": {"value": "Deny"},',
