@@ -105,6 +105,13 @@ class Check:
     def violation(self, message: str) -> None:
         self._report(f"{self.where}: {message}")
 
+    def expect(self, value: Any, wanted: Any, message: str) -> None:
+        """A violation with `message` when `value`, once known, is not `wanted` (a bool)."""
+        if is_unknown(value):
+            self.undecided(value)
+        elif value is not wanted:
+            self.violation(message)
+
     def finish(self) -> None:
         if self._undecided is not None:
             raise self._undecided

@@ -47,13 +47,12 @@ def validate_aks_local_accounts(
         return
     check, reason = found
     disabled = check.get(args.props, "disableLocalAccounts")
-    if is_unknown(disabled):
-        check.undecided(disabled)
-    elif disabled is not True:
-        check.violation(
-            f"disableLocalAccounts is {show(disabled)} on a production cluster ({reason}); it "
-            "must be true: the static cluster-admin credential bypasses Entra ID and audit"
-        )
+    check.expect(
+        disabled,
+        True,
+        f"disableLocalAccounts is {show(disabled)} on a production cluster ({reason}); it "
+        "must be true: the static cluster-admin credential bypasses Entra ID and audit",
+    )
     check.finish()
 
 
@@ -66,13 +65,12 @@ def validate_aks_entra_rbac(
     check, reason = found
     for key in ("managed", "enableAzureRBAC"):
         value = check.get(args.props, "aadProfile", key)
-        if is_unknown(value):
-            check.undecided(value)
-        elif value is not True:
-            check.violation(
-                f"aadProfile.{key} is {show(value)} on a production cluster ({reason}); "
-                "Entra ID sign-in with Azure RBAC for Kubernetes authorization is required"
-            )
+        check.expect(
+            value,
+            True,
+            f"aadProfile.{key} is {show(value)} on a production cluster ({reason}); "
+            "Entra ID sign-in with Azure RBAC for Kubernetes authorization is required",
+        )
     check.finish()
 
 
@@ -180,11 +178,10 @@ def validate_aks_admission(args: ResourceValidationArgs, report_violation: Repor
     check, reason = found
     for path, wanted, why in ADMISSION:
         value = check.get(args.props, *path)
-        if is_unknown(value):
-            check.undecided(value)
-        elif value is not wanted:
-            check.violation(
-                f"{'.'.join(path)} is {show(value)} on a production cluster ({reason}); it must "
-                f"be {show(wanted)}: {why}"
-            )
+        check.expect(
+            value,
+            wanted,
+            f"{'.'.join(path)} is {show(value)} on a production cluster ({reason}); it must "
+            f"be {show(wanted)}: {why}",
+        )
     check.finish()

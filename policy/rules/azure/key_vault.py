@@ -24,13 +24,12 @@ def validate_key_vault_rbac_soft_delete(
         check.finish()
         return
     rbac = check.get(properties, "enableRbacAuthorization")
-    if is_unknown(rbac):
-        check.undecided(rbac)
-    elif rbac is not True:
-        check.violation(
-            f"properties.enableRbacAuthorization is {show(rbac)}; it must be true "
-            "(access policies are not allowed: grant Azure RBAC roles on the vault instead)"
-        )
+    check.expect(
+        rbac,
+        True,
+        f"properties.enableRbacAuthorization is {show(rbac)}; it must be true "
+        "(access policies are not allowed: grant Azure RBAC roles on the vault instead)",
+    )
     soft_delete = check.get(properties, "enableSoftDelete")
     if is_unknown(soft_delete):
         check.undecided(soft_delete)
@@ -50,14 +49,13 @@ def validate_key_vault_purge_protection(
         return
     check, reason = found
     purge = check.get(args.props, "properties", "enablePurgeProtection")
-    if is_unknown(purge):
-        check.undecided(purge)
-    elif purge is not True:
-        check.violation(
-            f"properties.enablePurgeProtection is {show(purge)} on a production stack "
-            f"({reason}); it must be true so deleted secrets cannot be purged before the "
-            "retention period ends"
-        )
+    check.expect(
+        purge,
+        True,
+        f"properties.enablePurgeProtection is {show(purge)} on a production stack "
+        f"({reason}); it must be true so deleted secrets cannot be purged before the "
+        "retention period ends",
+    )
     check.finish()
 
 

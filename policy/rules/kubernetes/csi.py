@@ -49,13 +49,12 @@ def _csi_volumes(check: Check, pod: Any, pod_path: str) -> set[str]:
             continue
         names.add(name)
         read_only = check.get(volume, "csi", "readOnly")
-        if is_unknown(read_only):
-            check.undecided(read_only)
-        elif read_only is not True:
-            check.violation(
-                f"volume '{name}' ({pod_path}.volumes[{index}]) uses the {CSI_DRIVER} driver "
-                f"with csi.readOnly {show(read_only)}; it must be true"
-            )
+        check.expect(
+            read_only,
+            True,
+            f"volume '{name}' ({pod_path}.volumes[{index}]) uses the {CSI_DRIVER} driver "
+            f"with csi.readOnly {show(read_only)}; it must be true",
+        )
     return names
 
 
@@ -75,10 +74,7 @@ def _check_csi_mounts(check: Check, container: Container, csi_volumes: set[str])
             f"{show(check.get(mount, 'mountPath'))} ({container.path}.volumeMounts[{index}])"
         )
         read_only = check.get(mount, "readOnly")
-        if is_unknown(read_only):
-            check.undecided(read_only)
-        elif read_only is not True:
-            check.violation(f"{where} with readOnly {show(read_only)}; it must be true")
+        check.expect(read_only, True, f"{where} with readOnly {show(read_only)}; it must be true")
         for field in ("subPath", "subPathExpr"):
             if has_key(mount, field):
                 check.violation(
