@@ -1044,9 +1044,16 @@ MUTS = [
 ]
 
 
-# Mutants only the engine run sees (scripts/e2e.sh), each with the phase that must fail:
+# Mutants the engine run sees (scripts/e2e.sh), each with the phase that must fail:
 # `python scripts/mutation_check.py --e2e` (about a minute each, warm).
 E2E_MUTS = [
+    (  # the real API server's PodSecurity admission refuses the database's pods at restricted
+        # (the suite's pure check of the standard sees this too: here the API server agrees)
+        "components/aidbox/postgres.py",
+        '    "seccompProfile": {"type": "RuntimeDefault"},\n}\n',
+        "}\n",
+        "up",
+    ),
     (  # the API server refuses a nodePort on a ClusterIP Service (no schema test does), at
         # preview already: the Kubernetes provider previews with a server-side dry run
         "components/aidbox/component.py",

@@ -12,15 +12,20 @@ import subprocess
 from typing import Any
 
 import yaml
-from clients import Kube, Vault, check
+from clients import Failed, Kube, Vault, check, wait_for
 from stack import HELM_RELEASE, E2eStack
 
-NAMESPACE = "default"  # the e2e stack's Aidbox namespace (the program's default)
+# The e2e stack's Aidbox namespace: one the program creates, with its Pod Security Admission
+# labels (enforce restricted), so the real API server judges the program's pods.
+NAMESPACE = "aidbox"
 # The program's SecretProviderClasses there, and the workload whose pods mount each: Aidbox's,
 # and the database's (the in-cluster PostgreSQL; its role Job mounts the same).
 AIDBOX_SPC, DATABASE_SPC = "aidbox-secrets", "aidbox-db-secrets"
 WORKLOADS = {AIDBOX_SPC: ("Deployment", "aidbox"), DATABASE_SPC: ("StatefulSet", "aidbox-db")}
 SPC_API_VERSION = "secrets-store.csi.x-k8s.io/v1"
+ENFORCE = "pod-security.kubernetes.io/enforce"
+# Where each workload kind counts the pods its controller created (pending ones included).
+POD_COUNT = {"Deployment": "replicas", "StatefulSet": "replicas", "Job": "active"}
 
 
 class Checks:
@@ -48,6 +53,47 @@ class Checks:
             self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
             is not None
         )
+
+    def pods_admitted(self, objects: list[dict[str, Any]]) -> list[str]:
+        """Each Deployment, StatefulSet and Job of the program in a namespace that enforces a
+        Pod Security standard got its pods from the controllers (no kubelet runs them, but the
+        API server admits or refuses each one): the real PodSecurity admission agrees with
+        the program's security contexts. A refusal is reported with the API server's event."""
+        enforced = {
+            o["metadata"]["name"]: labels[ENFORCE]
+            for o in objects
+            if o["kind"] == "Namespace" and ENFORCE in (labels := o["metadata"].get("labels") or {})
+        }
+        admitted = []
+        for obj in objects:
+            meta = obj["metadata"]
+            namespace = meta.get("namespace")
+            if obj["kind"] not in POD_COUNT or namespace not in enforced:
+                continue
+            what = f"{obj['kind']} {namespace}/{meta['name']}"
+
+            def created(obj: dict[str, Any] = obj, meta: dict[str, Any] = meta) -> bool:
+                live = self.kube.get(
+                    obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
+                )
+                return bool((live or {}).get("status", {}).get(POD_COUNT[obj["kind"]]))
+
+            try:
+                wait_for(f"pods of {what}", created, seconds=30)
+            except Failed:
+                check(False, f"{what} has no pod: {self.refusals(namespace)}")
+            admitted.append(f"{what} ({enforced[namespace]})")
+        check(admitted, f"no workload in a namespace that enforces a standard: {enforced}")
+        return admitted
+
+    def refusals(self, namespace: str) -> list[str]:
+        """The API server's FailedCreate events there (a PodSecurity refusal says why)."""
+        _, body = self.kube.call("GET", f"/api/v1/namespaces/{namespace}/events")
+        return [
+            e.get("message", "")
+            for e in (body or {}).get("items", [])
+            if e.get("reason") == "FailedCreate"
+        ]
 
     def helm_releases(self) -> dict[str, str]:
         """Helm's own view: release name -> status, in every namespace."""

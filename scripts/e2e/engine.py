@@ -45,7 +45,7 @@ from pulumi import automation as auto
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from checks import DATABASE_SPC, Checks, plaintext_in  # noqa: E402
+from checks import DATABASE_SPC, NAMESPACE, Checks, plaintext_in  # noqa: E402
 from clients import Failed, check, wait_for  # noqa: E402
 from stack import HELM_RELEASE, E2eStack  # noqa: E402
 from standins.launchers import write_launchers  # noqa: E402
@@ -76,6 +76,7 @@ def base_config(kubeconfig: str, vault_addr: str, vault_token: str) -> dict[str,
         "aidbox-secrets:vault.caCertFile": auto.ConfigValue("vault-ca.pem"),
         "aidbox-secrets:vault.token": auto.ConfigValue(vault_token, secret=True),
         "aidbox-secrets:secrets.client-secret.scope": auto.ConfigValue("Client/basic"),
+        "aidbox-secrets:namespace": auto.ConfigValue(NAMESPACE),
     }
 
 
@@ -156,8 +157,10 @@ def run_phases(e2e: E2eStack, checks: Checks, config: dict, report: Report) -> N
         database = checks.read_as(DATABASE_SPC)
         configured = checks.vault_configured()
         checks.objects_without_values(state, checks.sensitive_values(state))
+        pods = checks.pods_admitted(objects)
         detail.append(
-            f"{len(objects)} objects admitted, releases {sorted(deployed)} deployed; Aidbox's "
+            f"{len(objects)} objects admitted, pods of {pods} admitted by Pod Security; "
+            f"releases {sorted(deployed)} deployed; Aidbox's "
             f"ServiceAccount read {sorted(values)} through Vault's Kubernetes auth, the "
             f"database's {sorted(database)}, neither the other's; {configured}"
         )

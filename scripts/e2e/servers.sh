@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Test servers for the end-to-end run, on 127.0.0.1 only, everything under one directory DIR:
 # etcd, kube-apiserver (RBAC, default admission, no nodes, no cloud), kube-controller-manager
-# (only the controllers that fill service-account token Secrets and run the ServiceAccount and
-# namespace lifecycle) and a dev-mode Vault server (in memory, TLS on loopback with a CA of its
+# (the controllers that fill service-account token Secrets, run the ServiceAccount and
+# namespace lifecycle and collect garbage, and those that create the pods of Deployments,
+# StatefulSets and Jobs: with no node the pods stay pending, but the API server's admission,
+# Pod Security included, judges each one, and the one that lets a deleted claim go) and a dev-mode Vault server (in memory, TLS on loopback with a CA of its
 # own, `-dev-tls`), the "external Vault" the program configures. The binaries come from scripts/e2e/tools.sh.
 #
 #   scripts/e2e/servers.sh start DIR      start all, wait until ready, print DIR/env
@@ -264,7 +266,7 @@ e2e_servers_start() {
     --authentication-kubeconfig="$dir/controller-manager.kubeconfig" \
     --authorization-kubeconfig="$dir/controller-manager.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port="$kcm_port" --cert-dir="$dir/controller-manager" \
-    --controllers=serviceaccount-token-controller,serviceaccount-controller,namespace-controller,garbage-collector-controller \
+    --controllers=serviceaccount-token-controller,serviceaccount-controller,namespace-controller,garbage-collector-controller,deployment-controller,replicaset-controller,statefulset-controller,job-controller,persistentvolumeclaim-protection-controller \
     --use-service-account-credentials=true \
     --service-account-private-key-file="$dir/pki/sa.key" --root-ca-file="$dir/pki/ca.crt" \
     --leader-elect=false --profiling=false --v=1
