@@ -71,20 +71,19 @@ class Checks:
             if obj["kind"] not in POD_COUNT or namespace not in enforced:
                 continue
             what = f"{obj['kind']} {namespace}/{meta['name']}"
-
-            def created(obj: dict[str, Any] = obj, meta: dict[str, Any] = meta) -> bool:
-                live = self.kube.get(
-                    obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
-                )
-                return bool((live or {}).get("status", {}).get(POD_COUNT[obj["kind"]]))
-
             try:
-                wait_for(f"pods of {what}", created, seconds=30)
+                wait_for(f"pods of {what}", lambda obj=obj: self.has_pods(obj), seconds=30)
             except Failed:
                 check(False, f"{what} has no pod: {self.refusals(namespace)}")
             admitted.append(f"{what} ({enforced[namespace]})")
         check(admitted, f"no workload in a namespace that enforces a standard: {enforced}")
         return admitted
+
+    def has_pods(self, obj: dict[str, Any]) -> bool:
+        """The workload's controller has created at least one pod (pending counts)."""
+        meta = obj["metadata"]
+        live = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        return bool((live or {}).get("status", {}).get(POD_COUNT[obj["kind"]]))
 
     def refusals(self, namespace: str) -> list[str]:
         """The API server's FailedCreate events there (a PodSecurity refusal says why)."""
