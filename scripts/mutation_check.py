@@ -1054,13 +1054,13 @@ E2E_MUTS = [
         "}\n",
         "up",
     ),
-    (  # the API server refuses a nodePort on a ClusterIP Service (no schema test does), at
-        # preview already: the Kubernetes provider previews with a server-side dry run
+    (  # the API server refuses a nodePort on a ClusterIP Service (no schema test does); at
+        # up, since a preview cannot dry-run objects in the namespace the same run creates
         "components/aidbox/component.py",
         '"ports": [{"name": "http", "port": render.WEB_PORT, "targetPort": "http"}],',
         '"ports": [{"name": "http", "port": render.WEB_PORT, "targetPort": "http",'
         ' "nodePort": 30080}],',
-        "preview",
+        "up",
     ),
     (  # a value that differs at every run: the second up is not a no-change up
         "components/aidbox/component.py",
