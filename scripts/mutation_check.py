@@ -73,7 +73,11 @@ MUTS = [
         '"enable_rbac_authorization": True',
         '"enable_rbac_authorization": False',
     ),
-    ("components/azure/key_vault.py", "delete_before_replace=True", "delete_before_replace=False"),
+    (
+        "components/azure/grants.py",
+        "delete_before_replace=True if replace_first else None",
+        "delete_before_replace=None",
+    ),
     (
         "components/azure/aks.py",
         'oidc_issuer_profile={"enabled": True}',

@@ -12,10 +12,10 @@ from pulumi_azure_native import authorization, keyvault, monitor
 from .. import naming
 from ..passwords import seed_value
 from ..settings import KeyVaultSettings, SecretSpec
-from .grants import grant_principals
+from .grants import grant_identity, grant_principals
 from .locks import delete_lock
 from .private_dns import private_endpoint
-from .roles import KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER, role_definition_id
+from .roles import KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER
 
 PRIVATE_DNS_ZONE = "privatelink.vaultcore.azure.net"
 
@@ -210,24 +210,19 @@ class KeyVault(pulumi.ComponentResource):
         """Key Vault Secrets User on this vault only, to the identity the CSI driver reads it
         with. `grantee` names that identity stably for the GUID."""
         role = KEY_VAULT_SECRETS_USER
-        return authorization.RoleAssignment(
+        return grant_identity(
             f"{self._name}-{grantee}",
+            self,
+            role=role,
+            scope=self.vault_id,
             # From the name the vault has (the stored one, on an older stack): the GUID the
             # stack already holds.
-            role_assignment_name=self.vault_name.apply(
+            guid=self.vault_name.apply(
                 lambda vault: naming.role_assignment_name(vault, role, grantee)
             ),
-            scope=self.vault_id,
-            role_definition_id=pulumi.Output.from_input(self._args.subscription_id).apply(
-                lambda sub: role_definition_id(sub, role)
-            ),
+            subscription_id=self._args.subscription_id,
             principal_id=principal_id,
-            # Stated, not looked up: a just-created managed identity may not have replicated
-            # yet (PrincipalNotFound otherwise).
-            principal_type="ServicePrincipal",
-            description=f"aidbox-secrets: {grantee}",
-            # Same GUID for a new principal: the old assignment must go first.
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            description=grantee,
         )
 
     def grant_secret_reader(
@@ -238,20 +233,17 @@ class KeyVault(pulumi.ComponentResource):
         Key Vault keys, certificates, and secrets with Azure RBAC"), for an identity that must
         not read the others."""
         role = KEY_VAULT_SECRETS_USER
-        return authorization.RoleAssignment(
+        return grant_identity(
             f"{self._name}-{grantee}-{secret}",
-            role_assignment_name=self.vault_name.apply(
+            self,
+            role=role,
+            scope=pulumi.Output.concat(self.vault_id, "/secrets/", secret),
+            guid=self.vault_name.apply(
                 lambda vault: naming.role_assignment_name(vault, role, grantee, secret)
             ),
-            scope=pulumi.Output.concat(self.vault_id, "/secrets/", secret),
-            role_definition_id=pulumi.Output.from_input(self._args.subscription_id).apply(
-                lambda sub: role_definition_id(sub, role)
-            ),
+            subscription_id=self._args.subscription_id,
             principal_id=principal_id,
-            principal_type="ServicePrincipal",
-            description=f"aidbox-secrets: {grantee} reads {secret}",
+            description=f"{grantee} reads {secret}",
             # The secret must exist before a role can be assigned on it.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self._by_name[secret]], delete_before_replace=True
-            ),
+            depends_on=[self._by_name[secret]],
         )

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import authorization, containerregistry
+from pulumi_azure_native import containerregistry
 
 from ..settings import RegistrySettings
-from .grants import assignment_name
+from .grants import assignment_name, grant_identity
 from .private_dns import private_endpoint
-from .roles import ACR_PULL, role_definition_id
+from .roles import ACR_PULL
 
 PRIVATE_DNS_ZONE = "privatelink.azurecr.io"
 GROUP_ID = "registry"  # the private link sub-resource of a registry
@@ -86,19 +86,19 @@ class ContainerRegistry(pulumi.ComponentResource):
             subnet_id=args.subnet_id,
             tags=args.tags,
         )
-        authorization.RoleAssignment(
+        grant_identity(
             f"{name}-kubelet-pull",
-            role_assignment_name=pulumi.Output.all(registry.id, args.puller_object_id).apply(
+            self,
+            role=ACR_PULL,
+            scope=registry.id,
+            guid=pulumi.Output.all(registry.id, args.puller_object_id).apply(
                 lambda v: assignment_name(v[0], v[1], ACR_PULL)
             ),
-            scope=registry.id,
-            role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
-                lambda sub: role_definition_id(sub, ACR_PULL)
-            ),
+            subscription_id=args.subscription_id,
             principal_id=args.puller_object_id,
-            principal_type="ServicePrincipal",
-            description="aidbox-secrets: the nodes pull the pinned images",
-            opts=pulumi.ResourceOptions(parent=self),
+            description="the nodes pull the pinned images",
+            # The kubelet's identity is in the GUID: a new one gets a new assignment.
+            replace_first=False,
         )
         self.registry_name = registry.name
         self.login_server = registry.login_server

@@ -10,13 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, network, storage
+from pulumi_azure_native import network, storage
 
 from .. import naming
+from .grants import grant_identity
 from .locks import delete_lock
 from .network import Subnets
 from .private_dns import linked_zone
-from .roles import STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id
+from .roles import STORAGE_BLOB_DATA_CONTRIBUTOR
 from .workload_identity import federated_identity
 
 CONTAINER = "vault-snapshots"
@@ -152,21 +153,19 @@ class VaultSnapshotStorage(pulumi.ComponentResource):
             subject=args.subject,
             tags=args.tags,
         )
-        grant = authorization.RoleAssignment(
+        grant = grant_identity(
             f"{name}-grant",
-            role_assignment_name=container.id.apply(
+            self,
+            role=STORAGE_BLOB_DATA_CONTRIBUTOR,
+            scope=container.id,
+            guid=container.id.apply(
                 lambda scope: naming.role_assignment_name(
                     scope.lower(), STORAGE_BLOB_DATA_CONTRIBUTOR, "vault-snapshots"
                 )
             ),
-            scope=container.id,
-            role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
-                lambda sub: role_definition_id(sub, STORAGE_BLOB_DATA_CONTRIBUTOR)
-            ),
+            subscription_id=args.subscription_id,
             principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            description="aidbox-secrets: vault-snapshots",
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            description="vault-snapshots",
         )
         self.account_name = account.name
         self.container_name = CONTAINER

@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault
+from pulumi_azure_native import keyvault
 
 from .. import naming
+from .grants import grant_identity
 from .key_vault import network_acls, private_access, vault_properties
 from .locks import delete_lock
 from .network import Subnets
-from .roles import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, role_definition_id
+from .roles import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER
 from .workload_identity import federated_identity
 
 UNSEAL_KEY_NAME = "vault-unseal"
@@ -102,21 +103,19 @@ class VaultUnsealKey(pulumi.ComponentResource):
             subject=args.subject,
             tags=args.tags,
         )
-        grant = authorization.RoleAssignment(
+        grant = grant_identity(
             f"{name}-grant",
-            role_assignment_name=vault.name.apply(
+            self,
+            role=KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+            scope=vault.id,
+            guid=vault.name.apply(
                 lambda name: naming.role_assignment_name(
                     name, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, "vault-unseal"
                 )
             ),
-            scope=vault.id,
-            role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
-                lambda sub: role_definition_id(sub, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
-            ),
+            subscription_id=args.subscription_id,
             principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            description="aidbox-secrets: vault-unseal",
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            description="vault-unseal",
         )
         self.key_vault_name = vault.name
         self.key_name = UNSEAL_KEY_NAME
